@@ -1,0 +1,43 @@
+"""Build the compiled kernels. Everything else lives in pyproject.toml.
+
+Environment switches:
+  W2V_DEBUG=1   turn Cython bounds/wraparound checks back on and build with -O0 -g
+  W2V_NATIVE=1  add -march=native (the default build runs on any x86-64)
+"""
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("W2V_DEBUG") == "1"
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "nonecheck": False,
+}
+
+if DEBUG:
+    cflags = ["-O0", "-g"]
+else:
+    # -fassociative-math lets gcc vectorise the float reductions (dot products);
+    # NaN checks stay valid because finite-math is not assumed.
+    cflags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math"]
+if os.environ.get("W2V_NATIVE") == "1":
+    cflags.append("-march=native")
+
+extensions = [
+    Extension(
+        "w2v._kernels",
+        ["w2v/_kernels.pyx"],
+        include_dirs=[np.get_include(), "w2v"],
+        extra_compile_args=cflags,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    )
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=directives))

@@ -1,0 +1,63 @@
+"""Atomic file writes: a temporary file beside the target, fsync, then rename.
+
+An interrupted or failed save never leaves a truncated file under the final name, and
+a full disk or a read-only directory becomes a W2VError that says so.
+"""
+import contextlib
+import errno
+import os
+import tempfile
+
+from .errors import W2VError
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere",
+    errno.EACCES: "permission denied; choose a directory you can write to",
+    errno.EPERM: "permission denied; choose a directory you can write to",
+    errno.EROFS: "the file system is read-only; choose a writable directory",
+    errno.ENOENT: "the directory does not exist; create it first",
+    errno.EISDIR: "it is a directory; give a file name",
+    errno.ENOTDIR: "a part of the path is not a directory",
+}
+
+
+def describe_os_error(exc, path, action="write"):
+    reason = _REASONS.get(exc.errno, exc.strerror or str(exc))
+    return f"cannot {action} {path!s}: {reason}"
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Yield a binary file object; on success the data appears at `path` in one rename.
+
+    On any exception (including KeyboardInterrupt) the temporary file is removed and
+    `path` is left as it was.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise W2VError(f"cannot write {path}: it is a directory; give a file name")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+    except OSError as exc:
+        raise W2VError(describe_os_error(exc, path)) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise W2VError(describe_os_error(exc, path)) from None
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
