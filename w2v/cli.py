@@ -19,14 +19,103 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------------------
 
 def _add_train(sub):
-    p = sub.add_parser("train", help="train word vectors from a text corpus")
-    p.add_argument("corpus", help="text file, .gz file, or directory of such files")
+    from .params import Params
+    d = Params()
+    p = sub.add_parser("train", help="train word vectors from a text corpus",
+                       description="Train word vectors. With no corpus, --demo trains on a small built-in corpus.")
+    p.add_argument("corpus", nargs="?", help="text file, .gz file, or directory of such files "
+                   "(one sentence per line, whitespace-separated tokens)")
+    p.add_argument("-o", "--output", help="where to write the vectors (default: vectors.w2v)")
+    p.add_argument("--format", choices=("native", "bin", "txt"), default="native",
+                   help="native (fast, memory-mappable, keeps counts), bin or txt (word2vec formats)")
+    p.add_argument("--model", choices=("sg", "cbow"), default=d.model, help="skip-gram or CBOW (default sg)")
+    p.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
+    p.add_argument("--window", type=int, default=d.window, help=f"maximum context distance (default {d.window})")
+    p.add_argument("--negative", type=int, default=d.negative, help=f"noise words per example (default {d.negative})")
+    p.add_argument("--min-count", type=int, default=d.min_count, help=f"drop rarer words (default {d.min_count})")
+    p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="keep only the N most frequent words")
+    p.add_argument("--sample", type=float, default=d.sample, help=f"subsampling threshold, 0 disables (default {d.sample})")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
+    p.add_argument("--alpha", type=float, default=None, help="start learning rate (default 0.025 sg, 0.05 cbow)")
+    p.add_argument("--min-alpha", type=float, default=d.min_alpha, help=f"final learning rate (default {d.min_alpha})")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all usable cores)")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (one thread + a seed repeats exactly)")
+    p.add_argument("--ns-exponent", type=float, default=d.ns_exponent, help="noise distribution exponent (default 0.75)")
+    p.add_argument("--cache-dir", help="keep the encoded corpus in files here (memory-mapped) instead of RAM")
+    p.add_argument("--demo", action="store_true", help="train on a small built-in corpus (no file needed)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
     return p
 
 
 def cmd_train(args):
-    raise W2VError("train is not available yet")
+    import os
+    import time
+
+    from .train import train
+
+    if args.corpus is None and not args.demo:
+        raise W2VError("give a corpus file (or --demo for the built-in demo corpus)")
+    if args.corpus is not None and args.demo:
+        raise W2VError("give either a corpus or --demo, not both")
+    output = args.output or "vectors.w2v"
+    _check_writable(output)
+    params = dict(model=args.model, dim=args.dim, window=args.window, negative=args.negative,
+                  min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
+                  epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
+                  seed=args.seed, ns_exponent=args.ns_exponent)
+    from .params import Params
+    Params(**params).validate()       # fail on bad values before reading anything
+    corpus = args.corpus
+    demo_dir = None
+    if args.demo:
+        import tempfile
+        from .demo import write_demo_corpus
+        demo_dir = tempfile.TemporaryDirectory(prefix="w2v-demo-")
+        corpus = os.path.join(demo_dir.name, "demo.txt")
+        write_demo_corpus(corpus)
+        if not args.quiet:
+            print(f"demo: training on a generated corpus ({corpus})", file=sys.stderr)
+    try:
+        model = train(corpus, quiet=args.quiet, cache_dir=args.cache_dir, **params)
+        target = output
+        if model.interrupted:
+            target = output + ".partial"
+        t0 = time.perf_counter()
+        model.wv.save(target, format=args.format)
+        model.timings["save"] = time.perf_counter() - t0
+    finally:
+        if demo_dir is not None:
+            demo_dir.cleanup()
+    if model.interrupted:
+        print(f"w2v: training was interrupted; the vectors trained so far are in {target}", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(f"wrote {len(model.vocab):,} vectors of dimension {model.params.dim} to {target} "
+              f"({args.format} format)", file=sys.stderr)
+        if args.demo:
+            _demo_queries(model)
+    return 0
+
+
+def _check_writable(path):
+    import os
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise W2VError(f"output {path} is a directory; give a file name with -o")
+    if not os.path.isdir(directory):
+        raise W2VError(f"output directory {directory} does not exist; create it or choose another -o")
+    if not os.access(directory, os.W_OK):
+        raise W2VError(f"cannot write to {directory}; choose a writable place with -o")
+
+
+def _demo_queries(model):
+    from .demo import DEMO_QUERIES
+    wv = model.wv
+    for word in DEMO_QUERIES:
+        if word in wv:
+            near = ", ".join(f"{w} ({s:.2f})" for w, s in wv.most_similar(word, topn=5))
+            print(f"nearest to {word!r}: {near}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -34,7 +123,157 @@ def cmd_train(args):
 # ---------------------------------------------------------------------------------------
 
 def _add_vector_commands(sub):
-    pass
+    p = sub.add_parser("similar", help="nearest words to a word (or to the sum of several)")
+    p.add_argument("vectors", help="vector file (native, word2vec bin or txt, fastText .vec)")
+    p.add_argument("words", nargs="+", metavar="WORD", help="query word(s); several are summed")
+    p.add_argument("--topn", type=int, default=10, help="how many neighbours (default 10)")
+    _add_load_options(p)
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("analogy", help="A is to B as C is to ?")
+    p.add_argument("vectors", help="vector file")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("c", metavar="C")
+    p.add_argument("--topn", type=int, default=5, help="how many answers (default 5)")
+    _add_load_options(p)
+    p.set_defaults(func=cmd_analogy)
+
+    p = sub.add_parser("eval", help="analogy accuracy and word-pair correlation")
+    p.add_argument("vectors", help="vector file")
+    p.add_argument("--analogies", metavar="FILE", help="questions-words file (': section' headers, 'a b c d' lines)")
+    p.add_argument("--pairs", metavar="FILE", help="word-pair file: 'word1 word2 score' (WordSim353, SimLex)")
+    p.add_argument("--restrict-vocab", type=int, default=30000,
+                   help="analogy candidates: the N most frequent words (default 30000)")
+    p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: ignore case)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_load_options(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("info", help="format, size and most frequent words of a vector file")
+    p.add_argument("vectors", help="vector file")
+    p.add_argument("--top", type=int, default=10, help="how many of the first words to show (default 10)")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="convert between native, word2vec bin and txt formats")
+    p.add_argument("input", metavar="IN", help="vector file to read (format detected)")
+    p.add_argument("output", metavar="OUT", help="file to write")
+    p.add_argument("--format", choices=("native", "bin", "txt"),
+                   help="output format (default: from OUT's extension: .bin, .txt/.vec, else native)")
+    p.add_argument("--limit", type=int, help="convert only the first N words")
+    p.set_defaults(func=cmd_convert)
+
+
+def _add_load_options(p):
+    p.add_argument("--limit", type=int, help="load only the first N (most frequent) words")
+
+
+def _positive(value, option):
+    if value is not None and value < 1:
+        raise W2VError(f"{option} must be a positive integer, got {value}")
+    return value
+
+
+def _load_vectors(args):
+    from .vectors import load
+    return load(args.vectors, limit=_positive(getattr(args, "limit", None), "--limit"))
+
+
+def _print_ranked(pairs):
+    if not pairs:
+        print("(no candidates)")
+        return
+    width = max(len(w) for w, _ in pairs)
+    for word, score in pairs:
+        print(f"{word:<{width}}  {score:.4f}")
+
+
+def cmd_similar(args):
+    kv = _load_vectors(args)
+    _print_ranked(kv.most_similar(positive=args.words, topn=_positive(args.topn, "--topn")))
+
+
+def cmd_analogy(args):
+    kv = _load_vectors(args)
+    _print_ranked(kv.analogy(args.a, args.b, args.c, topn=_positive(args.topn, "--topn")))
+
+
+def _pct(accuracy):
+    return "n/a" if accuracy is None else f"{100 * accuracy:.2f}%"
+
+
+def _num(value):
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def cmd_eval(args):
+    import json
+
+    from .evaluate import evaluate_analogies, evaluate_word_pairs
+
+    if not args.analogies and not args.pairs:
+        raise W2VError("give --analogies FILE and/or --pairs FILE")
+    _positive(args.restrict_vocab, "--restrict-vocab")
+    kv = _load_vectors(args)
+    results = {"vectors": args.vectors, "words": len(kv), "dim": kv.vector_size}
+    if args.analogies:
+        results["analogies"] = evaluate_analogies(kv, args.analogies, restrict_vocab=args.restrict_vocab,
+                                                  case_insensitive=not args.case_sensitive)
+    if args.pairs:
+        results["pairs"] = evaluate_word_pairs(kv, args.pairs, case_insensitive=not args.case_sensitive)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    if args.analogies:
+        r = results["analogies"]
+        rows = r["sections"] + [dict(r["semantic"]), dict(r["syntactic"]), dict(r, name="total")]
+        width = max(len(x["name"]) for x in rows)
+        print(f"analogies: {args.analogies} (candidates: {r['restrict_vocab']:,} most frequent words)")
+        print(f"  {'section':<{width}}  {'accuracy':>9}  {'correct':>7}  {'answered':>8}  {'skipped':>7}")
+        for i, x in enumerate(rows):
+            if i == len(r["sections"]):
+                print(f"  {'-' * width}")
+            print(f"  {x['name']:<{width}}  {_pct(x['accuracy']):>9}  {x['correct']:>7}  "
+                  f"{x['answered']:>8}  {x['skipped']:>7}")
+    if args.pairs:
+        r = results["pairs"]
+        print(f"word pairs: {args.pairs}")
+        print(f"  spearman {_num(r['spearman'])}  pearson {_num(r['pearson'])}  "
+              f"pairs {r['pairs']}  known {r['known']}  oov {100 * r['oov_ratio']:.1f}%")
+    return 0
+
+
+def cmd_info(args):
+    from .vectors import detect_format, load
+
+    top = _positive(args.top, "--top")
+    fmt = detect_format(args.vectors)
+    kv = load(args.vectors, format=fmt, mmap=(fmt == "native"))  # mapped: no need to read the vectors
+    print(f"file:    {args.vectors}")
+    print(f"format:  {kv.source_format}")
+    print(f"words:   {len(kv):,}")
+    print(f"dim:     {kv.vector_size}")
+    print(f"counts:  {'yes' if kv.counts is not None else 'no'}")
+    first = kv.index_to_key[:top]
+    if kv.counts is not None:
+        listed = ", ".join(f"{w} ({int(c):,})" for w, c in zip(first, kv.counts[:top]))
+        print(f"most frequent: {listed}")
+    else:
+        print(f"first words: {', '.join(first)}")
+
+
+def cmd_convert(args):
+    import os
+
+    from .vectors import load
+
+    fmt = args.format
+    if fmt is None:
+        ext = os.path.splitext(args.output)[1].lower()
+        fmt = {".bin": "bin", ".txt": "txt", ".vec": "txt"}.get(ext, "native")
+    kv = load(args.input, limit=_positive(args.limit, "--limit"))
+    kv.save(args.output, format=fmt)
+    print(f"wrote {len(kv):,} words x {kv.vector_size} dims to {args.output} ({fmt} format)", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,151 @@
+"""The compiled kernels against small numpy references."""
+import math
+
+import numpy as np
+import pytest
+
+from w2v import _kernels
+from w2v.vocab import alias_table, keep_probabilities
+
+MAX_EXP = 6.0
+
+
+def ref_sigmoid_table(f):
+    """word2vec.c: clipped outside [-6, 6], table of 1000 entries inside."""
+    if f >= MAX_EXP:
+        return 1.0
+    if f <= -MAX_EXP:
+        return 0.0
+    i = int((np.float32(f) + np.float32(MAX_EXP)) * np.float32(1000 / MAX_EXP / 2))   # float32, as compiled
+    x = (i / 1000 * 2 - 1) * MAX_EXP
+    return 1 / (1 + math.exp(-x))
+
+
+def ref_step(syn0, syn1neg, context, word, negs, alpha, cbow):
+    """One negative-sampling example in numpy (word2vec.c's update order)."""
+    syn0 = syn0.astype(np.float64)
+    syn1neg = syn1neg.astype(np.float64)
+    if cbow:
+        h = syn0[context].mean(axis=0)
+    else:
+        h = syn0[context[0]].copy()
+    err = np.zeros_like(h)
+    loss = 0.0
+    for k, (target, label) in enumerate([(word, 1)] + [(n, 0) for n in negs]):
+        if k > 0 and target == word:
+            continue
+        f = float(np.dot(h.astype(np.float32), syn1neg[target].astype(np.float32)))
+        g = (label - ref_sigmoid_table(f)) * alpha
+        loss += math.log1p(math.exp(-f if label else f))
+        err += g * syn1neg[target]
+        syn1neg[target] += g * h
+    for c in (context if cbow else context[:1]):
+        syn0[c] += err
+    return syn0, syn1neg, loss
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+@pytest.mark.parametrize("dim", [1, 7, 16, 100])
+def test_one_step_matches_numpy(cbow, dim):
+    rng = np.random.default_rng(dim)
+    V = 12
+    syn0 = rng.normal(0, 0.5, (V, dim)).astype(np.float32)
+    syn1neg = rng.normal(0, 0.5, (V, dim)).astype(np.float32)
+    context = np.array([3, 5, 7] if cbow else [3], dtype=np.uint32)
+    word = 4
+    negs = np.array([1, 4, 9, 9, 2], dtype=np.uint32)   # includes the centre word: skipped
+    e0, e1, eloss = ref_step(syn0, syn1neg, context, word, negs, 0.1, cbow)
+    s0, s1 = syn0.copy(), syn1neg.copy()
+    loss = _kernels._step_py(s0, s1, context, word, negs, 0.1, cbow)
+    assert not np.array_equal(s0, syn0)                 # something was updated
+    np.testing.assert_allclose(s0, e0, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(s1, e1, rtol=1e-4, atol=1e-5)
+    assert loss == pytest.approx(eloss, rel=0.02, abs=0.02)  # the loss comes from a table too
+    untouched = [i for i in range(V) if i not in set(context) | {word} | set(negs)]
+    np.testing.assert_array_equal(s0[untouched], syn0[untouched])
+    np.testing.assert_array_equal(s1[untouched], syn1neg[untouched])
+
+
+def test_step_rejects_non_finite_scores():
+    syn0 = np.full((3, 4), np.nan, dtype=np.float32)
+    syn1neg = np.ones((3, 4), dtype=np.float32)
+    with pytest.raises(FloatingPointError):
+        _kernels._step_py(syn0, syn1neg, np.array([0], np.uint32), 1, np.array([2], np.uint32), 0.1, False)
+
+
+def test_sigmoid_table_close_to_exact_and_clipped():
+    xs = np.linspace(-8, 8, 2001)
+    got = np.array([_kernels._sigmoid_py(x) for x in xs])
+    exact = 1 / (1 + np.exp(-xs))
+    inside = np.abs(xs) < MAX_EXP
+    assert np.max(np.abs(got[inside] - exact[inside])) < 0.01
+    assert np.all(got[xs >= MAX_EXP] == 1.0) and np.all(got[xs <= -MAX_EXP] == 0.0)
+    assert np.all(np.diff(got) >= 0)
+    nll = np.array([_kernels._neg_log_sigmoid_py(x) for x in xs])
+    assert np.max(np.abs(nll - np.log1p(np.exp(-xs)))) < 0.05
+
+
+def chi_square(observed, expected):
+    return float(np.sum((observed - expected) ** 2 / expected))
+
+
+@pytest.mark.parametrize("exponent", [0.75, 1.0, 0.0])
+def test_alias_sampler_matches_unigram_power(exponent):
+    rng = np.random.default_rng(3)
+    counts = np.sort(rng.zipf(1.3, 300).astype(np.int64))[::-1]
+    prob, alias = alias_table(counts, exponent)
+    n = 2_000_000
+    draws = _kernels._draw_py(prob, alias, n, 11)
+    assert draws.max() < len(counts)
+    observed = np.bincount(draws, minlength=len(counts))
+    p = counts.astype(np.float64) ** exponent
+    p /= p.sum()
+    expected = p * n
+    # pool the tail so every cell expects at least 20 draws
+    order = np.argsort(expected)
+    cum = np.cumsum(expected[order])
+    tail = order[: np.searchsorted(cum, 20.0) + 1]
+    head = np.setdiff1d(np.arange(len(counts)), tail)
+    obs = np.append(observed[head], observed[tail].sum())
+    exp = np.append(expected[head], expected[tail].sum())
+    df = len(obs) - 1
+    stat = chi_square(obs, exp)
+    # chi-square upper tail at p ~ 1e-4: df + 4 * sqrt(2 df) + 10 is a safe bound for df in 10..300
+    assert stat < df + 4 * math.sqrt(2 * df) + 10, (stat, df)
+
+
+def test_alias_sampler_detects_a_wrong_distribution():
+    """The chi-square check above has teeth: a different exponent fails it."""
+    counts = np.array([1000, 300, 100, 30, 10, 3, 1] * 5, dtype=np.int64)
+    prob, alias = alias_table(counts, 0.75)
+    draws = _kernels._draw_py(prob, alias, 500_000, 5)
+    observed = np.bincount(draws, minlength=len(counts))
+    wrong = counts.astype(np.float64) / counts.sum() * len(draws)
+    df = len(counts) - 1
+    assert chi_square(observed, wrong) > df + 4 * math.sqrt(2 * df) + 10
+
+
+def test_alias_rejects_bad_weights():
+    with pytest.raises(ValueError):
+        _kernels.build_alias(np.array([0.0, 0.0]))
+    with pytest.raises(ValueError):
+        _kernels.build_alias(np.array([1.0, -1.0]))
+
+
+def test_keep_probabilities_match_word2vec_c():
+    counts = np.array([50_000, 20_000, 5_000, 100, 7, 5], dtype=np.int64)
+    sample = 1e-3
+    train_words = counts.sum()
+    # word2vec.c: ran = (sqrt(cn / (sample * train_words)) + 1) * (sample * train_words) / cn
+    ran = (np.sqrt(counts / (sample * train_words)) + 1) * (sample * train_words) / counts
+    got = keep_probabilities(counts, sample)
+    np.testing.assert_allclose(got, np.minimum(ran, 1.0), rtol=1e-6)
+    assert got[0] < 0.5 and got[-1] == 1.0
+    assert keep_probabilities(counts, 0) is None
+
+
+def test_uniform_stream_is_uniform():
+    u = _kernels._uniform_py(200_000, 1)
+    assert 0.0 <= u.min() and u.max() < 1.0
+    hist = np.bincount((u * 20).astype(int), minlength=20)
+    assert chi_square(hist, np.full(20, len(u) / 20)) < 19 + 4 * math.sqrt(38) + 10

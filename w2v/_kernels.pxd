@@ -1,0 +1,40 @@
+# Shared declarations of the training kernels.
+#
+# syn0     input vectors, one row per vocabulary word (these are the word vectors users get)
+# syn1neg  output vectors used by negative sampling (zero at start, as in word2vec.c)
+from libc.stdint cimport uint32_t, int32_t, uint64_t, int64_t
+
+cdef enum:
+    SIGMOID_TABLE_SIZE = 1000   # word2vec.c's EXP_TABLE_SIZE
+    MAX_EXP = 6                 # sigmoid is clipped outside [-6, 6], as in word2vec.c
+    MAX_SENTENCE_LEN = 10000    # corpus.py splits longer lines into chunks of this size
+    MAX_NEGATIVE = 1000
+
+cdef enum Status:
+    STATUS_OK = 0
+    STATUS_STOPPED = 1          # the stop flag was raised (Ctrl-C, a callback, another worker's error)
+    STATUS_NAN = 2              # a score became NaN/inf: the learning rate is too high for this data
+
+cdef struct Model:
+    float *syn0
+    float *syn1neg
+    int dim
+    int window
+    int negative
+    int cbow
+    uint32_t vocab_size
+    const uint32_t *ids          # encoded corpus, EOS between sentences
+    const float *keep_prob       # subsampling keep probability per word; NULL when sampling is off
+    const float *alias_prob      # Vose alias table over count ** ns_exponent
+    const int32_t *alias_idx
+    float alpha0
+    float min_alpha
+    int64_t total_words          # words planned over all epochs: drives the learning-rate schedule
+    int64_t *progress            # words processed so far, shared by all workers (atomic adds)
+    int *stop                    # set to non-zero to make every worker return at the next sentence
+
+cdef struct ChunkResult:
+    int64_t words                # corpus words read (before subsampling)
+    int64_t examples             # positive (centre, context) examples trained
+    double loss                  # sum of negative-sampling losses
+    int status

@@ -1,0 +1,501 @@
+# Compiled training kernels: skip-gram and CBOW with negative sampling.
+#
+# Python (train.py) validates and prepares everything, then each worker thread calls
+# TrainState.train_chunk(), which runs a whole chunk of the encoded corpus inside one
+# `with nogil:` block. Workers update syn0/syn1neg without locks (Hogwild), as word2vec.c,
+# fastText and gensim do; only a single thread with a fixed seed is bit-for-bit repeatable.
+from libc.stdint cimport uint32_t, int32_t, uint64_t, int64_t
+from libc.math cimport exp, log
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
+
+import numpy as np
+
+from ._random cimport rng_seed, rng_next, rng_below, rng_uniform
+
+EOS = 0xFFFFFFFF
+cdef uint32_t C_EOS = 0xFFFFFFFF
+
+cdef extern from *:
+    """
+    static inline long long w2v_atomic_add(long long *p, long long v) {
+        return __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
+    }
+    static inline long long w2v_atomic_load(long long *p) {
+        return __atomic_load_n(p, __ATOMIC_RELAXED);
+    }
+    static inline int w2v_load_flag(int *p) {
+        return __atomic_load_n(p, __ATOMIC_RELAXED);
+    }
+    static inline void w2v_store_flag(int *p, int v) {
+        __atomic_store_n(p, v, __ATOMIC_RELAXED);
+    }
+    """
+    long long w2v_atomic_add(long long *p, long long v) nogil
+    long long w2v_atomic_load(long long *p) nogil
+    int w2v_load_flag(int *p) nogil
+    void w2v_store_flag(int *p, int v) nogil
+
+# ---------------------------------------------------------------------------------------
+# Sigmoid and loss tables (word2vec.c's expTable: 1000 entries over [-6, 6])
+# ---------------------------------------------------------------------------------------
+
+cdef float SIGMOID_TABLE[SIGMOID_TABLE_SIZE]
+cdef float NLL_TABLE[SIGMOID_TABLE_SIZE]      # -log(sigmoid(x)) on the same grid
+cdef float TABLE_SCALE = SIGMOID_TABLE_SIZE / (2.0 * MAX_EXP)   # 83.33 table cells per unit
+
+
+cdef void _init_tables():
+    cdef int i
+    cdef double x
+    for i in range(SIGMOID_TABLE_SIZE):
+        x = (i / <double>SIGMOID_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP
+        SIGMOID_TABLE[i] = <float>(1.0 / (1.0 + exp(-x)))
+        NLL_TABLE[i] = <float>log(1.0 + exp(-x))
+
+_init_tables()
+
+
+cdef inline float sigmoid(float f) noexcept nogil:
+    # word2vec.c clips at +-MAX_EXP and looks the rest up in the table
+    if f >= MAX_EXP:
+        return 1.0
+    if f <= -MAX_EXP:
+        return 0.0
+    return SIGMOID_TABLE[<int>((f + MAX_EXP) * TABLE_SCALE)]
+
+
+cdef inline float neg_log_sigmoid(float z) noexcept nogil:
+    if z >= MAX_EXP:
+        return 0.0
+    if z <= -MAX_EXP:
+        return -z
+    return NLL_TABLE[<int>((z + MAX_EXP) * TABLE_SCALE)]
+
+
+# ---------------------------------------------------------------------------------------
+# Vector helpers: plain loops that gcc vectorises at -O3 (with -fassociative-math for dot)
+# ---------------------------------------------------------------------------------------
+
+cdef inline float dot(const float *a, const float *b, int n) noexcept nogil:
+    cdef float s = 0.0
+    cdef int i
+    for i in range(n):
+        s += a[i] * b[i]
+    return s
+
+
+cdef inline void axpy(float alpha, const float *x, float *y, int n) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        y[i] += alpha * x[i]
+
+
+cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
+    """One draw from the alias table: O(1), two reads."""
+    cdef uint64_t r = rng_next(rng)
+    cdef uint32_t i = <uint32_t>(((r >> 32) * <uint64_t>m.vocab_size) >> 32)
+    cdef float u = <float>(r & 0xFFFFFF) * <float>(1.0 / 16777216.0)
+    if u < m.alias_prob[i]:
+        return i
+    return <uint32_t>m.alias_idx[i]
+
+
+# ---------------------------------------------------------------------------------------
+# One training example. Both the corpus loop and the test hooks call these.
+# ---------------------------------------------------------------------------------------
+
+cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, const uint32_t *negs,
+                           float alpha, float *neu1e, double *loss) noexcept nogil:
+    """Skip-gram pair in word2vec.c's orientation: the context word's input vector predicts
+    the centre word against `negative` noise words (a noise word equal to the centre is skipped)."""
+    cdef int d, k, dim = m.dim
+    cdef float *l1 = m.syn0 + <int64_t>context * dim
+    cdef float *l2
+    cdef float f, g
+    cdef uint32_t target
+    memset(neu1e, 0, dim * sizeof(float))
+    for k in range(m.negative + 1):
+        if k == 0:
+            target = word
+        else:
+            target = negs[k - 1]
+            if target == word:
+                continue
+        l2 = m.syn1neg + <int64_t>target * dim
+        f = dot(l1, l2, dim)
+        if f != f or f > 1e30 or f < -1e30:
+            return STATUS_NAN
+        if k == 0:
+            g = (1.0 - sigmoid(f)) * alpha
+            loss[0] += neg_log_sigmoid(f)
+        else:
+            g = -sigmoid(f) * alpha
+            loss[0] += neg_log_sigmoid(-f)
+        axpy(g, l2, neu1e, dim)
+        axpy(g, l1, l2, dim)
+    axpy(1.0, neu1e, l1, dim)
+    return STATUS_OK
+
+
+cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_context, uint32_t word,
+                             const uint32_t *negs, float alpha, float *neu1, float *neu1e,
+                             double *loss) noexcept nogil:
+    """CBOW: the mean of the context input vectors predicts the centre word. As in word2vec.c
+    and gensim (cbow_mean=1) the error is added to every context vector undivided."""
+    cdef int d, k, j, dim = m.dim
+    cdef float *l2
+    cdef float f, g
+    cdef uint32_t target
+    memset(neu1, 0, dim * sizeof(float))
+    memset(neu1e, 0, dim * sizeof(float))
+    for j in range(n_context):
+        axpy(1.0, m.syn0 + <int64_t>context[j] * dim, neu1, dim)
+    f = 1.0 / n_context
+    for d in range(dim):
+        neu1[d] *= f
+    for k in range(m.negative + 1):
+        if k == 0:
+            target = word
+        else:
+            target = negs[k - 1]
+            if target == word:
+                continue
+        l2 = m.syn1neg + <int64_t>target * dim
+        f = dot(neu1, l2, dim)
+        if f != f or f > 1e30 or f < -1e30:
+            return STATUS_NAN
+        if k == 0:
+            g = (1.0 - sigmoid(f)) * alpha
+            loss[0] += neg_log_sigmoid(f)
+        else:
+            g = -sigmoid(f) * alpha
+            loss[0] += neg_log_sigmoid(-f)
+        axpy(g, l2, neu1e, dim)
+        axpy(g, neu1, l2, dim)
+    for j in range(n_context):
+        axpy(1.0, neu1e, m.syn0 + <int64_t>context[j] * dim, dim)
+    return STATUS_OK
+
+
+# ---------------------------------------------------------------------------------------
+# The corpus loop: one chunk [start, end) of the encoded corpus, entirely without the GIL
+# ---------------------------------------------------------------------------------------
+
+cdef inline float current_alpha(const Model *m, int64_t done) noexcept nogil:
+    cdef double a = m.alpha0 - (m.alpha0 - m.min_alpha) * (<double>done / <double>m.total_words)
+    if a < m.min_alpha:
+        a = m.min_alpha
+    return <float>a
+
+
+cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng) noexcept nogil:
+    cdef ChunkResult res
+    cdef uint32_t *sen = NULL
+    cdef uint32_t *ctx = NULL
+    cdef uint32_t negs[MAX_NEGATIVE]
+    cdef float *buf = NULL
+    cdef float *neu1
+    cdef float *neu1e
+    cdef int64_t pos = start
+    cdef int64_t unreported = 0
+    cdef int n, i, j, k, lo, hi, b, nctx, status = STATUS_OK
+    cdef uint32_t w
+    cdef float alpha, kp
+    cdef int dim = m.dim
+    res.words = 0
+    res.examples = 0
+    res.loss = 0.0
+    res.status = STATUS_OK
+
+    sen = <uint32_t *>malloc(MAX_SENTENCE_LEN * sizeof(uint32_t))
+    ctx = <uint32_t *>malloc((2 * m.window + 1) * sizeof(uint32_t))
+    buf = <float *>malloc(2 * dim * sizeof(float) + 64)
+    if sen == NULL or ctx == NULL or buf == NULL:
+        free(sen); free(ctx); free(buf)
+        res.status = -1
+        return res
+    neu1 = buf
+    neu1e = buf + dim
+
+    alpha = current_alpha(m, w2v_atomic_load(<long long *>m.progress))
+    while pos < end and status == STATUS_OK:
+        # gather one sentence, dropping frequent words by subsampling
+        n = 0
+        while pos < end and m.ids[pos] != C_EOS and n < MAX_SENTENCE_LEN:
+            w = m.ids[pos]
+            pos += 1
+            res.words += 1
+            unreported += 1
+            if m.keep_prob != NULL:
+                kp = m.keep_prob[w]
+                if kp < 1.0 and rng_uniform(&rng) >= kp:
+                    continue
+            sen[n] = w
+            n += 1
+        if pos < end and m.ids[pos] == C_EOS:
+            pos += 1
+
+        for i in range(n):
+            w = sen[i]
+            b = <int>rng_below(&rng, <uint32_t>m.window)   # reduced window, as word2vec.c
+            lo = i - m.window + b
+            if lo < 0:
+                lo = 0
+            hi = i + m.window - b + 1
+            if hi > n:
+                hi = n
+            if m.cbow:
+                nctx = 0
+                for j in range(lo, hi):
+                    if j != i:
+                        ctx[nctx] = sen[j]
+                        nctx += 1
+                if nctx == 0:
+                    continue
+                for k in range(m.negative):
+                    negs[k] = draw_noise(m, &rng)
+                status = cbow_example(m, ctx, nctx, w, negs, alpha, neu1, neu1e, &res.loss)
+                res.examples += 1
+            else:
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    for k in range(m.negative):
+                        negs[k] = draw_noise(m, &rng)
+                    status = sg_example(m, sen[j], w, negs, alpha, neu1e, &res.loss)
+                    res.examples += 1
+                    if status != STATUS_OK:
+                        break
+            if status != STATUS_OK:
+                break
+
+        if unreported >= 10000:
+            alpha = current_alpha(m, w2v_atomic_add(<long long *>m.progress, unreported))
+            unreported = 0
+            if w2v_load_flag(m.stop):
+                status = STATUS_STOPPED
+
+    if unreported:
+        w2v_atomic_add(<long long *>m.progress, unreported)
+    free(sen); free(ctx); free(buf)
+    res.status = status
+    return res
+
+
+cdef class TrainState:
+    """The arrays of one training run, gathered into a C struct for the kernels.
+
+    Holds references to every array whose pointer the struct keeps, so none can be freed
+    while a worker runs.
+    """
+    cdef Model m
+    cdef object _keep
+    cdef readonly object syn0, syn1neg, ids, keep_prob, alias_prob, alias_idx
+    cdef readonly object progress, stop_flag
+
+    def __init__(self, float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] ids,
+                 keep_prob, const float[::1] alias_prob, const int32_t[::1] alias_idx,
+                 bint cbow, int window, int negative, double alpha0, double min_alpha,
+                 int64_t total_words):
+        cdef const float[::1] kp
+        if syn0.shape[0] != syn1neg.shape[0] or syn0.shape[1] != syn1neg.shape[1]:
+            raise ValueError("syn0 and syn1neg must have the same shape")
+        if alias_prob.shape[0] != syn0.shape[0] or alias_idx.shape[0] != syn0.shape[0]:
+            raise ValueError("the alias table must have one entry per vocabulary word")
+        if not (1 <= negative <= MAX_NEGATIVE):
+            raise ValueError(f"negative must be between 1 and {MAX_NEGATIVE}")
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        if total_words < 1:
+            raise ValueError("total_words must be positive")
+        self.syn0 = syn0.base if syn0.base is not None else syn0
+        self.syn1neg = syn1neg.base if syn1neg.base is not None else syn1neg
+        self.ids = ids
+        self.alias_prob = alias_prob
+        self.alias_idx = alias_idx
+        self.progress = np.zeros(1, dtype=np.int64)
+        self.stop_flag = np.zeros(1, dtype=np.intc)
+        self.m.syn0 = &syn0[0, 0]
+        self.m.syn1neg = &syn1neg[0, 0]
+        self.m.dim = syn0.shape[1]
+        self.m.window = window
+        self.m.negative = negative
+        self.m.cbow = cbow
+        self.m.vocab_size = <uint32_t>syn0.shape[0]
+        self.m.ids = &ids[0] if ids.shape[0] > 0 else NULL
+        if keep_prob is None:
+            self.keep_prob = None
+            self.m.keep_prob = NULL
+        else:
+            kp = keep_prob
+            if kp.shape[0] != syn0.shape[0]:
+                raise ValueError("keep_prob must have one entry per vocabulary word")
+            self.keep_prob = keep_prob
+            self.m.keep_prob = &kp[0]
+        self.m.alias_prob = &alias_prob[0]
+        self.m.alias_idx = &alias_idx[0]
+        self.m.alpha0 = alpha0
+        self.m.min_alpha = min_alpha
+        self.m.total_words = total_words
+        cdef int64_t[::1] prog = self.progress
+        cdef int[::1] stop = self.stop_flag
+        self.m.progress = &prog[0]
+        self.m.stop = &stop[0]
+
+    def train_chunk(self, int64_t start, int64_t end, uint64_t seed, uint64_t epoch, uint64_t chunk):
+        """Train on ids[start:end] (a run of whole sentences). Releases the GIL throughout.
+
+        The random stream is derived from (seed, epoch, chunk), so a single thread with a fixed
+        seed repeats exactly, also when training resumes from a chunk boundary.
+        Returns (words, examples, loss, status).
+        """
+        cdef ChunkResult r
+        cdef uint64_t rng = rng_seed(seed, epoch, chunk)
+        if start < 0 or end > self.ids.shape[0] or start > end:
+            raise ValueError("chunk out of range")
+        with nogil:
+            r = train_range(&self.m, start, end, rng)
+        if r.status < 0:
+            raise MemoryError("cannot allocate the worker's buffers")
+        return r.words, r.examples, r.loss, r.status
+
+    def set_progress(self, int64_t words):
+        self.progress[0] = words
+
+    def request_stop(self):
+        w2v_store_flag(self.m.stop, 1)
+
+    def clear_stop(self):
+        w2v_store_flag(self.m.stop, 0)
+
+    @property
+    def words_done(self):
+        return int(w2v_atomic_load(<long long *>self.m.progress))
+
+    @property
+    def alpha(self):
+        return current_alpha(&self.m, w2v_atomic_load(<long long *>self.m.progress))
+
+
+STATUS = {STATUS_OK: "ok", STATUS_STOPPED: "stopped", STATUS_NAN: "nan"}
+STOPPED = STATUS_STOPPED
+NAN = STATUS_NAN
+
+
+# ---------------------------------------------------------------------------------------
+# Vose's alias method: O(V) build, O(1) draw
+# ---------------------------------------------------------------------------------------
+
+def build_alias(const double[::1] weights):
+    """Alias table (prob float32, alias int32) for sampling index i with probability w_i / sum(w)."""
+    cdef Py_ssize_t n = weights.shape[0], i, n_small = 0, n_large = 0, s, l
+    cdef double total = 0.0
+    for i in range(n):
+        if not (weights[i] >= 0.0) or weights[i] == float("inf"):
+            raise ValueError("weights must be finite and non-negative")
+        total += weights[i]
+    if n == 0 or total <= 0.0:
+        raise ValueError("weights must have a positive sum")
+    prob_np = np.empty(n, dtype=np.float32)
+    alias_np = np.arange(n, dtype=np.int32)
+    scaled_np = np.empty(n, dtype=np.float64)
+    small_np = np.empty(n, dtype=np.intp)
+    large_np = np.empty(n, dtype=np.intp)
+    cdef float[::1] prob = prob_np
+    cdef int32_t[::1] alias = alias_np
+    cdef double[::1] scaled = scaled_np
+    cdef Py_ssize_t[::1] small = small_np
+    cdef Py_ssize_t[::1] large = large_np
+    with nogil:
+        for i in range(n):
+            scaled[i] = weights[i] * n / total
+            if scaled[i] < 1.0:
+                small[n_small] = i
+                n_small += 1
+            else:
+                large[n_large] = i
+                n_large += 1
+        while n_small > 0 and n_large > 0:
+            n_small -= 1
+            s = small[n_small]
+            l = large[n_large - 1]
+            prob[s] = <float>scaled[s]
+            alias[s] = <int32_t>l
+            scaled[l] = (scaled[l] + scaled[s]) - 1.0
+            if scaled[l] < 1.0:
+                n_large -= 1
+                small[n_small] = l
+                n_small += 1
+        while n_large > 0:
+            n_large -= 1
+            prob[large[n_large]] = 1.0
+        while n_small > 0:   # only rounding leftovers
+            n_small -= 1
+            prob[small[n_small]] = 1.0
+    return prob_np, alias_np
+
+
+# ---------------------------------------------------------------------------------------
+# Test hooks: expose single steps of the compiled code to a numpy reference. Not public API.
+# ---------------------------------------------------------------------------------------
+
+def _sigmoid_py(float x):
+    return sigmoid(x)
+
+
+def _neg_log_sigmoid_py(float x):
+    return neg_log_sigmoid(x)
+
+
+def _draw_py(const float[::1] prob, const int32_t[::1] alias, Py_ssize_t n, uint64_t seed):
+    cdef Model m
+    cdef uint64_t rng = rng_seed(seed, 0, 0)
+    cdef Py_ssize_t i
+    out_np = np.empty(n, dtype=np.uint32)
+    cdef uint32_t[::1] out = out_np
+    m.vocab_size = <uint32_t>prob.shape[0]
+    m.alias_prob = &prob[0]
+    m.alias_idx = &alias[0]
+    with nogil:
+        for i in range(n):
+            out[i] = draw_noise(&m, &rng)
+    return out_np
+
+
+def _uniform_py(Py_ssize_t n, uint64_t seed):
+    cdef uint64_t rng = rng_seed(seed, 0, 0)
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    cdef Py_ssize_t i
+    for i in range(n):
+        o[i] = rng_uniform(&rng)
+    return out
+
+
+def _step_py(float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] context, uint32_t word,
+             const uint32_t[::1] negs, float alpha, bint cbow):
+    """One skip-gram example (context must hold one word) or one CBOW example, in place.
+    Returns the loss."""
+    cdef Model m
+    cdef double loss = 0.0
+    cdef int status
+    neu = np.zeros(2 * syn0.shape[1], dtype=np.float32)
+    cdef float[::1] nbuf = neu
+    if syn0.shape[0] != syn1neg.shape[0] or syn0.shape[1] != syn1neg.shape[1]:
+        raise ValueError("shape mismatch")
+    if negs.shape[0] < 1 or context.shape[0] < 1:
+        raise ValueError("need at least one context word and one noise word")
+    m.syn0 = &syn0[0, 0]
+    m.syn1neg = &syn1neg[0, 0]
+    m.dim = syn0.shape[1]
+    m.negative = negs.shape[0]
+    m.vocab_size = syn0.shape[0]
+    if cbow:
+        status = cbow_example(&m, &context[0], context.shape[0], word, &negs[0], alpha,
+                              &nbuf[0], &nbuf[m.dim], &loss)
+    else:
+        status = sg_example(&m, context[0], word, &negs[0], alpha, &nbuf[0], &loss)
+    if status != STATUS_OK:
+        raise FloatingPointError("non-finite score")
+    return loss

@@ -1,0 +1,316 @@
+"""Geometry of word vectors: sentence vectors, anisotropy, whitening, Procrustes alignment (numpy only).
+
+Sentence vectors pool the vectors of a sentence's known tokens:
+
+- ``mean``: the plain average.
+- ``tfidf``: the average weighted by tf-idf, idf = ln((1 + N) / (1 + df)) + 1 (the smoothed form). The
+  document frequencies df come from `documents` (a collection of tokenised documents) when given, else
+  they are approximated from the training counts by assuming the corpus was N = total / doc_length
+  documents of `doc_length` tokens in which words occur independently: df(w) = N (1 - exp(-doc_length p(w))),
+  p(w) = count(w) / total. Rare words then get df ~ count, very frequent words df ~ N (idf ~ 1).
+- ``sif``: smooth inverse frequency (Arora, Liang and Ma 2017): weight a / (a + p(w)), then the projection
+  on the first principal component (uncentred, as in the paper) of the batch's sentence vectors is removed.
+
+Unknown tokens are ignored and counted (``PooledVectors.unknown``); a sentence with no known token gets a
+zero vector.
+"""
+import math
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from .errors import W2VError
+from .vectors import KeyedVectors
+
+__all__ = [
+    "PooledVectors", "sentence_vectors", "sentence_vector", "mean_vectors", "tfidf_vectors", "sif_vectors",
+    "idf_from_counts", "idf_from_documents", "anisotropy", "whitening_transform", "whiten",
+    "ProcrustesResult", "procrustes_align",
+]
+
+
+@dataclass
+class PooledVectors:
+    """Result of sentence pooling.
+
+    vectors: n x D float32, one row per sentence (zero for a sentence with no known token).
+    known, unknown: per sentence, how many tokens were used / ignored as out of vocabulary.
+    components: for SIF, the principal direction(s) removed (k x D), to reuse on new sentences.
+    """
+    vectors: np.ndarray
+    known: np.ndarray
+    unknown: np.ndarray
+    components: Optional[np.ndarray] = None
+
+    @property
+    def n_unknown(self):
+        return int(self.unknown.sum())
+
+
+def _tokens(sentence):
+    if isinstance(sentence, str):
+        return sentence.split()
+    return list(sentence)
+
+
+def _pool(kv, sentences, weight_of, unit=False, by_length=False):
+    """Weighted sum of the known token vectors of each sentence, divided by the sum of the weights
+    (or by the number of known tokens with by_length=True); weight_of(row indices) -> weights."""
+    sentences = [_tokens(s) for s in sentences]
+    dim = kv.vector_size
+    out = np.zeros((len(sentences), dim), dtype=np.float32)
+    known = np.zeros(len(sentences), dtype=np.int64)
+    unknown = np.zeros(len(sentences), dtype=np.int64)
+    matrix = kv.get_normed_vectors() if unit else kv.vectors
+    k2i = kv.key_to_index
+    for s, tokens in enumerate(sentences):
+        idx = [k2i[t] for t in tokens if t in k2i]
+        known[s] = len(idx)
+        unknown[s] = len(tokens) - len(idx)
+        if not idx:
+            continue
+        idx = np.asarray(idx, dtype=np.int64)
+        w = weight_of(idx)
+        total = float(len(idx)) if by_length else float(w.sum())
+        if total > 0:
+            out[s] = (w @ np.asarray(matrix[idx], dtype=np.float64)) / total
+    return PooledVectors(out, known, unknown)
+
+
+def mean_vectors(kv, sentences, unit=False):
+    """Average of the word vectors of each sentence (of the unit-normalised ones with unit=True)."""
+    return _pool(kv, sentences, lambda idx: np.ones(len(idx)), unit)
+
+
+def _probabilities(kv, what):
+    if kv.counts is None:
+        raise W2VError(f"{what} needs word counts, and these vectors have none (the word2vec bin/txt formats "
+                       "do not store them); use vectors saved in the native format")
+    counts = kv.counts.astype(np.float64)
+    total = counts.sum()
+    if total <= 0:
+        raise W2VError(f"{what} needs word counts, and all counts are zero")
+    return counts / total, total
+
+
+def idf_from_counts(kv, doc_length=100):
+    """Per-word idf (array aligned with kv's rows) from the training counts; see the module docstring."""
+    if not doc_length or doc_length <= 0:
+        raise W2VError(f"doc_length must be positive, got {doc_length!r}")
+    p, total = _probabilities(kv, "tf-idf weighting from counts")
+    n_docs = max(1.0, total / doc_length)
+    df = n_docs * -np.expm1(-doc_length * p)
+    return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+
+
+def idf_from_documents(kv, documents):
+    """Per-word idf (array aligned with kv's rows) from a collection of tokenised documents.
+
+    A word that occurs in none of them gets the largest idf, ln(1 + N) + 1.
+    """
+    df = np.zeros(len(kv), dtype=np.float64)
+    n_docs = 0
+    k2i = kv.key_to_index
+    for doc in documents:
+        n_docs += 1
+        rows = {k2i[t] for t in _tokens(doc) if t in k2i}
+        if rows:
+            df[list(rows)] += 1
+    if n_docs == 0:
+        raise W2VError("documents is empty; give at least one tokenised document")
+    return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+
+
+def tfidf_vectors(kv, sentences, documents=None, idf=None, doc_length=100, unit=False):
+    """tf-idf weighted average of word vectors per sentence.
+
+    idf: an array aligned with kv's rows or a dict word -> idf (missing words get the largest given
+    value); else computed from `documents`, else from kv.counts (see the module docstring).
+    Each occurrence of a word adds its idf, so a word repeated tf times weighs tf * idf.
+    """
+    if idf is None:
+        idf = idf_from_documents(kv, documents) if documents is not None else idf_from_counts(kv, doc_length)
+    elif isinstance(idf, dict):
+        default = max(idf.values()) if idf else 1.0
+        idf = np.array([idf.get(w, default) for w in kv.index_to_key], dtype=np.float64)
+    else:
+        idf = np.asarray(idf, dtype=np.float64)
+        if idf.shape != (len(kv),):
+            raise W2VError(f"idf must have one value per word ({len(kv)}), got shape {idf.shape}")
+    return _pool(kv, sentences, lambda idx: idf[idx], unit)
+
+
+def sif_vectors(kv, sentences, a=1e-3, remove_components=1, components=None, unit=False):
+    """SIF sentence vectors (Arora et al. 2017): average of a / (a + p(w)) * v_w, then remove the
+    projection on the first `remove_components` principal directions of the batch.
+
+    To embed new sentences consistently with an earlier batch, pass that batch's ``components``.
+    p(w) = count(w) / total count, from kv.counts.
+    """
+    if a <= 0:
+        raise W2VError(f"a must be positive, got {a!r}")
+    p, _ = _probabilities(kv, "SIF weighting")
+    weights = a / (a + p)
+    # Arora et al. divide by the sentence length (known tokens), not by the sum of the weights.
+    pooled = _pool(kv, sentences, lambda idx: weights[idx], unit, by_length=True)
+    if components is None and remove_components:
+        x = pooled.vectors[pooled.known > 0].astype(np.float64)
+        if x.shape[0] < 2:
+            raise W2VError("removing the principal component needs at least two sentences with known words; "
+                           "pass components= from a larger batch, or remove_components=0")
+        _, _, vt = np.linalg.svd(x, full_matrices=False)
+        components = vt[:int(remove_components)]
+    if components is not None:
+        components = np.atleast_2d(np.asarray(components, dtype=np.float64))
+        if components.shape[1] != kv.vector_size:
+            raise W2VError(f"components must have {kv.vector_size} columns, got shape {components.shape}")
+        x = pooled.vectors.astype(np.float64)
+        pooled.vectors = (x - (x @ components.T) @ components).astype(np.float32)
+        pooled.components = components
+    return pooled
+
+
+_METHODS = {"mean": mean_vectors, "tfidf": tfidf_vectors, "sif": sif_vectors}
+
+
+def sentence_vectors(kv, sentences, method="mean", **options):
+    """Pool word vectors into one vector per sentence: method "mean", "tfidf" or "sif".
+
+    Sentences are lists of tokens or strings (split on whitespace). Returns PooledVectors;
+    the options are those of mean_vectors, tfidf_vectors and sif_vectors.
+    """
+    if method not in _METHODS:
+        raise W2VError(f"unknown pooling method {method!r}; use one of: {', '.join(_METHODS)}")
+    return _METHODS[method](kv, sentences, **options)
+
+
+def sentence_vector(kv, sentence, method="mean", **options):
+    """One sentence's vector (1-D). SIF on a single sentence needs ``components=`` from a batch."""
+    return sentence_vectors(kv, [sentence], method, **options).vectors[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# anisotropy and whitening
+# ---------------------------------------------------------------------------------------------
+
+def _matrix(vectors):
+    if isinstance(vectors, KeyedVectors):
+        return vectors.vectors
+    m = np.asarray(vectors)
+    if m.ndim != 2:
+        raise W2VError(f"expected a 2-D array of vectors, got shape {m.shape}")
+    return m
+
+
+def anisotropy(vectors, sample=None, seed=0):
+    """Average cosine similarity between distinct vectors (0 for isotropic directions, near 1 for a narrow cone).
+
+    sample=None: exact, over all pairs i != j, using sum_{i != j} u_i . u_j = |sum u|^2 - sum |u|^2 for the
+    unit vectors u (O(n D), no n x n matrix). sample=k: the mean over k random distinct pairs (seeded).
+    Zero vectors count as cosine 0.
+    """
+    m = _matrix(vectors)
+    n = m.shape[0]
+    if n < 2:
+        raise W2VError("anisotropy needs at least two vectors")
+    norms = np.linalg.norm(m.astype(np.float64), axis=1)
+    unit = m / np.where(norms > 0, norms, 1.0)[:, None]
+    if sample is None:
+        s = unit.sum(axis=0)
+        sq = float((norms > 0).sum())
+        return float((s @ s - sq) / (n * (n - 1)))
+    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 1:
+        raise W2VError(f"sample must be a positive number of pairs, got {sample!r}")
+    rng = np.random.default_rng(seed)
+    i = rng.integers(n, size=int(sample))
+    j = rng.integers(n - 1, size=int(sample))
+    j += j >= i  # uniform over j != i
+    return float(np.einsum("ij,ij->i", unit[i], unit[j]).mean())
+
+
+def whitening_transform(vectors, k=None, eps=1e-10):
+    """Mean mu and matrix W with cov((v - mu) W) = I (covariance with 1/n).
+
+    k=None: W = Sigma^(-1/2) (ZCA: D dimensions, the closest whitened space to the original).
+    k: W = U_k Lambda_k^(-1/2), the top-k principal directions (output has k dimensions).
+    Directions with variance below eps times the largest are dropped (rank-deficient data: fewer
+    vectors than dimensions); their output is zero.
+    """
+    m = np.asarray(_matrix(vectors), dtype=np.float64)
+    n, d = m.shape
+    if n < 2:
+        raise W2VError("whitening needs at least two vectors")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= d):
+        raise W2VError(f"k must be between 1 and the dimension {d}, got {k!r}")
+    mu = m.mean(axis=0)
+    x = m - mu
+    cov = (x.T @ x) / n
+    lam, u = np.linalg.eigh(cov)
+    lam, u = lam[::-1], u[:, ::-1]  # descending
+    keep = lam > eps * max(lam[0], np.finfo(np.float64).tiny)
+    inv_sqrt = np.where(keep, 1.0 / np.sqrt(np.where(keep, lam, 1.0)), 0.0)
+    if k is None:
+        w = (u * inv_sqrt) @ u.T
+    else:
+        w = u[:, :k] * inv_sqrt[:k]
+    return mu, w
+
+
+def whiten(vectors, k=None, eps=1e-10):
+    """Whitened copy: (v - mu) Sigma^(-1/2), or the top-k PCA-whitened components with `k`.
+
+    Given an array, returns a float32 array; given a KeyedVectors, returns a new KeyedVectors with
+    the same words and counts. Use whitening_transform to apply the same map to other vectors.
+    """
+    mu, w = whitening_transform(vectors, k, eps)
+    out = ((np.asarray(_matrix(vectors), dtype=np.float64) - mu) @ w).astype(np.float32)
+    if isinstance(vectors, KeyedVectors):
+        return KeyedVectors(vectors.index_to_key, out, vectors.counts)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Procrustes
+# ---------------------------------------------------------------------------------------------
+
+class ProcrustesResult(NamedTuple):
+    rotation: np.ndarray        # D x D orthogonal R minimising |A R - B| over the shared words
+    aligned: KeyedVectors       # all of kv_a's words, vectors @ R
+    residual: float             # Frobenius norm of (A R - B) over the shared words
+    relative_residual: float    # residual / |B|
+    n_shared: int
+
+
+def procrustes_align(kv_a, kv_b, words=None, normalize=False):
+    """Rotate kv_a onto kv_b (orthogonal Procrustes) using the words both contain (or `words`).
+
+    R = U V^T from the SVD U S V^T = A^T B, the orthogonal matrix minimising |A R - B|_F.
+    normalize=True fits on unit-normalised vectors (the usual choice for embeddings trained separately).
+    """
+    if kv_a.vector_size != kv_b.vector_size:
+        raise W2VError(f"cannot align {kv_a.vector_size}-dimensional vectors onto {kv_b.vector_size}-dimensional ones")
+    if words is None:
+        shared = [w for w in kv_a.index_to_key if w in kv_b.key_to_index]
+    else:
+        shared = list(words)
+        missing = [w for w in shared if w not in kv_a or w not in kv_b]
+        if missing:
+            raise W2VError(f"{len(missing)} anchor words are not in both vocabularies, e.g. {missing[0]!r}")
+    if not shared:
+        raise W2VError("the two vocabularies share no words; nothing to align on")
+    ia = np.array([kv_a.key_to_index[w] for w in shared])
+    ib = np.array([kv_b.key_to_index[w] for w in shared])
+    if normalize:
+        src_all = kv_a.get_normed_vectors().astype(np.float64)
+        b = kv_b.get_normed_vectors()[ib].astype(np.float64)
+    else:
+        src_all = np.asarray(kv_a.vectors, dtype=np.float64)
+        b = np.asarray(kv_b.vectors[ib], dtype=np.float64)
+    a = src_all[ia]
+    u, _, vt = np.linalg.svd(a.T @ b)
+    rotation = u @ vt
+    residual = float(np.linalg.norm(a @ rotation - b))
+    scale = float(np.linalg.norm(b))
+    aligned = KeyedVectors(kv_a.index_to_key, (src_all @ rotation).astype(np.float32), kv_a.counts)
+    return ProcrustesResult(rotation, aligned, residual, residual / scale if scale > 0 else math.nan, len(shared))
