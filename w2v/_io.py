@@ -43,6 +43,7 @@ def atomic_write(path):
     except OSError as exc:
         raise W2VError(describe_os_error(exc, path)) from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp creates 0600; give the file the usual mode
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -54,6 +55,12 @@ def atomic_write(path):
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _unlink_quietly(path):

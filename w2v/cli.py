@@ -110,12 +110,14 @@ def _check_writable(path):
 
 
 def _demo_queries(model):
-    from .demo import DEMO_QUERIES
+    from .demo import DEMO_ANALOGIES, DEMO_QUERIES
     wv = model.wv
     for word in DEMO_QUERIES:
-        if word in wv:
-            near = ", ".join(f"{w} ({s:.2f})" for w, s in wv.most_similar(word, topn=5))
-            print(f"nearest to {word!r}: {near}")
+        near = ", ".join(f"{w} ({s:.2f})" for w, s in wv.most_similar(word, topn=5))
+        print(f"nearest to {word!r}: {near}")
+    for a, b, c in DEMO_ANALOGIES:
+        answer, score = wv.analogy(a, b, c, topn=1)[0]
+        print(f"{a} is to {b} as {c} is to {answer!r} ({score:.2f})")
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,7 +17,12 @@ CAPITALS = {
     "france": "paris", "italy": "rome", "spain": "madrid", "germany": "berlin", "japan": "tokyo",
     "egypt": "cairo", "russia": "moscow", "greece": "athens", "china": "beijing", "peru": "lima",
 }
+LANGUAGES = {
+    "france": "french", "italy": "italian", "spain": "spanish", "germany": "german", "japan": "japanese",
+    "egypt": "arabic", "russia": "russian", "greece": "greek", "china": "chinese", "peru": "quechua",
+}
 DEMO_QUERIES = ["cat", "bread", "paris", "red"]
+DEMO_ANALOGIES = [("france", "paris", "italy"), ("japan", "tokyo", "egypt")]
 
 _TEMPLATES = [
     "the {colour} {animal} {verb} the {animal}",
@@ -30,6 +35,12 @@ _TEMPLATES = [
     "people in {country} eat {food} ; in {capital} they like {food}",
     "she flew from {capital} in {country} to {capital2} in {country2}",
     "{country} and {country2} signed a treaty in {capital}",
+    "the city of {capital} is big and old",
+    "the nation of {country} is big and old",
+    "people in {capital} speak {language} every day",
+    "people of {country} speak {language} every day",
+    "a {language} city : {capital}",
+    "a {language} nation : {country}",
     "the flag of {country} is {colour} and {colour}",
     "i counted {number} {colour} birds and {number} {animal}s",
 ]
@@ -41,7 +52,6 @@ def sentences(n_sentences=40_000, seed=0):
     for _ in range(n_sentences):
         template = rng.choice(_TEMPLATES)
         c1, c2 = rng.sample(countries, 2)
-        fields = {g: None for g in GROUPS}
         text = template
         while "{" in text:
             start = text.index("{")
@@ -54,6 +64,8 @@ def sentences(n_sentences=40_000, seed=0):
                 value = CAPITALS[c1]
             elif name == "capital2":
                 value = CAPITALS[c2]
+            elif name == "language":
+                value = LANGUAGES[c1]
             else:
                 value = rng.choice(GROUPS[name])
             text = text[:start] + value + text[text.index("}", start) + 1:]

@@ -1,0 +1,114 @@
+"""`w2v train` from the command line: success paths, formats, and every user error."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import w2v
+from w2v.cli import main
+
+FAST = ["--dim", "16", "--epochs", "2", "--min-count", "1", "--threads", "2", "--quiet"]
+
+
+def run(capsys, *argv):
+    code = main(list(map(str, argv)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("fmt", ["native", "bin", "txt"])
+def test_train_writes_loadable_vectors(tmp_path, capsys, planted_corpus, fmt):
+    out = tmp_path / f"vec.{fmt}"
+    code, _, err = run(capsys, "train", planted_corpus, "-o", out, "--format", fmt, *FAST)
+    assert code == 0, err
+    kv = w2v.load(out)
+    assert len(kv) == 64 and kv.vector_size == 16
+    assert sorted(kv.index_to_key) == sorted(f"g{g}w{i}" for g in range(8) for i in range(8))
+    if fmt == "native":
+        assert kv.counts is not None and kv.counts.sum() == 30_000
+    # same model, same seed, one thread: identical vectors whatever the format
+    assert not list(tmp_path.glob(".*part"))      # no temporary file left behind
+
+
+def test_formats_agree(tmp_path, capsys, planted_corpus):
+    paths = {}
+    for fmt in ("native", "bin", "txt"):
+        paths[fmt] = tmp_path / f"v.{fmt}"
+        code, _, err = run(capsys, "train", planted_corpus, "-o", paths[fmt], "--format", fmt,
+                           "--dim", "8", "--epochs", "1", "--min-count", "1", "--threads", "1", "--seed", "4", "-q")
+        assert code == 0, err
+    native, binary, text = (w2v.load(paths[f]) for f in ("native", "bin", "txt"))
+    assert native.index_to_key == binary.index_to_key == text.index_to_key
+    np.testing.assert_array_equal(native.vectors, binary.vectors)
+    np.testing.assert_allclose(native.vectors, text.vectors, rtol=1e-5, atol=1e-7)
+
+
+def test_progress_lines_when_not_quiet(tmp_path, capsys, planted_corpus):
+    code, out, err = run(capsys, "train", planted_corpus, "-o", tmp_path / "v", "--dim", "8", "--epochs", "2",
+                         "--min-count", "1")
+    assert code == 0
+    assert "vocabulary: 64 words" in err
+    assert "epoch 2/2 done: loss" in err
+    assert "wrote 64 vectors of dimension 8" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dim", "0"], "--dim must be between 1"),
+    (["--window", "-1"], "--window must be between 1"),
+    (["--epochs", "0"], "--epochs must be between 1"),
+    (["--negative", "0"], "--negative must be between 1"),
+    (["--sample", "-1"], "--sample must be"),
+    (["--alpha", "-0.1"], "--alpha must be > 0"),
+    (["--threads", "0"], "--threads must be between 1"),
+    (["--min-count", "100000"], "no word occurs at least 100000 times"),
+])
+def test_bad_values(tmp_path, capsys, planted_corpus, args, message):
+    out = tmp_path / "v"
+    code, _, err = run(capsys, "train", planted_corpus, "-o", out, "-q", *args)
+    assert code == 2
+    assert message in err
+    assert err.startswith("w2v: error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_missing_empty_and_unwritable(tmp_path, capsys, planted_corpus):
+    code, _, err = run(capsys, "train", tmp_path / "missing.txt", "-o", tmp_path / "v")
+    assert code == 2 and "corpus not found" in err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, _, err = run(capsys, "train", empty, "-o", tmp_path / "v")
+    assert code == 2 and "contains no words" in err
+    code, _, err = run(capsys, "train", planted_corpus, "-o", tmp_path / "nodir" / "v")
+    assert code == 2 and "does not exist" in err
+    code, _, err = run(capsys, "train", planted_corpus, "-o", tmp_path)
+    assert code == 2 and "is a directory" in err
+    code, _, err = run(capsys, "train")
+    assert code == 2 and "give a corpus" in err
+
+
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "x", "--dim", "ten"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid int value: 'ten'" in err and "Traceback" not in err
+
+
+def test_demo_runs_and_answers(tmp_path, capsys):
+    code, out, err = run(capsys, "train", "--demo", "-o", tmp_path / "demo.w2v", "--threads", "1")
+    assert code == 0, err
+    assert "nearest to 'cat':" in out
+    kv = w2v.load(tmp_path / "demo.w2v")
+    animals = {"dog", "horse", "cow", "sheep", "goat", "rabbit", "mouse", "fox", "wolf"}
+    assert {w for w, _ in kv.most_similar("cat", topn=5)} <= animals
+    assert kv.analogy("france", "paris", "italy", topn=3)[0][0] == "rome" or \
+        "rome" in [w for w, _ in kv.analogy("france", "paris", "italy", topn=3)]
+
+
+def test_module_and_console_script(tmp_path, planted_corpus):
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, "-m", "w2v", "train", str(planted_corpus), "-o", str(tmp_path / "v"),
+                        "--dim", "0"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 2 and "--dim must be between 1" in r.stderr and "Traceback" not in r.stderr
