@@ -835,7 +835,7 @@ def _parse_bin(data, path, limit, unicode_errors):
         raw_words.append(data[pos:sp])
         starts[i] = sp + 1
         pos = stop
-    if limit is None or limit >= count:
+    if limit is None or limit > count:
         rest = data[pos:]
         if rest.strip(b"\n"):
             raise _corrupt(path, f"there are {len(rest)} bytes after the {count} words the header announces "
@@ -873,6 +873,9 @@ def _read_txt(fh, path, limit, unicode_errors):
             if not line:
                 break
             lines.append(line.rstrip(b"\n"))
+    for i, line in enumerate(lines[:n]):
+        if not line.strip():
+            raise W2VError(f"{path}: line {i + 2} is empty; expected a word and {dim} values")
     if len(lines) < n:
         raise _corrupt(path, f"the header announces {count} words but the file has {len(lines)}")
     if len(lines) > n and limit is None:
@@ -927,7 +930,7 @@ def _find_bad_line(chunk, start, dim, path):
         try:
             np.array([float(t) for t in tokens], dtype=np.float32)
         except ValueError:
-            bad = next(t for t in tokens if not _is_float(t))
+            bad = next(t for t in tokens if not _is_float(t)).decode("utf-8", "replace")
             raise W2VError(f"{path}: line {line_no}: {bad[:30]!r} is not a number") from None
 
 
