@@ -25,7 +25,11 @@ def unit(m):
 def brute_most_similar(kv, pos, neg, topn, restrict=None):
     n = restrict or len(kv)
     normed = unit(kv.vectors)
-    q = sum(normed[kv.get_index(w)] for w in pos) - sum((normed[kv.get_index(w)] for w in neg), np.zeros(kv.vector_size))
+    q = np.zeros(kv.vector_size)
+    for w in pos:
+        q += normed[kv.get_index(w)]
+    for w in neg:
+        q -= normed[kv.get_index(w)]
     q = unit(q)
     skip = {kv.get_index(w) for w in pos + neg}
     scored = [(float(normed[i] @ q), kv.index_to_key[i]) for i in range(n) if i not in skip]

@@ -772,7 +772,9 @@ def _read_native(fh, path, size, mmap, limit):
 def _decode_words(raw_words, path, unicode_errors, where):
     """Decode a list of word bytes; returns (words, number replaced)."""
     try:
-        return b"\n".join(raw_words).decode("utf-8").split("\n"), 0
+        words = b"\n".join(raw_words).decode("utf-8").split("\n")
+        if len(words) == len(raw_words):  # else a word held a newline: decode one by one
+            return words, 0
     except UnicodeDecodeError:
         pass
     words, bad = [], 0
@@ -806,7 +808,7 @@ def _read_bin(fh, path, limit, unicode_errors):
 def _parse_bin(data, path, limit, unicode_errors):
     nl = data.find(b"\n")
     if nl < 0:
-        raise W2VError(f"{path}: not a word2vec file (no 'count dim' header line)" if data else f"{path}: the file is empty")
+        raise W2VError(f"{path}: not a word2vec file (no 'count dim' header line)")
     count, dim = _parse_header(data[:nl], path)
     n = count if limit is None else min(limit, count)
     nb = 4 * dim
