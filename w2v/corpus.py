@@ -9,8 +9,10 @@ is dropped.
 """
 import dataclasses
 import gzip
+import hashlib
 import os
 import re
+import struct
 import zlib
 
 from .errors import W2VError
@@ -86,10 +88,14 @@ def _iter_file(reader, name, stats, max_len):
     carry = b""          # bytes of an unfinished line
     pending = []         # tokens already cut from an unfinished, very long line
     long_line = False    # the unfinished line has already produced chunks
+    first = True
     while True:
         block = reader.read(BLOCK_BYTES)
         if not block:
             break
+        if first:
+            first = False
+            _check_text(block, name)
         stats.bytes_read += len(block)
         if b"\0" in block:
             stats.nul_bytes += block.count(b"\0")
@@ -139,3 +145,92 @@ def _iter_file(reader, name, stats, max_len):
             yield tokens[i:i + max_len]
     elif tokens:
         yield tokens
+
+
+# bytes that do not occur in text: C0 controls other than tab, newline, vertical tab, form feed
+# and carriage return (NUL is counted: a file mostly of NULs is not a corpus)
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\x0b\x0c\r") + b"\x7f"
+_BINARY_SHARE = 0.10
+
+
+def _check_text(block, name):
+    """W2VError if the start of a file is clearly not text (an image, an archive, a model file)."""
+    sample = block[:65536]
+    n_control = len(sample) - len(sample.translate(None, _CONTROL))
+    if len(sample) >= 64 and n_control > _BINARY_SHARE * len(sample):
+        raise W2VError(f"corpus file {name} does not look like text ({n_control} of its first {len(sample)} "
+                       f"bytes are control characters); give a plain-text or .gz file with one sentence per line")
+
+
+def fingerprint(path):
+    """What identifies a corpus cheaply: per file, its name, size, mtime and a hash of its first
+    and last 64 KiB. Checkpoints store it; resuming compares it (mtime aside: copies change it)."""
+    root = os.fspath(path)
+    out = []
+    for name in list_files(root):
+        st = os.stat(name)
+        h = hashlib.sha256()
+        try:
+            with open(name, "rb") as fh:
+                h.update(fh.read(65536))
+                if st.st_size > 65536:
+                    fh.seek(max(65536, st.st_size - 65536))
+                    h.update(fh.read(65536))
+        except OSError as exc:
+            raise W2VError(f"cannot read corpus file {name}: {exc.strerror or exc}") from None
+        rel = os.path.relpath(name, root) if os.path.isdir(root) else os.path.basename(name)
+        out.append({"file": rel, "size": st.st_size, "mtime": int(st.st_mtime), "sha256": h.hexdigest()})
+    return out
+
+
+def fingerprint_mismatch(saved, current):
+    """A sentence saying how two fingerprints differ (ignoring mtimes), or None if they match."""
+    strip = [[(f["file"], f["size"], f["sha256"]) for f in fp] for fp in (saved, current)]
+    if strip[0] == strip[1]:
+        return None
+    if len(saved) != len(current):
+        return f"it had {len(saved)} files, now {len(current)}"
+    for a, b in zip(saved, current):
+        if (a["file"], a["size"], a["sha256"]) != (b["file"], b["size"], b["sha256"]):
+            return f"file {a['file']} differs (was {a['size']:,} bytes, now {b['file']} has {b['size']:,})"
+    return "the files differ"
+
+
+@dataclasses.dataclass
+class SizeEstimate:
+    text_bytes: int        # uncompressed bytes (estimated for gzip files)
+    tokens: int            # estimated tokens
+    distinct: int          # estimated distinct tokens
+    sampled_bytes: int
+
+
+def estimate_size(path, sample_bytes=4 << 20):
+    """Estimate a corpus's tokens and distinct tokens without reading it: file sizes (gzip: the
+    ISIZE trailer, which holds the size modulo 4 GiB, or 4x the compressed size if larger) and
+    the first few MB of text. Distinct tokens grow as tokens**0.6 (Heaps' law)."""
+    files = list_files(path)
+    total = 0
+    for name in files:
+        size = os.path.getsize(name)
+        with open(name, "rb") as fh:
+            magic = fh.read(2)
+            if magic == b"\x1f\x8b" and size >= 18:
+                fh.seek(-4, os.SEEK_END)
+                isize = struct.unpack("<I", fh.read(4))[0]
+                size = max(isize, 4 * size) if 4 * size > (1 << 32) else max(isize, size)
+        total += size
+    reader, raw = _open(files[0])
+    try:
+        sample = reader.read(sample_bytes)
+    except (OSError, EOFError, zlib.error):
+        sample = b""
+    finally:
+        reader.close()
+        raw.close()
+    if not sample:
+        return SizeEstimate(total, total // 6, int((total / 6) ** 0.6 * 3), 0)
+    tokens = sample.split()
+    n_s, d_s = max(len(tokens), 1), max(len(set(tokens)), 1)
+    scale = max(total / len(sample), 1.0)
+    n = int(n_s * scale)
+    return SizeEstimate(total, n, int(d_s * scale ** 0.6), len(sample))

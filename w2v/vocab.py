@@ -85,6 +85,15 @@ class Encoded:
     vocab: Vocab
     ids: np.ndarray           # uint32, final ids with EOS between sentences (maybe a memmap)
     stats: ReadStats
+    oov_tokens: int = 0                 # encode(): tokens dropped because they are not in the vocabulary
+    corpus_counts: np.ndarray = None    # encode(): per-word counts in this corpus
+
+    @property
+    def train_words(self):
+        """In-vocabulary words of this corpus: what one epoch trains on."""
+        if self.corpus_counts is not None:
+            return int(self.corpus_counts.sum())
+        return self.vocab.train_words
 
     @property
     def n_tokens(self):
@@ -227,7 +236,7 @@ def _release_free_memory():
         pass
 
 
-def _remap(stream, remap, n_out, cache_dir):
+def _remap(stream, remap, n_out, cache_dir, identity=False):
     if cache_dir is None:
         out = np.empty(n_out, dtype=np.uint32)
     else:
@@ -237,8 +246,11 @@ def _remap(stream, remap, n_out, cache_dir):
         os.unlink(name)     # the mapping keeps the data alive; nothing is left behind
     pos = 0
     for chunk in stream.chunks():
-        mapped = remap[chunk]
-        mapped = mapped[mapped != _DROP]
+        if identity:
+            mapped = chunk
+        else:
+            mapped = remap[chunk]
+            mapped = mapped[mapped != _DROP]
         out[pos:pos + len(mapped)] = mapped
         pos += len(mapped)
     assert pos == n_out
@@ -288,3 +300,71 @@ def _choose(tokens, ids, counts, min_count, max_vocab):
         pairs = [(p, int(inverse[k])) for p, k in pairs]
     pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     return words, word_counts, pairs, bad
+
+
+class _Lookup(dict):
+    """raw token bytes -> final id of an existing vocabulary, or _DROP for unknown tokens."""
+
+    def __init__(self, words):
+        super().__init__()
+        self.index = {w: i for i, w in enumerate(words)}
+
+    def __missing__(self, token):
+        try:
+            word = token.decode("utf-8")
+        except UnicodeDecodeError:
+            word = token.decode("utf-8", errors="replace")
+        i = self[token] = np.uint32(self.index.get(word, _DROP))
+        return i
+
+
+def encode(path, vocab, cache_dir=None, progress=None):
+    """Encode a corpus with an existing vocabulary (to resume or continue training). Tokens that
+    are not in the vocabulary are dropped and counted (`Encoded.oov_tokens`).
+
+    For the corpus the vocabulary was built from, the ids equal scan()'s, so training resumed
+    on them repeats exactly. `Encoded.corpus_counts` are the per-word counts in this corpus.
+    """
+    stats = ReadStats()
+    lookup = _Lookup(vocab.words)
+    getitem = lookup.__getitem__
+    stream = _Stream(cache_dir)
+    counts = np.zeros(len(vocab) + 1, dtype=np.int64)
+    buf = []
+    oov = 0
+    sentinel = np.uint32(len(vocab))     # stands for EOS while counting
+
+    def flush():
+        nonlocal oov
+        if not buf:
+            return
+        arr = np.array(buf, dtype=np.uint32)
+        buf.clear()
+        known = arr[arr != _DROP]
+        oov += len(arr) - len(known)
+        counts[:] += np.bincount(known, minlength=len(counts))
+        known[known == sentinel] = EOS
+        stream.add(known)
+
+    try:
+        for tokens in iter_sentences(path, stats):
+            buf.extend(map(getitem, tokens))
+            buf.append(sentinel)
+            if len(buf) >= _FLUSH:
+                flush()
+                if progress is not None:
+                    progress(stats.bytes_read)
+        flush()
+        corpus_counts = counts[:len(vocab)].copy()
+        if corpus_counts.sum() + oov == 0:
+            raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
+        if corpus_counts.sum() == 0:
+            raise W2VError(f"no word of corpus {path} is in the model's vocabulary ({len(vocab):,} words); "
+                           f"train on text in the same language and tokenisation")
+        ids = _remap(stream, None, stream.n, cache_dir, identity=True)
+    finally:
+        stream.close()
+    enc = Encoded(vocab=vocab, ids=ids, stats=stats)
+    enc.oov_tokens = oov
+    enc.corpus_counts = corpus_counts
+    return enc
