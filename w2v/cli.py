@@ -26,7 +26,7 @@ def _add_train(sub):
     p.add_argument("corpus", nargs="?", help="text file, .gz file, or directory of such files "
                    "(one sentence per line, whitespace-separated tokens)")
     p.add_argument("-o", "--output", help="where to write the vectors (default: vectors.w2v)")
-    p.add_argument("--format", choices=("native", "bin", "txt"), default="native",
+    p.add_argument("--format", choices=("native", "bin", "txt"), default=None,
                    help="native (fast, memory-mappable, keeps counts), bin or txt (word2vec formats)")
     p.add_argument("--model", choices=("sg", "cbow"), default=d.model, help="skip-gram or CBOW (default sg)")
     p.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
@@ -41,7 +41,20 @@ def _add_train(sub):
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all usable cores)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (one thread + a seed repeats exactly)")
     p.add_argument("--ns-exponent", type=float, default=d.ns_exponent, help="noise distribution exponent (default 0.75)")
+    p.add_argument("--chunk-words", type=int, default=d.chunk_words,
+                   help=f"tokens a worker claims at a time; checkpoints fall between chunks (default {d.chunk_words:,})")
     p.add_argument("--cache-dir", help="keep the encoded corpus in files here (memory-mapped) instead of RAM")
+    p.add_argument("--checkpoint-every", metavar="N|Ne|Ns|Nm|Nh",
+                   help="save the full training state every N epochs (2, 1e) or every so often (30s, 10m, 1h)")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="where checkpoints (and the state at Ctrl-C) go (default: OUTPUT.ckpt)")
+    p.add_argument("--resume", metavar="STATE",
+                   help="continue the run saved in STATE (a checkpoint) on the same corpus; its parameters, "
+                        "output and checkpoint options are used unless -o, --format, --threads, --checkpoint* are given")
+    p.add_argument("--estimate-memory", action="store_true",
+                   help="print how much memory the run needs (estimated from the corpus size) and exit")
+    p.add_argument("--no-memory-check", action="store_true",
+                   help="train even if the memory estimate says the run does not fit")
     p.add_argument("--demo", action="store_true", help="train on a small built-in corpus (no file needed)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
@@ -50,22 +63,49 @@ def _add_train(sub):
 
 def cmd_train(args):
     import os
+    import signal
     import time
 
-    from .train import train
+    from .train import Checkpointer, Word2Vec, estimate_memory, train
 
     if args.corpus is None and not args.demo:
         raise W2VError("give a corpus file (or --demo for the built-in demo corpus)")
     if args.corpus is not None and args.demo:
         raise W2VError("give either a corpus or --demo, not both")
-    output = args.output or "vectors.w2v"
-    _check_writable(output)
+    if args.resume and args.demo:
+        raise W2VError("--resume needs the corpus the run started on, not --demo")
     params = dict(model=args.model, dim=args.dim, window=args.window, negative=args.negative,
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
-                  seed=args.seed, ns_exponent=args.ns_exponent)
+                  seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words)
     from .params import Params
-    Params(**params).validate()       # fail on bad values before reading anything
+    p = Params(**params).validate()       # fail on bad values before reading anything
+    model = None
+    saved = {}
+    if args.resume:
+        model = Word2Vec.load(args.resume)
+        if model.schedule is None:
+            raise W2VError(f"{args.resume} holds a finished model: nothing to resume")
+        saved = model.extra
+    output = args.output or saved.get("output") or "vectors.w2v"
+    fmt = args.format or saved.get("format") or "native"
+    every = args.checkpoint_every or saved.get("checkpoint_every")
+    ckpt_path = args.checkpoint or (saved.get("checkpoint") if not args.output else None) or output + ".ckpt"
+    _check_writable(output)
+    _check_writable(ckpt_path, "--checkpoint")
+    if every is not None:
+        Checkpointer.create(ckpt_path, every)     # a bad --checkpoint-every fails here, before reading
+    if args.estimate_memory:
+        if args.demo:
+            raise W2VError("--estimate-memory needs a corpus")
+        if model is not None:
+            p = model.params
+        est = estimate_memory(args.corpus, p, args.cache_dir)
+        print(est.describe())
+        fits = est.available is None or est.needed <= est.available
+        print("this run should fit in memory" if fits else
+              "this run probably does not fit: use a smaller --dim, --max-vocab N or --cache-dir DIR")
+        return 0
     corpus = args.corpus
     demo_dir = None
     if args.demo:
@@ -76,37 +116,66 @@ def cmd_train(args):
         write_demo_corpus(corpus)
         if not args.quiet:
             print(f"demo: training on a generated corpus ({corpus})", file=sys.stderr)
+    extra = {"output": os.path.abspath(output), "format": fmt, "checkpoint": os.path.abspath(ckpt_path),
+             "checkpoint_every": every}
+    ckpt_args = dict(checkpoint=ckpt_path if every is not None else None, checkpoint_every=every)
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_DFL:        # a job scheduler's SIGTERM stops training like Ctrl-C
+        signal.signal(signal.SIGTERM, _sigterm)
     try:
-        model = train(corpus, quiet=args.quiet, cache_dir=args.cache_dir, **params)
+        if model is not None:
+            model.extra = extra
+            model.resume(corpus, quiet=args.quiet, cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)
+        else:
+            model = train(corpus, quiet=args.quiet, cache_dir=args.cache_dir, check_memory=not args.no_memory_check,
+                          extra=extra, **ckpt_args, **params)
         target = output
         if model.interrupted:
             target = output + ".partial"
         t0 = time.perf_counter()
-        model.wv.save(target, format=args.format)
+        model.wv.save(target, format=fmt)
         model.timings["save"] = time.perf_counter() - t0
+        if model.interrupted:
+            model.extra = extra
+            model.save(ckpt_path)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if demo_dir is not None:
             demo_dir.cleanup()
     if model.interrupted:
-        print(f"w2v: training was interrupted; the vectors trained so far are in {target}", file=sys.stderr)
+        resume = f"w2v train {corpus} --resume {ckpt_path}" if not args.demo else None
+        print(f"w2v: training was interrupted; the vectors trained so far are in {target}"
+              + (f"; to continue: {resume}" if resume else ""), file=sys.stderr)
         return 130
+    if every is not None or args.resume:   # the run is complete: its checkpoint is no longer needed
+        stale = {ckpt_path, args.resume or ckpt_path} | ({output + ".partial"} if args.resume else set())
+        for path in stale:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
     if not args.quiet:
         print(f"wrote {len(model.vocab):,} vectors of dimension {model.params.dim} to {target} "
-              f"({args.format} format)", file=sys.stderr)
+              f"({fmt} format)", file=sys.stderr)
         if args.demo:
             _demo_queries(model)
     return 0
 
 
-def _check_writable(path):
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _check_writable(path, option="-o"):
     import os
+    what = "output" if option == "-o" else "checkpoint"
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
-        raise W2VError(f"output {path} is a directory; give a file name with -o")
+        raise W2VError(f"{what} {path} is a directory; give a file name with {option}")
     if not os.path.isdir(directory):
-        raise W2VError(f"output directory {directory} does not exist; create it or choose another -o")
+        raise W2VError(f"{what} directory {directory} does not exist; create it or choose another {option}")
     if not os.access(directory, os.W_OK):
-        raise W2VError(f"cannot write to {directory}; choose a writable place with -o")
+        raise W2VError(f"cannot write to {directory}; choose a writable place with {option}")
 
 
 def _demo_queries(model):

@@ -13,6 +13,7 @@ race by design (Hogwild), so results vary slightly from run to run.
 """
 import dataclasses
 import math
+import os
 import sys
 import threading
 import time
@@ -20,9 +21,11 @@ import time
 import numpy as np
 
 from . import _kernels
+from . import checkpoint as _ckpt
 from .errors import W2VError
 from .params import Params
-from .vocab import EOS, Vocab, alias_table, keep_probabilities, scan
+from .corpus import fingerprint, fingerprint_mismatch
+from .vocab import EOS, Vocab, alias_table, encode, keep_probabilities, scan
 
 
 class StopTraining(Exception):
@@ -65,6 +68,9 @@ class Word2Vec:
         self.timings = {}
         self.interrupted = False
         self.words_per_sec = 0.0
+        self.schedule = None        # a Schedule while a training run is unfinished (see resume())
+        self.fingerprint = None     # of the corpus the schedule runs over (see corpus.fingerprint)
+        self.extra = {}             # saved with the model (the command line keeps its options here)
         self._wv = None
 
     @property
@@ -77,6 +83,104 @@ class Word2Vec:
     def __repr__(self):
         p = self.params
         return f"Word2Vec(model={p.model!r}, vocab={len(self.vocab)}, dim={p.dim}, epochs_done={self.epochs_done})"
+
+    # -- saving and loading the whole model (a checkpoint when training is unfinished) --
+
+    def save(self, path):
+        """Write the whole model (both weight matrices, vocabulary with counts, parameters, loss
+        history and, if training is unfinished, where it stands) to one file, atomically.
+        Load it with Word2Vec.load(); save only the vectors with model.wv.save()."""
+        v = self.vocab
+        meta = {
+            "params": dataclasses.asdict(self.params),
+            "vocab": {"total_tokens": v.total_tokens, "distinct": v.distinct, "pruned": v.pruned,
+                      "prune_threshold": v.prune_threshold, "bad_utf8": v.bad_utf8},
+            "epochs_done": self.epochs_done,
+            "loss_history": self.loss_history,
+            "schedule": dataclasses.asdict(self.schedule) if self.schedule is not None else None,
+            "fingerprint": self.fingerprint,
+            "extra": self.extra,
+        }
+        _ckpt.save(path, meta, v.words, v.counts, self.syn0, self.syn1neg)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by save() (or a --checkpoint file). W2VError if it is damaged."""
+        meta, words, counts, syn0, syn1neg = _ckpt.load(path)
+        try:
+            params = Params(**meta["params"]).validate()
+            vocab = Vocab(words=words, counts=np.array(counts, dtype=np.int64), **meta["vocab"])
+            model = cls(params, vocab, np.ascontiguousarray(syn0), np.ascontiguousarray(syn1neg))
+            if params.dim != syn0.shape[1]:
+                raise ValueError(f"dim {params.dim} but vectors of {syn0.shape[1]}")
+            model.epochs_done = int(meta["epochs_done"])
+            model.loss_history = [float(x) for x in meta["loss_history"]]
+            model.schedule = Schedule(**meta["schedule"]) if meta["schedule"] is not None else None
+            model.fingerprint = meta["fingerprint"]
+            model.extra = dict(meta.get("extra") or {})
+        except (KeyError, TypeError, ValueError, W2VError) as exc:
+            raise W2VError(f"{os.fspath(path)} is damaged: bad model description ({exc})") from None
+        return model
+
+    # -- more training --
+
+    def train(self, corpus, epochs=None, *, callbacks=(), quiet=True, cache_dir=None, threads=None,
+              checkpoint=None, checkpoint_every=None):
+        """Train `epochs` more epochs (default: params.epochs) on a corpus, the same or another
+        one, with this model's vocabulary: words not in it are ignored (and counted in the
+        report). The learning rate restarts where a schedule over all epochs would stand.
+        An unfinished run's remaining chunks are not trained; use resume() for that."""
+        if epochs is None:
+            epochs = self.params.epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise W2VError(f"epochs must be a positive whole number, not {epochs!r}")
+        self._set_threads(threads)
+        checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
+        reporter = _Reporter(quiet)
+        encoded = self._encode(corpus, cache_dir, reporter)
+        self.fingerprint = fingerprint(corpus)
+        self.schedule = Schedule.begin(self, encoded.train_words, epochs)
+        return _run(self, encoded.ids, callbacks, reporter, checkpointer)
+
+    def resume(self, corpus, *, callbacks=(), quiet=True, cache_dir=None, threads=None,
+               checkpoint=None, checkpoint_every=None):
+        """Finish an interrupted run (a model loaded from a checkpoint, or one that was stopped)
+        on the same corpus. With one thread, the result is bit-for-bit that of a run that was
+        never interrupted (with several threads, updates race, as in any multi-thread run)."""
+        s = self.schedule
+        if s is None:
+            raise W2VError("this model's training is complete; use model.train(corpus, epochs=N) to train more")
+        self._set_threads(threads)
+        checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
+        reporter = _Reporter(quiet)
+        if self.fingerprint is not None:
+            why = fingerprint_mismatch(self.fingerprint, fingerprint(corpus))
+            if why:
+                raise W2VError(f"corpus {os.fspath(corpus)} is not the one this training run started on ({why}); "
+                               f"resume with the same corpus, or use model.train() to train on another")
+        encoded = self._encode(corpus, cache_dir, reporter)
+        if encoded.train_words != s.train_words:
+            raise W2VError(f"corpus {os.fspath(corpus)} has {encoded.train_words:,} words of the vocabulary, but "
+                           f"the run being resumed had {s.train_words:,}; resume with the same corpus")
+        if not s.exact:
+            reporter.note("note: the run was stopped in the middle of a chunk; resuming continues "
+                          "after it, so the result will differ slightly from an uninterrupted run")
+        reporter.note(f"resuming at epoch {s.epoch + 1}/{s.end_epoch}, chunk {s.next_chunk}")
+        return _run(self, encoded.ids, callbacks, reporter, checkpointer)
+
+    def _set_threads(self, threads):
+        if threads is not None:
+            self.params = dataclasses.replace(self.params, threads=threads).validate()
+
+    def _encode(self, corpus, cache_dir, reporter):
+        t0 = time.perf_counter()
+        encoded = encode(corpus, self.vocab, cache_dir=cache_dir, progress=reporter.scan_progress)
+        seconds = time.perf_counter() - t0
+        self.timings["scan"] = self.timings.get("scan", 0.0) + seconds
+        note = f", {encoded.oov_tokens:,} tokens not in the vocabulary were ignored" if encoded.oov_tokens else ""
+        reporter.note(f"corpus: {encoded.train_words:,} words of the vocabulary ({len(self.vocab):,} words)"
+                      f"{note}; read in {seconds:.1f}s")
+        return encoded
 
 
 def init_weights(vocab_size, dim, seed):
@@ -103,66 +207,310 @@ def chunk_bounds(ids, chunk_words):
     return np.unique(np.concatenate([[0], cuts, [n]])).astype(np.int64)
 
 
-def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, **params):
+def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
+          check_memory=True, extra=None, **params):
     """Train word vectors on a corpus (a text file, a .gz file, or a directory of them).
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
     max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent). Returns a
     Word2Vec whose .wv are the vectors. Raises W2VError for bad parameters or input.
+
+    callbacks: callables receiving a Progress about once a second and at each epoch's end,
+    from the coordinating thread; raising StopTraining ends training (the model is kept).
+    checkpoint, checkpoint_every: write the full training state to the file `checkpoint`
+    every N epochs (2, "2e") or every so often ("30s", "10m", "1h"); see Word2Vec.resume().
+    check_memory: estimate the memory needed and fail early (W2VError) if it is not there.
+    extra: a JSON-able dict saved with the model and its checkpoints (model.extra).
+    Ctrl-C stops training at the next chunk boundary and returns the model with
+    .interrupted set; a second Ctrl-C raises KeyboardInterrupt at once.
     """
     try:
         p = Params(**params).validate()
     except TypeError as exc:
         raise W2VError(f"unknown training parameter: {exc}") from None
+    checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
     reporter = _Reporter(quiet)
+    if check_memory:
+        estimate = estimate_memory(corpus, p, cache_dir)
+        reporter.note(estimate.describe())
+        estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
     t0 = time.perf_counter()
     encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, cache_dir=cache_dir,
                    progress=reporter.scan_progress)
     t_scan = time.perf_counter() - t0
     reporter.scanned(encoded, t_scan)
+    if check_memory:
+        exact = MemoryEstimate.after_scan(encoded, p, cache_dir)
+        reporter.note(exact.describe())
+        exact.check()
     syn0, syn1neg = init_weights(len(encoded.vocab), p.dim, p.seed)
     model = Word2Vec(p, encoded.vocab, syn0, syn1neg)
     model.timings["scan"] = t_scan
-    _run(model, encoded.ids, p.epochs, callbacks, reporter)
+    model.fingerprint = fingerprint(corpus)
+    model.extra = dict(extra or {})
+    model.schedule = Schedule.begin(model, encoded.train_words, p.epochs)
+    _run(model, encoded.ids, callbacks, reporter, checkpointer)
     return model
 
 
-def _run(model, ids, epochs, callbacks, reporter):
+@dataclasses.dataclass
+class Schedule:
+    """Where an unfinished training run stands; enough to continue it exactly.
+
+    The learning rate falls linearly over `first_epoch`..`end_epoch`; chunks [0, next_chunk) of
+    `epoch` are done; `words_done` is the progress counter that drives the learning rate.
+    """
+    first_epoch: int
+    end_epoch: int
+    train_words: int            # in-vocabulary words per epoch of the corpus being trained on
+    epoch: int
+    next_chunk: int = 0
+    words_done: int = 0
+    epoch_loss: float = 0.0     # sums over the chunks done in this epoch
+    epoch_examples: int = 0
+    epoch_words: int = 0
+    exact: bool = True          # False once a stop cut a chunk short (resuming is then not bit-exact)
+
+    @classmethod
+    def begin(cls, model, train_words, epochs):
+        first = model.epochs_done
+        return cls(first_epoch=first, end_epoch=first + epochs, train_words=int(train_words), epoch=first,
+                   words_done=first * int(train_words))
+
+    def next_epoch(self, words_done):
+        self.epoch += 1
+        self.next_chunk = 0
+        self.words_done = words_done
+        self.epoch_loss = 0.0
+        self.epoch_examples = 0
+        self.epoch_words = 0
+
+
+class Checkpointer:
+    """Writes the training state to `path` every `epochs` epochs or every `seconds` seconds
+    (at a chunk boundary, from the coordinating thread, with the workers paused)."""
+
+    def __init__(self, path, epochs=None, seconds=None):
+        self.path = os.fspath(path)
+        self.epochs = epochs
+        self.seconds = seconds
+        self.next_time = time.monotonic() + seconds if seconds else None
+        self.saves = 0
+        self.failures = []
+        self.last_seconds = 0.0
+
+    @classmethod
+    def create(cls, path, every):
+        if every is None:
+            if path is not None:
+                raise W2VError("checkpoint needs checkpoint_every too (epochs like 2 or '1e', or a time like '10m')")
+            return None
+        if path is None:
+            raise W2VError("checkpoint_every needs a checkpoint file (checkpoint=PATH)")
+        epochs, seconds = parse_every(every)
+        return cls(path, epochs, seconds)
+
+    def time_due(self):
+        return self.next_time is not None and time.monotonic() >= self.next_time
+
+    def epoch_due(self, epochs_done):
+        return self.epochs is not None and epochs_done % self.epochs == 0
+
+    def save(self, model, reporter=None):
+        """Write a checkpoint. A failure (a full disk) is reported and training goes on: the
+        run in memory is worth more than the checkpoint; the next one tries again."""
+        t0 = time.perf_counter()
+        if self.seconds:
+            self.next_time = time.monotonic() + self.seconds
+        try:
+            model.save(self.path)
+        except W2VError as exc:
+            self.failures.append(str(exc))
+            (reporter or _Reporter(False)).note(f"warning: checkpoint not written: {exc}; training goes on")
+            return
+        self.last_seconds = time.perf_counter() - t0
+        self.saves += 1
+        if reporter is not None:
+            s = model.schedule
+            reporter.note(f"checkpoint written to {self.path} (epoch {s.epoch + 1}, chunk {s.next_chunk}; "
+                          f"{self.last_seconds:.2f}s)")
+
+
+def parse_every(every):
+    """'2' or '2e' -> (2, None) epochs; '30s', '10m', '1.5h' -> (None, seconds)."""
+    if isinstance(every, bool):
+        every = str(every)
+    if isinstance(every, int):
+        every = str(every)
+    text = str(every).strip().lower()
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    try:
+        if text.endswith("e"):
+            value = int(text[:-1])
+        elif text and text[-1] in units:
+            seconds = float(text[:-1]) * units[text[-1]]
+            if not (seconds > 0 and math.isfinite(seconds)):
+                raise ValueError
+            return None, seconds
+        else:
+            value = int(text)
+        if value < 1:
+            raise ValueError
+        return value, None
+    except ValueError:
+        raise W2VError(f"--checkpoint-every must be a number of epochs (like 2 or 1e) or a time "
+                       f"(like 30s, 10m or 1h), not {every!r}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# memory
+# ---------------------------------------------------------------------------------------
+
+def available_memory():
+    """MemAvailable from /proc/meminfo in bytes, or None where there is no such file."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _fmt_bytes(n):
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+
+
+@dataclasses.dataclass
+class MemoryEstimate:
+    vocab_size: int
+    dim: int
+    tokens: int                 # encoded tokens (with sentence ends)
+    cache_dir: object
+    exact: bool
+    available: int = None
+    scan_bytes: int = 0         # extra memory while reading (the table of distinct tokens)
+
+    @property
+    def model_bytes(self):      # syn0 and syn1neg, plus counts, alias table and keep probabilities
+        return 2 * self.vocab_size * self.dim * 4 + self.vocab_size * 20
+
+    @property
+    def corpus_bytes(self):     # the encoded corpus, unless it lives in --cache-dir files
+        return 0 if self.cache_dir is not None else 4 * self.tokens
+
+    @property
+    def needed(self):
+        return self.model_bytes + self.corpus_bytes + self.scan_bytes
+
+    @classmethod
+    def after_scan(cls, encoded, p, cache_dir):
+        # the encoded corpus is already in memory, so MemAvailable no longer includes it
+        return cls(vocab_size=len(encoded.vocab), dim=p.dim, tokens=len(encoded.ids), cache_dir=cache_dir,
+                   exact=True, available=available_memory())
+
+    def describe(self):
+        what = "memory" if self.exact else "memory (estimated before reading)"
+        corpus = (f"encoded corpus {_fmt_bytes(self.corpus_bytes)} ({self.tokens:,} tokens)"
+                  if self.cache_dir is None else f"encoded corpus in {self.cache_dir} (memory-mapped)")
+        text = (f"{what}: model {_fmt_bytes(self.model_bytes)} (2 x {self.vocab_size:,} words x {self.dim} dims "
+                f"x 4 bytes), {corpus}")
+        if self.scan_bytes:
+            text += f", reading {_fmt_bytes(self.scan_bytes)}"
+        if self.available is not None:
+            text += f"; {_fmt_bytes(self.available)} available"
+        return text
+
+    def check(self, margin=1.0):
+        need = self.model_bytes if self.exact else self.needed
+        if self.available is None or need <= margin * self.available:
+            return
+        fixes = [f"a smaller --dim (now {self.dim})", "--max-vocab N or a higher --min-count"]
+        if self.cache_dir is None and self.corpus_bytes > self.model_bytes:
+            fixes.insert(0, "--cache-dir DIR to keep the encoded corpus on disk")
+        elif self.cache_dir is None:
+            fixes.append("--cache-dir DIR to keep the encoded corpus on disk")
+        raise W2VError(f"not enough memory: {self.describe()}; use " + ", ".join(fixes))
+
+
+def estimate_memory(corpus, p, cache_dir=None):
+    """A cheap estimate before reading the corpus: tokens from the file sizes and a sample of the
+    first few MB; vocabulary from Heaps' law and Zipf's law (words seen at least min_count times
+    are about distinct / min_count)."""
+    from .corpus import estimate_size
+    est = estimate_size(corpus)
+    vocab = max(1, est.distinct // p.min_count)
+    if p.max_vocab:
+        vocab = min(vocab, p.max_vocab)
+    tokens = int(est.tokens * 1.05)    # sentence ends
+    scan_bytes = 4 * tokens + 100 * est.distinct if cache_dir is None else 100 * est.distinct
+    return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
+                          available=available_memory(), scan_bytes=scan_bytes)
+
+
+# ---------------------------------------------------------------------------------------
+# the training loop
+# ---------------------------------------------------------------------------------------
+
+DRAIN_SECONDS = 2.0     # after Ctrl-C or StopTraining, chunks in flight may finish for this long
+
+
+class _Abort(KeyboardInterrupt):
+    """A second Ctrl-C: give up at once."""
+
+
+class _RunStats:
+    def __init__(self):
+        self.t0 = time.perf_counter()
+        self.words = 0          # words trained by this call (for words/s)
+
+
+def _run(model, ids, callbacks, reporter, checkpointer=None):
     p = model.params
     vocab = model.vocab
+    s = model.schedule
     keep = keep_probabilities(vocab.counts, p.sample)
     prob, alias = alias_table(vocab.counts, p.ns_exponent)
     bounds = chunk_bounds(ids, p.chunk_words)
-    train_words = vocab.train_words
-    first = model.epochs_done
-    total = train_words * (first + epochs)
+    total = s.train_words * s.end_epoch
     state = _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
                                 p.window, p.negative, p.alpha, p.min_alpha, total)
-    t0 = time.perf_counter()
-    words_run = 0
+    run = _RunStats()
+    model.interrupted = False
     try:
-        for epoch in range(first, first + epochs):
-            state.set_progress(epoch * train_words)
-            loss, examples, words, stopped = _epoch(state, bounds, p, epoch, first + epochs, total,
-                                                    callbacks, reporter, t0, words_run)
-            words_run += words
-            if examples:
-                model.loss_history.append(loss / examples)
-            if stopped:
+        while s.epoch < s.end_epoch:
+            fresh = s.next_chunk == 0 and s.epoch_words == 0
+            state.set_progress(s.epoch * s.train_words if fresh else s.words_done)
+            if _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
                 model.interrupted = True
                 break
-            model.epochs_done = epoch + 1
-            info = _progress(state, "epoch_end", epoch, first + epochs, total, t0, words_run,
-                             model.loss_history[-1] if model.loss_history else float("nan"))
+            loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
+            if s.epoch_examples:
+                model.loss_history.append(loss)
+            info = _progress(state, "epoch_end", s.epoch, s.end_epoch, total, run, loss)
+            model.epochs_done = s.epoch + 1
+            s.next_epoch(state.words_done)
             reporter.epoch_end(info)
+            if checkpointer is not None and s.epoch < s.end_epoch and checkpointer.epoch_due(model.epochs_done):
+                checkpointer.save(model, reporter)
             if _call(callbacks, info):
                 model.interrupted = True
                 break
+    except _Abort:
+        raise
+    except KeyboardInterrupt:   # Ctrl-C between chunks (e.g. in a callback or a checkpoint write)
+        model.interrupted = True
     finally:
-        elapsed = time.perf_counter() - t0
+        elapsed = time.perf_counter() - run.t0
         model.timings["train"] = model.timings.get("train", 0.0) + elapsed
-        model.words_per_sec = words_run / elapsed if elapsed > 0 else 0.0
-        reporter.done(model, words_run, elapsed)
+        model.words_per_sec = run.words / elapsed if elapsed > 0 else 0.0
+        reporter.done(model, run.words, elapsed)
+    if not model.interrupted:
+        model.schedule = None
     return model
 
 
@@ -176,38 +524,62 @@ def _call(callbacks, info):
     return False
 
 
-def _progress(state, event, epoch, epochs, total, t0, words_run, loss):
-    elapsed = time.perf_counter() - t0
+def _progress(state, event, epoch, epochs, total, run, loss):
+    elapsed = time.perf_counter() - run.t0
     return Progress(event=event, epoch=epoch, epochs=epochs, words_done=state.words_done, words_total=total,
-                    words_per_sec=words_run / elapsed if elapsed > 0 else 0.0, alpha=state.alpha,
+                    words_per_sec=run.words / elapsed if elapsed > 0 else 0.0, alpha=state.alpha,
                     loss=loss, elapsed=elapsed)
 
 
-def _epoch(state, bounds, p, epoch, epochs, total, callbacks, reporter, t0, words_before):
-    """One pass over all chunks with p.threads workers. Returns (loss, examples, words, stopped)."""
+def _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
+    """The rest of the current epoch, in segments between checkpoints. True if training stopped."""
     n_chunks = len(bounds) - 1
-    cursor = iter(range(n_chunks))
+    s = model.schedule
+    while s.next_chunk < n_chunks:
+        outcome = _segment(model, state, bounds, callbacks, reporter, checkpointer, run)
+        if outcome == "stop":
+            return True
+        if outcome == "pause":
+            try:
+                checkpointer.save(model, reporter)
+            except KeyboardInterrupt:   # the save was cancelled (nothing half-written): a stop
+                return True
+    return False
+
+
+def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
+    """Run p.threads workers over the chunks from s.next_chunk until the epoch ends ("done"),
+    a checkpoint is due ("pause": no new chunks are handed out and those in flight finish), or
+    Ctrl-C or a callback stops training ("stop", the same way; chunks still running after
+    DRAIN_SECONDS are cut short). A second Ctrl-C raises _Abort once the workers have returned."""
+    p = model.params
+    s = model.schedule
+    n_chunks = len(bounds) - 1
+    epoch = s.epoch
     lock = threading.Lock()
-    acc = {"loss": 0.0, "examples": 0, "words": 0}
+    ctl = {"pause": False}
     errors = []
 
     def worker():
         try:
             while True:
                 with lock:
-                    c = next(cursor, None)
-                if c is None:
-                    return
+                    if ctl["pause"] or s.next_chunk >= n_chunks:
+                        return
+                    c = s.next_chunk
+                    s.next_chunk += 1
                 words, examples, loss, status = state.train_chunk(int(bounds[c]), int(bounds[c + 1]), p.seed, epoch, c)
                 with lock:
-                    acc["loss"] += loss
-                    acc["examples"] += examples
-                    acc["words"] += words
+                    s.epoch_loss += loss
+                    s.epoch_examples += examples
+                    s.epoch_words += words
+                    run.words += words
                 if status == _kernels.NAN:
                     raise W2VError(
                         f"training diverged (a score became NaN or infinite) at epoch {epoch + 1}; "
                         f"lower --alpha (now {p.alpha})")
                 if status == _kernels.STOPPED:
+                    s.exact = False
                     return
         except BaseException as exc:   # relayed to the caller; the other workers stop
             errors.append(exc)
@@ -216,33 +588,63 @@ def _epoch(state, bounds, p, epoch, epochs, total, callbacks, reporter, t0, word
     threads = [threading.Thread(target=worker, name=f"w2v-worker-{i}", daemon=True) for i in range(p.threads)]
     for t in threads:
         t.start()
-    stopped = False
+    outcome = "done"
+    by_user = False
+    deadline = None
+    total = s.train_words * s.end_epoch
+
+    def pause(why):
+        nonlocal outcome, deadline
+        with lock:
+            ctl["pause"] = True
+        if why == "stop" and outcome != "stop":
+            deadline = time.perf_counter() + DRAIN_SECONDS
+        outcome = why
+
     try:
         next_tick = time.perf_counter() + 1.0
-        for t in threads:
-            while t.is_alive():
-                t.join(0.1)
+        while True:
+            alive = [t for t in threads if t.is_alive()]
+            if not alive:
+                break
+            try:
+                alive[0].join(0.1)
                 now = time.perf_counter()
-                if now >= next_tick and not errors:
+                if deadline is not None and now >= deadline:
+                    state.request_stop()          # chunks still running: cut them short
+                    deadline = None
+                if errors or outcome == "stop":
+                    continue
+                if outcome == "done" and checkpointer is not None and checkpointer.time_due():
+                    pause("pause")
+                if now >= next_tick:
                     next_tick = now + 1.0
                     with lock:
-                        words_now = acc["words"]
-                        loss = acc["loss"] / acc["examples"] if acc["examples"] else float("nan")
-                    info = _progress(state, "progress", epoch, epochs, total, t0, words_before + words_now, loss)
+                        loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
+                    info = _progress(state, "progress", epoch, s.end_epoch, total, run, loss)
                     reporter.tick(info)
                     if _call(callbacks, info):
-                        stopped = True
-                        state.request_stop()
+                        pause("stop")
+            except KeyboardInterrupt:
+                if by_user:
+                    raise _Abort() from None
+                by_user = True
+                if outcome != "stop":
+                    pause("stop")
+                reporter.note("stopping: letting the chunks in progress finish (Ctrl-C again to abort)")
     except BaseException:
         state.request_stop()
         for t in threads:
             t.join()
+        state.clear_stop()
         raise
+    state.clear_stop()
+    s.words_done = state.words_done
     if errors:
         raise errors[0]
-    if stopped:
-        state.clear_stop()
-    return acc["loss"], acc["examples"], acc["words"], stopped
+    if outcome == "pause" and not s.exact:
+        outcome = "stop"
+    return outcome
 
 
 class _Reporter:
@@ -262,6 +664,9 @@ class _Reporter:
         elif final:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+    def note(self, text):
+        self._line(text)
 
     def scan_progress(self, nbytes):
         now = time.perf_counter()
