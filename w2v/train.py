@@ -457,6 +457,7 @@ def estimate_memory(corpus, p, cache_dir=None):
 # ---------------------------------------------------------------------------------------
 
 DRAIN_SECONDS = 2.0     # after Ctrl-C or StopTraining, chunks in flight may finish for this long
+POLL_SECONDS = 0.1      # how often the coordinating thread looks at the clock, errors and Ctrl-C
 
 
 class _Abort(KeyboardInterrupt):
@@ -557,7 +558,8 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
     n_chunks = len(bounds) - 1
     epoch = s.epoch
     lock = threading.Lock()
-    ctl = {"pause": False}
+    ctl = {"pause": False, "running": p.threads}
+    finished = threading.Event()
     errors = []
 
     def worker():
@@ -584,7 +586,14 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
         except BaseException as exc:   # relayed to the caller; the other workers stop
             errors.append(exc)
             state.request_stop()
+        finally:
+            with lock:
+                ctl["running"] -= 1
+                if ctl["running"] == 0:
+                    finished.set()
 
+    # The coordinator waits on `finished`, not on Thread.join: on some Pythons a Ctrl-C that
+    # interrupts join() marks a thread that is still running as stopped.
     threads = [threading.Thread(target=worker, name=f"w2v-worker-{i}", daemon=True) for i in range(p.threads)]
     for t in threads:
         t.start()
@@ -603,12 +612,9 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
 
     try:
         next_tick = time.perf_counter() + 1.0
-        while True:
-            alive = [t for t in threads if t.is_alive()]
-            if not alive:
-                break
+        while not finished.is_set():
             try:
-                alive[0].join(0.1)
+                finished.wait(POLL_SECONDS)
                 now = time.perf_counter()
                 if deadline is not None and now >= deadline:
                     state.request_stop()          # chunks still running: cut them short
@@ -634,10 +640,11 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
                 reporter.note("stopping: letting the chunks in progress finish (Ctrl-C again to abort)")
     except BaseException:
         state.request_stop()
-        for t in threads:
-            t.join()
+        finished.wait()
         state.clear_stop()
         raise
+    for t in threads:
+        t.join()
     state.clear_stop()
     s.words_done = state.words_done
     if errors:
