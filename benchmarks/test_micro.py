@@ -1,0 +1,109 @@
+"""Micro-benchmarks of the compiled kernels and the numpy query path (pytest-benchmark).
+
+    pytest benchmarks/test_micro.py                       # all of them, about a minute
+    pytest benchmarks/test_micro.py -k kernel --benchmark-json out.json
+
+Rates (words/s, draws/s, tokens/s) are in each benchmark's extra_info: over the median round and the
+best round. The calls into w2v internals are kept to one helper each, so they are easy to adapt.
+"""
+import threading
+
+import numpy as np
+import pytest
+
+from w2v import _kernels
+from w2v.train import init_weights
+from w2v.vectors import KeyedVectors
+from w2v.vocab import EOS, alias_table, keep_probabilities, scan
+
+ROUNDS = 3
+
+
+def make_state(stream, model, dim, window=5, negative=5, sample=1e-3):
+    """A fresh TrainState over the stream (new weights each round, so rounds do the same work)."""
+    syn0, syn1neg = init_weights(len(stream.counts), dim, seed=1)
+    prob, alias = alias_table(stream.counts, 0.75)
+    alpha = 0.025 if model == "sg" else 0.05
+    # total_words far beyond the chunk: the learning rate stays near alpha for the whole round
+    return _kernels.TrainState(syn0, syn1neg, stream.ids, keep_probabilities(stream.counts, sample), prob, alias,
+                               model == "cbow", window, negative, alpha, 1e-4, 100 * len(stream.ids))
+
+
+def split_at_sentences(ids, parts):
+    """[start, end) ranges of about len/parts tokens each, cut after an EOS."""
+    eos = np.flatnonzero(ids == EOS)
+    cuts = [0]
+    for k in range(1, parts):
+        i = np.searchsorted(eos, k * len(ids) // parts)
+        if i < len(eos) and eos[i] + 1 > cuts[-1]:
+            cuts.append(int(eos[i]) + 1)
+    cuts.append(len(ids))
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def train_threads(state, ranges):
+    """Train each range in its own thread (the kernel releases the GIL); total words trained."""
+    words = [0] * len(ranges)
+
+    def work(i, start, end):
+        words[i] = state.train_chunk(start, end, 1, 0, i)[0]
+
+    threads = [threading.Thread(target=work, args=(i, s, e)) for i, (s, e) in enumerate(ranges)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(words)
+
+
+@pytest.mark.parametrize("model,dim,threads", [
+    ("sg", 100, 1), ("sg", 300, 1), ("cbow", 100, 1), ("cbow", 300, 1),
+    ("sg", 100, 2), ("cbow", 100, 2),        # thread scaling, at dim 100 only
+])
+def test_kernel_throughput(benchmark, record_rate, id_stream, model, dim, threads):
+    ranges = split_at_sentences(id_stream.ids, threads)
+    benchmark.group = f"kernel {model}"
+    benchmark.extra_info.update(corpus=id_stream.source, model=model, dim=dim, threads=threads)
+    benchmark.pedantic(train_threads, setup=lambda: ((make_state(id_stream, model, dim), ranges), {}),
+                       rounds=ROUNDS, iterations=1)
+    # corpus words (in-vocabulary tokens, before subsampling) per second, as training reports them
+    record_rate(benchmark, id_stream.words, "words")
+
+
+def test_alias_draws(benchmark, record_rate):
+    n, vocab_size = 2_000_000, 100_000
+    counts = (1e7 / np.arange(1, vocab_size + 1)).astype(np.int64) + 1
+    prob, alias = alias_table(counts, 0.75)
+    benchmark.group = "alias"
+    benchmark.extra_info.update(vocab=vocab_size, draws=n)
+    out = benchmark.pedantic(_kernels._draw_py, args=(prob, alias, n, 1), rounds=5, iterations=1)
+    assert len(out) == n and out.max() < vocab_size
+    record_rate(benchmark, n, "draws")
+
+
+def test_scan(benchmark, record_rate, text_corpus):
+    path, n_words = text_corpus
+    benchmark.group = "scan"
+    benchmark.extra_info.update(words=n_words, mb=round(path.stat().st_size / 1e6, 1))
+    enc = benchmark.pedantic(scan, args=(str(path),), kwargs={"min_count": 5}, rounds=ROUNDS, iterations=1)
+    assert enc.vocab.total_tokens == n_words
+    record_rate(benchmark, n_words, "tokens")
+    record_rate(benchmark, path.stat().st_size / 1e6, "mb")
+
+
+@pytest.fixture(scope="module")
+def random_vectors():
+    rng = np.random.default_rng(0)
+    n, dim = 100_000, 300
+    kv = KeyedVectors([f"w{i}" for i in range(n)], rng.standard_normal((n, dim), dtype=np.float32))
+    kv.most_similar("w0", topn=1)   # normalise once, outside the timing
+    return kv
+
+
+def test_most_similar(benchmark, random_vectors):
+    benchmark.group = "query"
+    benchmark.extra_info.update(vocab=len(random_vectors), dim=random_vectors.vector_size)
+    words = iter([f"w{i}" for i in range(1, 10_000)])
+    result = benchmark.pedantic(lambda: random_vectors.most_similar(next(words), topn=10), rounds=30, iterations=1,
+                                warmup_rounds=2)
+    assert len(result) == 10
