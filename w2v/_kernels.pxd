@@ -22,6 +22,7 @@ cdef struct Model:
     int window
     int negative
     int cbow
+    int shared_negatives         # skip-gram: one set of noise words per centre word's window
     uint32_t vocab_size
     const uint32_t *ids          # encoded corpus, EOS between sentences
     const float *keep_prob       # subsampling keep probability per word; NULL when sampling is off

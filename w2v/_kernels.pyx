@@ -91,6 +91,16 @@ cdef inline void axpy(float alpha, const float *x, float *y, int n) noexcept nog
         y[i] += alpha * x[i]
 
 
+cdef inline void update_pair(float g, const float *h, float *out, float *err, int n) noexcept nogil:
+    """err += g * out; out += g * h, in one pass over the output row."""
+    cdef int i
+    cdef float o
+    for i in range(n):
+        o = out[i]
+        err[i] += g * o
+        out[i] = o + g * h[i]
+
+
 cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
     """One draw from the alias table: O(1), two reads."""
     cdef uint64_t r = rng_next(rng)
@@ -132,8 +142,7 @@ cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, cons
         else:
             g = -sigmoid(f) * alpha
             loss[0] += neg_log_sigmoid(-f)
-        axpy(g, l2, neu1e, dim)
-        axpy(g, l1, l2, dim)
+        update_pair(g, l1, l2, neu1e, dim)
     axpy(1.0, neu1e, l1, dim)
     return STATUS_OK
 
@@ -171,8 +180,7 @@ cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_cont
         else:
             g = -sigmoid(f) * alpha
             loss[0] += neg_log_sigmoid(-f)
-        axpy(g, l2, neu1e, dim)
-        axpy(g, neu1, l2, dim)
+        update_pair(g, neu1, l2, neu1e, dim)
     for j in range(n_context):
         axpy(1.0, neu1e, m.syn0 + <int64_t>context[j] * dim, dim)
     return STATUS_OK
@@ -245,7 +253,7 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng)
             hi = i + m.window - b + 1
             if hi > n:
                 hi = n
-            if m.cbow:
+            if m.cbow or m.shared_negatives:
                 nctx = 0
                 for j in range(lo, hi):
                     if j != i:
@@ -255,8 +263,15 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng)
                     continue
                 for k in range(m.negative):
                     negs[k] = draw_noise(m, &rng)
-                status = cbow_example(m, ctx, nctx, w, negs, alpha, neu1, neu1e, &res.loss)
-                res.examples += 1
+                if m.cbow:
+                    status = cbow_example(m, ctx, nctx, w, negs, alpha, neu1, neu1e, &res.loss)
+                    res.examples += 1
+                else:   # skip-gram, one set of noise words for the whole window
+                    for j in range(nctx):
+                        status = sg_example(m, ctx[j], w, negs, alpha, neu1e, &res.loss)
+                        if status != STATUS_OK:
+                            break
+                    res.examples += nctx
             else:
                 for j in range(lo, hi):
                     if j == i:
@@ -297,7 +312,7 @@ cdef class TrainState:
     def __init__(self, float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] ids,
                  keep_prob, const float[::1] alias_prob, const int32_t[::1] alias_idx,
                  bint cbow, int window, int negative, double alpha0, double min_alpha,
-                 int64_t total_words):
+                 int64_t total_words, bint shared_negatives=False):
         cdef const float[::1] kp
         if syn0.shape[0] != syn1neg.shape[0] or syn0.shape[1] != syn1neg.shape[1]:
             raise ValueError("syn0 and syn1neg must have the same shape")
@@ -322,6 +337,7 @@ cdef class TrainState:
         self.m.window = window
         self.m.negative = negative
         self.m.cbow = cbow
+        self.m.shared_negatives = shared_negatives
         self.m.vocab_size = <uint32_t>syn0.shape[0]
         self.m.ids = &ids[0] if ids.shape[0] > 0 else NULL
         if keep_prob is None:

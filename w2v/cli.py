@@ -41,6 +41,9 @@ def _add_train(sub):
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all usable cores)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (one thread + a seed repeats exactly)")
     p.add_argument("--ns-exponent", type=float, default=d.ns_exponent, help="noise distribution exponent (default 0.75)")
+    p.add_argument("--per-pair-negatives", dest="shared_negatives", action="store_false",
+                   help="skip-gram: draw noise words for every (centre, context) pair as word2vec.c does, "
+                        "instead of once per window (slower, same quality)")
     p.add_argument("--chunk-words", type=int, default=d.chunk_words,
                    help=f"tokens a worker claims at a time; checkpoints fall between chunks (default {d.chunk_words:,})")
     p.add_argument("--cache-dir", help="keep the encoded corpus in files here (memory-mapped) instead of RAM")
@@ -77,7 +80,8 @@ def cmd_train(args):
     params = dict(model=args.model, dim=args.dim, window=args.window, negative=args.negative,
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
-                  seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words)
+                  seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words,
+                  shared_negatives=args.shared_negatives)
     from .params import Params
     p = Params(**params).validate()       # fail on bad values before reading anything
     model = None

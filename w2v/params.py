@@ -34,6 +34,7 @@ class Params:
     seed: int = 1
     ns_exponent: float = 0.75    # noise distribution: count ** ns_exponent
     chunk_words: int = 100_000   # tokens a worker claims at a time
+    shared_negatives: bool = True  # skip-gram: draw one set of noise words per window (HogBatch)
 
     def resolved(self):
         """A copy with the model-dependent defaults filled in."""

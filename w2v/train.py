@@ -479,7 +479,8 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
     bounds = chunk_bounds(ids, p.chunk_words)
     total = s.train_words * s.end_epoch
     state = _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
-                                p.window, p.negative, p.alpha, p.min_alpha, total)
+                                p.window, p.negative, p.alpha, p.min_alpha, total,
+                                shared_negatives=p.shared_negatives)
     run = _RunStats()
     model.interrupted = False
     try:

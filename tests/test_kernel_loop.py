@@ -1,0 +1,138 @@
+"""The compiled corpus loop (windows, subsampling, noise draws, learning rate) against a
+line-by-line Python re-implementation that uses the same random number stream."""
+import numpy as np
+import pytest
+
+from w2v import _kernels
+from w2v.vocab import EOS, alias_table
+
+M64 = (1 << 64) - 1
+
+
+def splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return state, z ^ (z >> 31)
+
+
+def rng_seed(a, b, c):
+    s, out = splitmix64(a)
+    s ^= (b * 0xD1B54A32D192ED03) & M64
+    s, o = splitmix64(s)
+    out ^= o
+    s ^= (c * 0x8CB92BA72F3D8DD7) & M64
+    s, o = splitmix64(s)
+    out ^= o
+    return out or 0x2545F4914F6CDD1D
+
+
+class Rng:
+    def __init__(self, seed, epoch, chunk):
+        self.x = rng_seed(seed, epoch, chunk)
+
+    def next(self):
+        x = self.x
+        x ^= x >> 12
+        x ^= (x << 25) & M64
+        x ^= x >> 27
+        self.x = x
+        return (x * 0x2545F4914F6CDD1D) & M64
+
+    def below(self, n):
+        return ((self.next() >> 32) * n) >> 32
+
+    def uniform(self):
+        return np.float32(self.next() >> 40) * np.float32(1.0 / 16777216.0)
+
+
+def sigmoid_table(f):
+    f = np.float32(f)
+    if f >= 6:
+        return np.float32(1.0)
+    if f <= -6:
+        return np.float32(0.0)
+    i = int((f + np.float32(6)) * np.float32(1000 / 12))
+    x = (i / 1000 * 2 - 1) * 6
+    return np.float32(1 / (1 + np.exp(-x)))
+
+
+def ref_train(ids, syn0, syn1neg, keep, prob, alias, cbow, shared, window, negative, alpha, seed):
+    rng = Rng(seed, 0, 0)
+    V = len(prob)
+
+    def draw():
+        r = rng.next()
+        i = ((r >> 32) * V) >> 32
+        u = np.float32(r & 0xFFFFFF) * np.float32(1.0 / 16777216.0)
+        return i if u < prob[i] else int(alias[i])
+
+    def example(h, word, negs, err):
+        for k, target in enumerate([word] + negs):
+            if k and target == word:
+                continue
+            f = np.float32(np.dot(h, syn1neg[target]))
+            g = np.float32((1.0 if k == 0 else 0.0) - sigmoid_table(f)) * np.float32(alpha)
+            err += g * syn1neg[target]
+            syn1neg[target] += g * h
+
+    sentences, cur = [], []
+    for i in ids:
+        if i == EOS:
+            sentences.append(cur)
+            cur = []
+        else:
+            cur.append(int(i))
+    for raw in sentences:
+        sen = [w for w in raw if keep is None or keep[w] >= 1.0 or not (rng.uniform() >= keep[w])]
+        n = len(sen)
+        for i, w in enumerate(sen):
+            b = rng.below(window)
+            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            ctx = [sen[j] for j in range(lo, hi) if j != i]
+            if cbow or shared:
+                if not ctx:
+                    continue
+                negs = [draw() for _ in range(negative)]
+                if cbow:
+                    h = syn0[ctx].mean(axis=0, dtype=np.float32)
+                    err = np.zeros_like(h)
+                    example(h, w, negs, err)
+                    for c in ctx:
+                        syn0[c] += err
+                else:
+                    for c in ctx:
+                        err = np.zeros_like(syn0[c])
+                        example(syn0[c].copy(), w, negs, err)
+                        syn0[c] += err
+            else:
+                for c in ctx:
+                    negs = [draw() for _ in range(negative)]
+                    err = np.zeros_like(syn0[c])
+                    example(syn0[c].copy(), w, negs, err)
+                    syn0[c] += err
+
+
+@pytest.mark.parametrize("cbow, shared", [(False, False), (False, True), (True, False)])
+@pytest.mark.parametrize("subsample", [False, True])
+def test_chunk_matches_python_reference(cbow, shared, subsample):
+    rng = np.random.default_rng(5)
+    V, dim, window, negative, alpha = 9, 6, 3, 3, 0.05
+    sents = [rng.integers(0, V, size=rng.integers(1, 12)) for _ in range(6)]
+    ids = np.concatenate([np.append(s, EOS) for s in sents]).astype(np.uint32)
+    counts = np.bincount(ids[ids != EOS], minlength=V) + 1
+    prob, alias = alias_table(counts, 0.75)
+    keep = (rng.random(V) * 1.2).astype(np.float32) if subsample else None
+    syn0 = rng.normal(0, 0.3, (V, dim)).astype(np.float32)
+    syn1neg = rng.normal(0, 0.3, (V, dim)).astype(np.float32)
+    initial = syn0.copy()
+    e0, e1 = syn0.copy(), syn1neg.copy()
+    ref_train(ids, e0, e1, keep, prob, alias, cbow, shared, window, negative, alpha, seed=42)
+    state = _kernels.TrainState(syn0, syn1neg, ids, keep, prob, alias, cbow, window, negative,
+                                alpha, alpha, 10**9, shared_negatives=shared)
+    words, examples, loss, status = state.train_chunk(0, len(ids), 42, 0, 0)
+    assert status == 0 and words == sum(len(s) for s in sents)
+    assert not np.allclose(e0, initial, atol=1e-3)      # the reference did train
+    np.testing.assert_allclose(syn0, e0, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(syn1neg, e1, rtol=1e-4, atol=1e-5)
