@@ -468,6 +468,7 @@ class _RunStats:
     def __init__(self):
         self.t0 = time.perf_counter()
         self.words = 0          # words trained by this call (for words/s)
+        self.next_tick = self.t0 + 1.0      # progress callbacks: about once a second
 
 
 def _run(model, ids, callbacks, reporter, checkpointer=None):
@@ -612,7 +613,6 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
         outcome = why
 
     try:
-        next_tick = time.perf_counter() + 1.0
         while not finished.is_set():
             try:
                 finished.wait(POLL_SECONDS)
@@ -624,8 +624,8 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
                     continue
                 if outcome == "done" and checkpointer is not None and checkpointer.time_due():
                     pause("pause")
-                if now >= next_tick:
-                    next_tick = now + 1.0
+                if now >= run.next_tick:
+                    run.next_tick = now + 1.0
                     with lock:
                         loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
                     info = _progress(state, "progress", epoch, s.end_epoch, total, run, loss)
