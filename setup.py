@@ -3,8 +3,10 @@
 Environment switches:
   W2V_DEBUG=1   turn Cython bounds/wraparound checks back on and build with -O0 -g
   W2V_NATIVE=1  add -march=native (the default build runs on any x86-64)
+  W2V_NO_AVX2=1 skip the AVX2 + FMA build of the kernels
 """
 import os
+import platform
 
 import numpy as np
 from Cython.Build import cythonize
@@ -30,14 +32,20 @@ else:
 if os.environ.get("W2V_NATIVE") == "1":
     cflags.append("-march=native")
 
-extensions = [
-    Extension(
-        "w2v._kernels",
-        ["w2v/_kernels.pyx"],
+def kernel_extension(name, extra_flags=()):
+    return Extension(
+        f"w2v.{name}",
+        [f"w2v/{name}.pyx"],
         include_dirs=[np.get_include(), "w2v"],
-        extra_compile_args=cflags,
+        extra_compile_args=cflags + list(extra_flags),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
-]
+
+
+# The same kernels twice: a generic build, and on x86-64 an AVX2 + FMA build that
+# w2v/_kernels.py selects at import when the CPU has those instructions.
+extensions = [kernel_extension("_kernels_generic")]
+if platform.machine().lower() in ("x86_64", "amd64") and os.environ.get("W2V_NO_AVX2") != "1":
+    extensions.append(kernel_extension("_kernels_avx2", ["-mavx2", "-mfma"]))
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

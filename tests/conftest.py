@@ -29,3 +29,14 @@ def neighbour_accuracy(words, vectors):
 @pytest.fixture(scope="session")
 def planted_corpus(tmp_path_factory):
     return write_planted_corpus(tmp_path_factory.mktemp("corpus") / "planted.txt")
+
+
+def _kernel_builds():
+    from w2v import _kernels
+    return _kernels.variants()
+
+
+@pytest.fixture(params=sorted(_kernel_builds()))
+def kernels(request):
+    """Each compiled build of the kernels this CPU can run (generic, and avx2 where supported)."""
+    return _kernel_builds()[request.param]

@@ -3,7 +3,6 @@ line-by-line Python re-implementation that uses the same random number stream.""
 import numpy as np
 import pytest
 
-from w2v import _kernels
 from w2v.vocab import EOS, alias_table
 
 M64 = (1 << 64) - 1
@@ -116,7 +115,7 @@ def ref_train(ids, syn0, syn1neg, keep, prob, alias, cbow, shared, window, negat
 
 @pytest.mark.parametrize("cbow, shared", [(False, False), (False, True), (True, False)])
 @pytest.mark.parametrize("subsample", [False, True])
-def test_chunk_matches_python_reference(cbow, shared, subsample):
+def test_chunk_matches_python_reference(cbow, shared, subsample, kernels):
     rng = np.random.default_rng(5)
     V, dim, window, negative, alpha = 9, 6, 3, 3, 0.05
     sents = [rng.integers(0, V, size=rng.integers(1, 12)) for _ in range(6)]
@@ -129,7 +128,7 @@ def test_chunk_matches_python_reference(cbow, shared, subsample):
     initial = syn0.copy()
     e0, e1 = syn0.copy(), syn1neg.copy()
     ref_train(ids, e0, e1, keep, prob, alias, cbow, shared, window, negative, alpha, seed=42)
-    state = _kernels.TrainState(syn0, syn1neg, ids, keep, prob, alias, cbow, window, negative,
+    state = kernels.TrainState(syn0, syn1neg, ids, keep, prob, alias, cbow, window, negative,
                                 alpha, alpha, 10**9, shared_negatives=shared)
     words, examples, loss, status = state.train_chunk(0, len(ids), 42, 0, 0)
     assert status == 0 and words == sum(len(s) for s in sents)

@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 
-from w2v import _kernels
 from w2v.vocab import alias_table, keep_probabilities
 
 MAX_EXP = 6.0
@@ -46,7 +45,7 @@ def ref_step(syn0, syn1neg, context, word, negs, alpha, cbow):
 
 @pytest.mark.parametrize("cbow", [False, True])
 @pytest.mark.parametrize("dim", [1, 7, 16, 100])
-def test_one_step_matches_numpy(cbow, dim):
+def test_one_step_matches_numpy(cbow, dim, kernels):
     rng = np.random.default_rng(dim)
     V = 12
     syn0 = rng.normal(0, 0.5, (V, dim)).astype(np.float32)
@@ -56,7 +55,7 @@ def test_one_step_matches_numpy(cbow, dim):
     negs = np.array([1, 4, 9, 9, 2], dtype=np.uint32)   # includes the centre word: skipped
     e0, e1, eloss = ref_step(syn0, syn1neg, context, word, negs, 0.1, cbow)
     s0, s1 = syn0.copy(), syn1neg.copy()
-    loss = _kernels._step_py(s0, s1, context, word, negs, 0.1, cbow)
+    loss = kernels._step_py(s0, s1, context, word, negs, 0.1, cbow)
     assert not np.array_equal(s0, syn0)                 # something was updated
     np.testing.assert_allclose(s0, e0, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(s1, e1, rtol=1e-4, atol=1e-5)
@@ -66,22 +65,22 @@ def test_one_step_matches_numpy(cbow, dim):
     np.testing.assert_array_equal(s1[untouched], syn1neg[untouched])
 
 
-def test_step_rejects_non_finite_scores():
+def test_step_rejects_non_finite_scores(kernels):
     syn0 = np.full((3, 4), np.nan, dtype=np.float32)
     syn1neg = np.ones((3, 4), dtype=np.float32)
     with pytest.raises(FloatingPointError):
-        _kernels._step_py(syn0, syn1neg, np.array([0], np.uint32), 1, np.array([2], np.uint32), 0.1, False)
+        kernels._step_py(syn0, syn1neg, np.array([0], np.uint32), 1, np.array([2], np.uint32), 0.1, False)
 
 
-def test_sigmoid_table_close_to_exact_and_clipped():
+def test_sigmoid_table_close_to_exact_and_clipped(kernels):
     xs = np.linspace(-8, 8, 2001)
-    got = np.array([_kernels._sigmoid_py(x) for x in xs])
+    got = np.array([kernels._sigmoid_py(x) for x in xs])
     exact = 1 / (1 + np.exp(-xs))
     inside = np.abs(xs) < MAX_EXP
     assert np.max(np.abs(got[inside] - exact[inside])) < 0.01
     assert np.all(got[xs >= MAX_EXP] == 1.0) and np.all(got[xs <= -MAX_EXP] == 0.0)
     assert np.all(np.diff(got) >= 0)
-    nll = np.array([_kernels._neg_log_sigmoid_py(x) for x in xs])
+    nll = np.array([kernels._neg_log_sigmoid_py(x) for x in xs])
     assert np.max(np.abs(nll - np.log1p(np.exp(-xs)))) < 0.05
 
 
@@ -90,12 +89,12 @@ def chi_square(observed, expected):
 
 
 @pytest.mark.parametrize("exponent", [0.75, 1.0, 0.0])
-def test_alias_sampler_matches_unigram_power(exponent):
+def test_alias_sampler_matches_unigram_power(exponent, kernels):
     rng = np.random.default_rng(3)
     counts = np.sort(rng.zipf(1.3, 300).astype(np.int64))[::-1]
     prob, alias = alias_table(counts, exponent)
     n = 2_000_000
-    draws = _kernels._draw_py(prob, alias, n, 11)
+    draws = kernels._draw_py(prob, alias, n, 11)
     assert draws.max() < len(counts)
     observed = np.bincount(draws, minlength=len(counts))
     p = counts.astype(np.float64) ** exponent
@@ -114,22 +113,22 @@ def test_alias_sampler_matches_unigram_power(exponent):
     assert stat < df + 4 * math.sqrt(2 * df) + 10, (stat, df)
 
 
-def test_alias_sampler_detects_a_wrong_distribution():
+def test_alias_sampler_detects_a_wrong_distribution(kernels):
     """The chi-square check above has teeth: a different exponent fails it."""
     counts = np.array([1000, 300, 100, 30, 10, 3, 1] * 5, dtype=np.int64)
     prob, alias = alias_table(counts, 0.75)
-    draws = _kernels._draw_py(prob, alias, 500_000, 5)
+    draws = kernels._draw_py(prob, alias, 500_000, 5)
     observed = np.bincount(draws, minlength=len(counts))
     wrong = counts.astype(np.float64) / counts.sum() * len(draws)
     df = len(counts) - 1
     assert chi_square(observed, wrong) > df + 4 * math.sqrt(2 * df) + 10
 
 
-def test_alias_rejects_bad_weights():
+def test_alias_rejects_bad_weights(kernels):
     with pytest.raises(ValueError):
-        _kernels.build_alias(np.array([0.0, 0.0]))
+        kernels.build_alias(np.array([0.0, 0.0]))
     with pytest.raises(ValueError):
-        _kernels.build_alias(np.array([1.0, -1.0]))
+        kernels.build_alias(np.array([1.0, -1.0]))
 
 
 def test_keep_probabilities_match_word2vec_c():
@@ -144,8 +143,26 @@ def test_keep_probabilities_match_word2vec_c():
     assert keep_probabilities(counts, 0) is None
 
 
-def test_uniform_stream_is_uniform():
-    u = _kernels._uniform_py(200_000, 1)
+def test_uniform_stream_is_uniform(kernels):
+    u = kernels._uniform_py(200_000, 1)
     assert 0.0 <= u.min() and u.max() < 1.0
     hist = np.bincount((u * 20).astype(int), minlength=20)
     assert chi_square(hist, np.full(20, len(u) / 20)) < 19 + 4 * math.sqrt(38) + 10
+
+
+def test_dispatch_picks_a_build_and_can_be_forced(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from w2v import _kernels
+    assert _kernels.VARIANT in _kernels.variants()
+    if "avx2" in _kernels.variants():
+        assert _kernels.VARIANT == "avx2"
+    code = "from w2v import _kernels; print(_kernels.VARIANT)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "W2V_KERNELS": "generic"}, cwd=tmp_path)
+    assert out.stdout.strip() == "generic"
+    bad = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "W2V_KERNELS": "sse9"}, cwd=tmp_path)
+    assert bad.returncode != 0 and "W2V_KERNELS must be auto, generic or avx2" in bad.stderr

@@ -1,5 +1,8 @@
 # Compiled training kernels: skip-gram and CBOW with negative sampling.
 #
+# This body is compiled twice: _kernels_generic.pyx (any CPU) and _kernels_avx2.pyx (AVX2 + FMA);
+# w2v/_kernels.py picks one at import.
+#
 # Python (train.py) validates and prepares everything, then each worker thread calls
 # TrainState.train_chunk(), which runs a whole chunk of the encoded corpus inside one
 # `with nogil:` block. Workers update syn0/syn1neg without locks (Hogwild), as word2vec.c,
@@ -11,7 +14,8 @@ from libc.string cimport memset
 
 import numpy as np
 
-from ._random cimport rng_seed, rng_next, rng_below, rng_uniform
+from w2v._types cimport *
+from w2v._random cimport rng_seed, rng_next, rng_below, rng_uniform
 
 EOS = 0xFFFFFFFF
 cdef uint32_t C_EOS = 0xFFFFFFFF
@@ -30,7 +34,16 @@ cdef extern from *:
     static inline void w2v_store_flag(int *p, int v) {
         __atomic_store_n(p, v, __ATOMIC_RELAXED);
     }
+    static int w2v_cpu_has_avx2_fma(void) {
+    #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    #else
+        return 0;
+    #endif
+    }
     """
+    int w2v_cpu_has_avx2_fma() nogil
     long long w2v_atomic_add(long long *p, long long v) nogil
     long long w2v_atomic_load(long long *p) nogil
     int w2v_load_flag(int *p) nogil
@@ -392,6 +405,11 @@ cdef class TrainState:
     @property
     def alpha(self):
         return current_alpha(&self.m, w2v_atomic_load(<long long *>self.m.progress))
+
+
+def cpu_has_avx2_fma():
+    """Whether this CPU can run the AVX2 + FMA build of the kernels."""
+    return bool(w2v_cpu_has_avx2_fma())
 
 
 STATUS = {STATUS_OK: "ok", STATUS_STOPPED: "stopped", STATUS_NAN: "nan"}

@@ -1,0 +1,2 @@
+# The training kernels built for any CPU (the compiler's baseline instruction set).
+include "_kernels_impl.pxi"
