@@ -44,6 +44,7 @@ cdef extern from *:
     }
     """
     int w2v_cpu_has_avx2_fma() nogil
+    void __builtin_prefetch(const void *p) nogil
     long long w2v_atomic_add(long long *p, long long v) nogil
     long long w2v_atomic_load(long long *p) nogil
     int w2v_load_flag(int *p) nogil
@@ -112,6 +113,13 @@ cdef inline void update_pair(float g, const float *h, float *out, float *err, in
         o = out[i]
         err[i] += g * o
         out[i] = o + g * h[i]
+
+
+cdef inline void prefetch_row(const float *row, int n) noexcept nogil:
+    """Ask for a row's cache lines now, so the misses overlap instead of queueing."""
+    cdef int i
+    for i in range(0, n, 16):
+        __builtin_prefetch(row + i)
 
 
 cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
@@ -271,11 +279,14 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng)
                 for j in range(lo, hi):
                     if j != i:
                         ctx[nctx] = sen[j]
+                        prefetch_row(m.syn0 + <int64_t>sen[j] * dim, dim)
                         nctx += 1
                 if nctx == 0:
                     continue
+                prefetch_row(m.syn1neg + <int64_t>w * dim, dim)
                 for k in range(m.negative):
                     negs[k] = draw_noise(m, &rng)
+                    prefetch_row(m.syn1neg + <int64_t>negs[k] * dim, dim)
                 if m.cbow:
                     status = cbow_example(m, ctx, nctx, w, negs, alpha, neu1, neu1e, &res.loss)
                     res.examples += 1
