@@ -167,7 +167,9 @@ def cmd_train(args):
 
 
 def _sigterm(signum, frame):
-    raise KeyboardInterrupt
+    import os
+    import signal
+    os.kill(os.getpid(), signal.SIGINT)     # handled exactly as Ctrl-C
 
 
 def _check_writable(path, option="-o"):

@@ -14,6 +14,7 @@ race by design (Hogwild), so results vary slightly from run to run.
 import dataclasses
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -464,8 +465,35 @@ class _Abort(KeyboardInterrupt):
     """A second Ctrl-C: give up at once."""
 
 
+class _CtrlC:
+    """While training runs in the main thread: the first Ctrl-C only sets `pressed` (the
+    coordinator sees it and stops cleanly at the next chunk boundary); the second raises _Abort.
+    A flag rather than an exception, so the first press can never land in the middle of the
+    driver's bookkeeping (starting threads, updating the schedule)."""
+
+    def __init__(self):
+        self.pressed = False
+        self.previous = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.pressed:
+            raise _Abort()
+        self.pressed = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 class _RunStats:
     def __init__(self):
+        self.ctrl_c = None
         self.t0 = time.perf_counter()
         self.words = 0          # words trained by this call (for words/s)
         self.next_tick = self.t0 + 1.0      # progress callbacks: about once a second
@@ -485,27 +513,11 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
     run = _RunStats()
     model.interrupted = False
     try:
-        while s.epoch < s.end_epoch:
-            fresh = s.next_chunk == 0 and s.epoch_words == 0
-            state.set_progress(s.epoch * s.train_words if fresh else s.words_done)
-            if _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
-                model.interrupted = True
-                break
-            loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
-            if s.epoch_examples:
-                model.loss_history.append(loss)
-            info = _progress(state, "epoch_end", s.epoch, s.end_epoch, total, run, loss)
-            model.epochs_done = s.epoch + 1
-            s.next_epoch(state.words_done)
-            reporter.epoch_end(info)
-            if checkpointer is not None and s.epoch < s.end_epoch and checkpointer.epoch_due(model.epochs_done):
-                checkpointer.save(model, reporter)
-            if _call(callbacks, info):
-                model.interrupted = True
-                break
+        with _CtrlC() as run.ctrl_c:
+            _epochs(model, state, bounds, callbacks, reporter, checkpointer, run, total)
     except _Abort:
         raise
-    except KeyboardInterrupt:   # Ctrl-C between chunks (e.g. in a callback or a checkpoint write)
+    except KeyboardInterrupt:   # Ctrl-C between chunks where no handler is installed (not the main thread)
         model.interrupted = True
     finally:
         elapsed = time.perf_counter() - run.t0
@@ -515,6 +527,32 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
     if not model.interrupted:
         model.schedule = None
     return model
+
+
+def _epochs(model, state, bounds, callbacks, reporter, checkpointer, run, total):
+    """Epochs until the schedule ends or training stops (sets model.interrupted)."""
+    s = model.schedule
+    while s.epoch < s.end_epoch:
+        if run.ctrl_c.pressed:
+            model.interrupted = True
+            break
+        fresh = s.next_chunk == 0 and s.epoch_words == 0
+        state.set_progress(s.epoch * s.train_words if fresh else s.words_done)
+        if _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
+            model.interrupted = True
+            break
+        loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
+        if s.epoch_examples:
+            model.loss_history.append(loss)
+        info = _progress(state, "epoch_end", s.epoch, s.end_epoch, total, run, loss)
+        model.epochs_done = s.epoch + 1
+        s.next_epoch(state.words_done)
+        reporter.epoch_end(info)
+        if checkpointer is not None and s.epoch < s.end_epoch and checkpointer.epoch_due(model.epochs_done):
+            checkpointer.save(model, reporter)
+        if _call(callbacks, info):
+            model.interrupted = True
+            break
 
 
 def _call(callbacks, info):
@@ -545,7 +583,11 @@ def _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
         if outcome == "pause":
             try:
                 checkpointer.save(model, reporter)
+            except _Abort:
+                raise
             except KeyboardInterrupt:   # the save was cancelled (nothing half-written): a stop
+                return True
+            if run.ctrl_c.pressed:
                 return True
     return False
 
@@ -617,6 +659,8 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
             try:
                 finished.wait(POLL_SECONDS)
                 now = time.perf_counter()
+                if run.ctrl_c.pressed and not by_user:
+                    raise KeyboardInterrupt     # handled just below, as if it had interrupted the wait
                 if deadline is not None and now >= deadline:
                     state.request_stop()          # chunks still running: cut them short
                     deadline = None
@@ -632,6 +676,8 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
                     reporter.tick(info)
                     if _call(callbacks, info):
                         pause("stop")
+            except _Abort:
+                raise
             except KeyboardInterrupt:
                 if by_user:
                     raise _Abort() from None
