@@ -26,13 +26,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SHARED_EVAL = os.path.join(os.path.dirname(REPO), "shared", "eval")
-ALL_TOOLS = ("w2v", "gensim", "gensim-iter", "fasttext", "word2vec")
+ALL_TOOLS = ("w2v", "w2v-gs", "gensim", "gensim-iter", "fasttext", "word2vec")
 BASELINE = "gensim"
 RESTRICT_VOCAB = 30000
 SEED = 1
 
 TOOL_LABELS = {
     "w2v": "w2v",
+    "w2v-gs": "w2v, gensim's schedule",
     "gensim": "gensim (corpus_file)",
     "gensim-iter": "gensim (LineSentence)",
     "fasttext": "fastText",
@@ -121,7 +122,7 @@ def run_child(spec_path):
     with open(spec_path) as fh:
         spec = json.load(fh)
     tool = spec["tool"]
-    if tool == "w2v":
+    if tool in ("w2v", "w2v-gs"):
         result = _child_w2v(spec)
     elif tool in ("gensim", "gensim-iter"):
         result = _child_gensim(spec, iterable=(tool == "gensim-iter"))
@@ -185,9 +186,9 @@ def parse_args(argv=None):
                         "word2vec needs --word2vec-bin)")
     p.add_argument("--word2vec-bin", default=None, help="path to a word2vec binary built from word2vec.c")
     p.add_argument("--max-threads-only", type=lambda s: _csv(s, ALL_TOOLS + ("none",), "tool"),
-                   default=["gensim-iter"],
+                   default=["gensim-iter", "w2v-gs"],
                    help="tools run only at the largest thread count, to keep a big run short "
-                        "(default gensim-iter; 'none' runs every tool at every thread count)")
+                        "(default gensim-iter,w2v-gs; 'none' runs every tool at every thread count)")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="output directory (default benchmarks/results)")
     p.add_argument("--cache-dir", default=os.path.join(HERE, ".cache"),
                    help="where a .gz corpus is decompressed once for the tools that need a plain file")
@@ -422,8 +423,14 @@ def run_one(tool, model, threads, args, ctx):
     log_path = os.path.join(work, tag + ".log")
     alpha = args.alpha if args.alpha is not None else (0.025 if model == "sg" else 0.05)
     corpus = ctx["plain"] if tool in ("gensim", "fasttext", "word2vec") else args.corpus
+    min_alpha = args.min_alpha
+    if tool == "w2v-gs":
+        # the rate gensim corpus_file ends at: each of its N workers reaches only 1/N of the
+        # last epoch's progress (see mapping_notes)
+        min_alpha = alpha - (alpha - args.min_alpha) * (args.epochs - 1 + 1 / threads) / args.epochs
     row = {"tool": tool, "model": model, "threads": threads, "corpus_read": corpus, "output": output,
-           "alpha": alpha}
+           "alpha": alpha,
+           "min_alpha": min_alpha}
     if tool == "word2vec":
         cmd = [os.path.abspath(args.word2vec_bin), "-train", os.path.abspath(corpus), "-output", output,
                "-cbow", "1" if model == "cbow" else "0", "-size", str(args.dim), "-window", str(args.window),
@@ -437,7 +444,7 @@ def run_one(tool, model, threads, args, ctx):
         spec = {"tool": tool, "model": model, "threads": threads, "corpus": corpus, "output": output,
                 "result": os.path.join(work, tag + ".result.json"), "dim": args.dim, "window": args.window,
                 "negative": args.negative, "min_count": args.min_count, "sample": args.sample,
-                "epochs": args.epochs, "alpha": alpha, "min_alpha": args.min_alpha}
+                "epochs": args.epochs, "alpha": alpha, "min_alpha": min_alpha}
         spec_path = os.path.join(work, tag + ".spec.json")
         _write_atomic(spec_path, json.dumps(spec))
         cmd = [sys.executable, os.path.abspath(__file__), "--child", spec_path]
@@ -512,6 +519,12 @@ def mapping_notes(tools, args):
         "Training words/s = raw corpus words (whitespace tokens, before min_count and subsampling) x epochs / "
         "training seconds, the same numerator for every tool.",
     ]
+    if "w2v-gs" in tools:
+        notes.append(
+            "w2v, gensim's schedule: w2v with --min-alpha set to the rate gensim corpus_file actually ends at "
+            "with the same threads and epochs (alpha x (1 - 1/N) for 1 epoch and N threads), to compare the "
+            "tools' training at an equal learning-rate schedule. Plain w2v decays to min_alpha by all workers' "
+            "progress together, as word2vec.c and fastText do.")
     if "gensim" in tools:
         notes.append(
             "gensim corpus_file: each worker reads its own byte range of the file, and its learning rate decays "
@@ -659,7 +672,7 @@ def render_png(report, path):
         return False
     models = [m for m in ("sg", "cbow") if any(r["model"] == m for r in runs)]
     tools = [t for t in ALL_TOOLS if any(r["tool"] == t for r in runs)]
-    colors = dict(zip(ALL_TOOLS, ("#d62728", "#1f77b4", "#17becf", "#2ca02c", "#7f7f7f")))
+    colors = dict(zip(ALL_TOOLS, ("#d62728", "#ff9896", "#1f77b4", "#17becf", "#2ca02c", "#7f7f7f")))
     fig, axes = plt.subplots(2, len(models), figsize=(6.2 * len(models), 8.4), squeeze=False)
     threads_all = sorted({r["threads"] for r in runs})
     for j, model in enumerate(models):
