@@ -19,13 +19,12 @@ import tempfile
 import numpy as np
 
 from . import _kernels
-from .corpus import ReadStats, iter_sentences
+from .corpus import ReadStats, estimate_size, iter_sentences
 from .errors import W2VError
 
 EOS = np.uint32(_kernels.EOS)
 _DROP = np.uint32(0xFFFFFFFE)
 _FLUSH = 1 << 20
-_PART = 9 << 20     # tokens per consolidated part of the provisional stream (36 MiB)
 
 
 class _Ids(dict):
@@ -102,56 +101,79 @@ class Encoded:
 
 
 class _Stream:
-    """Where the provisional id stream goes: memory, or a temporary file for huge corpora."""
+    """Where the provisional id stream goes: one growable array in memory (remapped in place
+    at the end, so the old and new streams never both exist), or a temporary file for corpora
+    larger than RAM."""
 
-    def __init__(self, cache_dir):
-        self.parts = []
-        self.small = []
-        self.n_small = 0
-        self.file = None
+    def __init__(self, cache_dir, capacity=1 << 20):
         self.n = 0
+        self.file = None
+        self.buf = None
         if cache_dir is not None:
             self.file = tempfile.NamedTemporaryFile(prefix="w2v-scan-", suffix=".u32", dir=cache_dir)
+        else:
+            # Pages that are never written cost nothing, so a generous guess is cheap; a wrong
+            # one costs a copy.
+            self.buf = np.empty(max(int(capacity), 1 << 16), dtype=np.uint32)
 
     def add(self, arr):
-        self.n += len(arr)
         if self.file is not None:
             self.file.write(arr.tobytes())
-            return
-        self.small.append(arr)
-        self.n_small += len(arr)
-        if self.n_small >= _PART:
-            self._consolidate()
+        else:
+            if self.n + len(arr) > len(self.buf):
+                grown = np.empty(max(int(len(self.buf) * 1.5), self.n + len(arr)), dtype=np.uint32)
+                grown[:self.n] = self.buf[:self.n]
+                self.buf = grown
+            self.buf[self.n:self.n + len(arr)] = arr
+        self.n += len(arr)
 
-    def _consolidate(self):
-        # Parts above glibc's largest mmap threshold (32 MiB) go back to the system as soon as
-        # they are freed, so the remap below never holds the old and new streams in full.
-        if self.small:
-            self.parts.append(np.concatenate(self.small))
-            self.small = []
-            self.n_small = 0
+    def remap(self, table, n_out, cache_dir, size=1 << 20):
+        """The final id stream: table[id] for every id, without the ids mapped to _DROP
+        (table None: the ids as they are)."""
+        if self.file is None:
+            out = self.buf          # in place: the write position never passes the read position
+        elif cache_dir is not None:
+            fd, name = tempfile.mkstemp(prefix="w2v-ids-", suffix=".u32", dir=cache_dir)
+            os.close(fd)
+            out = np.memmap(name, dtype=np.uint32, mode="w+", shape=(max(n_out, 1),))
+            os.unlink(name)     # the mapping keeps the data alive; nothing is left behind
+        pos = 0
+        for chunk in self._chunks(size):
+            if table is not None:
+                chunk = table[chunk]
+                chunk = chunk[chunk != _DROP]
+            out[pos:pos + len(chunk)] = chunk
+            pos += len(chunk)
+        assert pos == n_out
+        self.buf = None
+        return out[:n_out]
 
-    def chunks(self, size=1 << 20):
-        if self.file is None:   # hand the parts over one by one, so each is freed after use
-            self.parts.extend(self.small)
-            self.small = []
-            self.parts.reverse()
-            while self.parts:
-                part = self.parts.pop()
-                for i in range(0, len(part), size):
-                    yield part[i:i + size]
-                del part
+    def _chunks(self, size):
+        if self.file is None:
+            for i in range(0, self.n, size):
+                yield self.buf[i:min(i + size, self.n)]
             return
         self.file.flush()
-        mm = np.memmap(self.file.name, dtype=np.uint32, mode="r", shape=(self.n,)) if self.n else np.empty(0, np.uint32)
+        if not self.n:
+            return
+        mm = np.memmap(self.file.name, dtype=np.uint32, mode="r", shape=(self.n,))
         for i in range(0, self.n, size):
             yield np.asarray(mm[i:i + size])
         del mm
 
     def close(self):
-        self.parts = []
+        self.buf = None
         if self.file is not None:
             self.file.close()
+
+
+def _capacity_guess(path):
+    """Tokens plus sentence ends to reserve room for, from the corpus's size."""
+    try:
+        est = estimate_size(path)
+    except (W2VError, OSError):
+        return 1 << 20
+    return int(est.tokens * 1.3) + (1 << 16)
 
 
 def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None):
@@ -165,7 +187,7 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
     getitem = table.__getitem__
     counts = np.zeros(1 << 16, dtype=np.int64)
     alive = None                 # after a pruning: bool mask of provisional ids still in `table`
-    stream = _Stream(cache_dir)
+    stream = _Stream(cache_dir, _capacity_guess(path) if cache_dir is None else 0)
     buf = []
     pruned = 0
     threshold = 0
@@ -219,7 +241,7 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
         remap = np.full(n_ids, _DROP, dtype=np.uint32)
         remap[0] = EOS
         remap[prov_to_word[:, 0]] = prov_to_word[:, 1]
-        ids = _remap(stream, remap, vocab.train_words + int(counts[0]), cache_dir)
+        ids = stream.remap(remap, vocab.train_words + int(counts[0]), cache_dir)
     finally:
         stream.close()
     _release_free_memory()
@@ -234,27 +256,6 @@ def _release_free_memory():
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def _remap(stream, remap, n_out, cache_dir, identity=False):
-    if cache_dir is None:
-        out = np.empty(n_out, dtype=np.uint32)
-    else:
-        fd, name = tempfile.mkstemp(prefix="w2v-ids-", suffix=".u32", dir=cache_dir)
-        os.close(fd)
-        out = np.memmap(name, dtype=np.uint32, mode="w+", shape=(max(n_out, 1),))[:n_out]
-        os.unlink(name)     # the mapping keeps the data alive; nothing is left behind
-    pos = 0
-    for chunk in stream.chunks():
-        if identity:
-            mapped = chunk
-        else:
-            mapped = remap[chunk]
-            mapped = mapped[mapped != _DROP]
-        out[pos:pos + len(mapped)] = mapped
-        pos += len(mapped)
-    assert pos == n_out
-    return out
 
 
 def _prune(table, counts, threshold):
@@ -328,7 +329,7 @@ def encode(path, vocab, cache_dir=None, progress=None):
     stats = ReadStats()
     lookup = _Lookup(vocab.words)
     getitem = lookup.__getitem__
-    stream = _Stream(cache_dir)
+    stream = _Stream(cache_dir, _capacity_guess(path) if cache_dir is None else 0)
     counts = np.zeros(len(vocab) + 1, dtype=np.int64)
     buf = []
     oov = 0
@@ -361,7 +362,7 @@ def encode(path, vocab, cache_dir=None, progress=None):
         if corpus_counts.sum() == 0:
             raise W2VError(f"no word of corpus {path} is in the model's vocabulary ({len(vocab):,} words); "
                            f"train on text in the same language and tokenisation")
-        ids = _remap(stream, None, stream.n, cache_dir, identity=True)
+        ids = stream.remap(None, stream.n, cache_dir)
     finally:
         stream.close()
     enc = Encoded(vocab=vocab, ids=ids, stats=stats)
