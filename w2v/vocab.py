@@ -182,6 +182,12 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
     corpora larger than RAM. progress: optional callable(bytes_read) called now and then.
     """
+    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress)
+    _release_free_memory()     # after _scan's tables and token objects are gone
+    return encoded
+
+
+def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress):
     stats = ReadStats()
     table = _Ids()
     getitem = table.__getitem__
@@ -244,7 +250,6 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
         ids = stream.remap(remap, vocab.train_words + int(counts[0]), cache_dir)
     finally:
         stream.close()
-    _release_free_memory()
     return Encoded(vocab=vocab, ids=ids, stats=stats)
 
 
