@@ -11,11 +11,8 @@ from .train import Progress, StopTraining, Word2Vec, train
 
 __version__ = "0.1.0"
 
-try:
-    from .vectors import KeyedVectors, load
-    from . import evaluate, geometry
-except ImportError:  # pragma: no cover - only while the package is partially built
-    pass
+from .vectors import KeyedVectors, load
+from . import evaluate, geometry
 
 __all__ = ["train", "Word2Vec", "KeyedVectors", "load", "Params", "Progress", "StopTraining",
            "W2VError", "UnknownWordError", "evaluate", "geometry"]
