@@ -118,6 +118,33 @@ def _child_fasttext(spec):
             "train_time": TRAIN_TIME_WHOLE_RUN, "vocab_size": len(words)}
 
 
+def _own_peak_mb():
+    """This process's peak resident memory since it started (VmHWM belongs to the address space
+    exec created, so unlike ru_maxrss it does not include the parent's memory at spawn time)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def _run_measured(cmd, result_path):
+    """Run a non-Python tool from this small child process and record its own peak memory:
+    a process forked from here inherits this process's small footprint, not the parent's."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execvp(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    _write_atomic(result_path, json.dumps({"peak_mb": usage.ru_maxrss / 1024.0}))
+    return os.waitstatus_to_exitcode(status)
+
+
 def run_child(spec_path):
     with open(spec_path) as fh:
         spec = json.load(fh)
@@ -130,6 +157,7 @@ def run_child(spec_path):
         result = _child_fasttext(spec)
     else:
         raise SystemExit(f"unknown tool {tool!r}")
+    result["peak_mb"] = _own_peak_mb()
     _write_atomic(spec["result"], json.dumps(result))
     return 0
 
@@ -437,7 +465,12 @@ def run_one(tool, model, threads, args, ctx):
                "-negative", str(args.negative), "-hs", "0", "-sample", repr(args.sample),
                "-threads", str(threads), "-binary", "1", "-iter", str(args.epochs),
                "-min-count", str(args.min_count), "-alpha", repr(alpha)]
+        measured = os.path.join(work, tag + ".result.json")
+        cmd = [sys.executable, os.path.abspath(__file__), "--measure", measured, "--"] + cmd
         rc, wall, usage = _spawn(cmd, log_path, cwd=work)
+        if rc == 0 and os.path.isfile(measured):
+            with open(measured) as fh:
+                row.update(json.load(fh))
         row.update({"vocab_s": None, "train_s": wall, "save_s": None, "wall_s": wall,
                     "train_time": TRAIN_TIME_WHOLE_RUN, "process_wall_s": wall})
     else:
@@ -459,7 +492,12 @@ def run_one(tool, model, threads, args, ctx):
                     row.update(train_s=train_s, vocab_s=row["fit_s"] - train_s, train_time=TRAIN_TIME_DERIVED)
                 else:
                     row.update(train_s=row["wall_s"], train_time=TRAIN_TIME_WHOLE_RUN)
+    own_peak = row.pop("peak_mb", None)
     row.update(usage)
+    if own_peak is not None:
+        # ru_maxrss from wait4 also counts the parent's memory at spawn time (the child starts
+        # as a copy of it); the child's own measurement does not.
+        row["peak_mb"] = own_peak
     if rc != 0 or not os.path.isfile(output):
         row["error"] = f"exit status {rc}" if rc != 0 else "no output written"
         log(f"  {tag} failed ({row['error']}); last lines of its log:\n{_tail(log_path)}")
@@ -807,4 +845,6 @@ def main(argv=None):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         sys.exit(run_child(sys.argv[2]))
+    if len(sys.argv) > 4 and sys.argv[1] == "--measure" and sys.argv[3] == "--":
+        sys.exit(_run_measured(sys.argv[4:], sys.argv[2]))
     sys.exit(main())
