@@ -112,3 +112,22 @@ def test_module_and_console_script(tmp_path, planted_corpus):
     r = subprocess.run([sys.executable, "-m", "w2v", "train", str(planted_corpus), "-o", str(tmp_path / "v"),
                         "--dim", "0"], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert r.returncode == 2 and "--dim must be between 1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cache_dir_and_resume_errors(tmp_path, capsys, planted_corpus):
+    code, _, err = run(capsys, "train", planted_corpus, "-o", tmp_path / "v", "--cache-dir", tmp_path / "nope")
+    assert code == 2 and "--cache-dir" in err and "not a directory" in err
+    notckpt = tmp_path / "x.txt"
+    notckpt.write_text("2 3\na 1 2 3\nb 1 2 3\n")
+    code, _, err = run(capsys, "train", planted_corpus, "--resume", notckpt)
+    assert code == 2 and "not a w2v model or checkpoint file" in err and "pickle" not in err
+
+
+def test_vectors_follow_further_training(planted_corpus):
+    m = w2v.train(planted_corpus, dim=8, epochs=1, min_count=1, threads=1)
+    before = m.wv.get_normed_vectors().copy()
+    m.train(planted_corpus, epochs=2)
+    after = m.wv.get_normed_vectors()
+    expected = m.syn0 / np.linalg.norm(m.syn0, axis=1, keepdims=True)
+    np.testing.assert_allclose(after, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before, after)

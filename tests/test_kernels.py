@@ -166,3 +166,12 @@ def test_dispatch_picks_a_build_and_can_be_forced(tmp_path):
     bad = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "W2V_KERNELS": "sse9"}, cwd=tmp_path)
     assert bad.returncode != 0 and "W2V_KERNELS must be auto, generic or avx2" in bad.stderr
+
+
+def test_sigmoid_at_the_table_edge_is_finite(kernels):
+    """A score just below MAX_EXP rounds to the last table index; it must not read past it."""
+    for x in (np.nextafter(np.float32(6), np.float32(0)), np.float32(5.99999), np.float32(-5.999999)):
+        s = kernels._sigmoid_py(x)
+        nll = kernels._neg_log_sigmoid_py(x)
+        assert np.isfinite(s) and 0.0 <= s <= 1.0
+        assert np.isfinite(nll) and nll >= 0.0

@@ -363,7 +363,7 @@ def test_garbage_and_empty_files(tmp_path):
         (tmp_path / "empty").write_bytes(b"")
         with pytest.raises(W2VError, match="empty|magic"):
             load(tmp_path / "empty", format=fmt)
-    with pytest.raises(W2VError, match="cannot read .*missing.*does not exist"):
+    with pytest.raises(W2VError, match="cannot read .*missing.*no such file"):
         load(tmp_path / "missing.bin")
     with pytest.raises(W2VError, match="directory"):
         load(tmp_path)

@@ -23,6 +23,8 @@ _REASONS = {
 
 
 def describe_os_error(exc, path, action="write"):
+    if action != "write" and exc.errno == errno.ENOENT:
+        return f"cannot {action} {path!s}: no such file; check the path"
     reason = _REASONS.get(exc.errno, exc.strerror or str(exc))
     return f"cannot {action} {path!s}: {reason}"
 

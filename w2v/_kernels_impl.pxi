@@ -54,15 +54,16 @@ cdef extern from *:
 # Sigmoid and loss tables (word2vec.c's expTable: 1000 entries over [-6, 6])
 # ---------------------------------------------------------------------------------------
 
-cdef float SIGMOID_TABLE[SIGMOID_TABLE_SIZE]
-cdef float NLL_TABLE[SIGMOID_TABLE_SIZE]      # -log(sigmoid(x)) on the same grid
+# One spare entry, as in word2vec.c: a score just below MAX_EXP can round to index SIZE.
+cdef float SIGMOID_TABLE[SIGMOID_TABLE_SIZE + 1]
+cdef float NLL_TABLE[SIGMOID_TABLE_SIZE + 1]      # -log(sigmoid(x)) on the same grid
 cdef float TABLE_SCALE = SIGMOID_TABLE_SIZE / (2.0 * MAX_EXP)   # 83.33 table cells per unit
 
 
 cdef void _init_tables():
     cdef int i
     cdef double x
-    for i in range(SIGMOID_TABLE_SIZE):
+    for i in range(SIGMOID_TABLE_SIZE + 1):
         x = (i / <double>SIGMOID_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP
         SIGMOID_TABLE[i] = <float>(1.0 / (1.0 + exp(-x)))
         NLL_TABLE[i] = <float>log(1.0 + exp(-x))

@@ -41,6 +41,10 @@ def load(path):
     """Read a model/checkpoint file. Returns (meta, words, counts, syn0, syn1neg)."""
     path = os.fspath(path)
     try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise W2VError(f"{path} is not a w2v model or checkpoint file (give the .ckpt a run wrote, "
+                               f"or a file saved by Word2Vec.save)")
         with np.load(path, allow_pickle=False) as z:
             if not isinstance(z, np.lib.npyio.NpzFile):
                 raise ValueError("not a zip archive")

@@ -84,6 +84,11 @@ def cmd_train(args):
                   shared_negatives=args.shared_negatives)
     from .params import Params
     p = Params(**params).validate()       # fail on bad values before reading anything
+    if args.cache_dir is not None:
+        if not os.path.isdir(args.cache_dir):
+            raise W2VError(f"--cache-dir {args.cache_dir} is not a directory; create it first")
+        if not os.access(args.cache_dir, os.W_OK):
+            raise W2VError(f"cannot write to --cache-dir {args.cache_dir}; choose a writable directory")
     model = None
     saved = {}
     if args.resume:

@@ -211,13 +211,17 @@ def estimate_size(path, sample_bytes=4 << 20):
     files = list_files(path)
     total = 0
     for name in files:
-        size = os.path.getsize(name)
-        with open(name, "rb") as fh:
-            magic = fh.read(2)
-            if magic == b"\x1f\x8b" and size >= 18:
-                fh.seek(-4, os.SEEK_END)
-                isize = struct.unpack("<I", fh.read(4))[0]
-                size = max(isize, 4 * size) if 4 * size > (1 << 32) else max(isize, size)
+        try:
+            size = os.path.getsize(name)
+            with open(name, "rb") as fh:
+                magic = fh.read(2)
+                if magic == b"\x1f\x8b" and size >= 18:
+                    fh.seek(-4, os.SEEK_END)
+                    isize = struct.unpack("<I", fh.read(4))[0]
+                    size = max(isize, 4 * size) if 4 * size > (1 << 32) else max(isize, size)
+        except OSError as exc:
+            reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+            raise W2VError(f"cannot read corpus file {name}: {reason}") from None
         total += size
     reader, raw = _open(files[0])
     try:

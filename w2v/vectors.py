@@ -865,7 +865,11 @@ def _read_txt(fh, path, limit, unicode_errors):
     count, dim = _parse_header(first, path)
     n = count if limit is None else min(limit, count)
     if limit is None:
-        lines = fh.read().split(b"\n")
+        data = fh.read()
+        if data.strip() and not data.rstrip(b" \t\r").endswith(b"\n"):
+            # every writer ends the last line; without it the last value may be cut short
+            raise _corrupt(path, "the last line has no newline (the file may be truncated)")
+        lines = data.split(b"\n")
         if lines and not lines[-1].strip():
             lines.pop()  # text after the last newline, if blank
     else:

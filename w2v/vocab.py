@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _kernels
 from .corpus import ReadStats, estimate_size, iter_sentences
+from ._io import describe_os_error
 from .errors import W2VError
 
 EOS = np.uint32(_kernels.EOS)
@@ -118,7 +119,10 @@ class _Stream:
 
     def add(self, arr):
         if self.file is not None:
-            self.file.write(arr.tobytes())
+            try:
+                self.file.write(arr.tobytes())
+            except OSError as exc:
+                raise W2VError(describe_os_error(exc, self.file.name)) from None
         else:
             if self.n + len(arr) > len(self.buf):
                 grown = np.empty(max(int(len(self.buf) * 1.5), self.n + len(arr)), dtype=np.uint32)
