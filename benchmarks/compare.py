@@ -557,6 +557,11 @@ def mapping_notes(tools, args):
         "Training words/s = raw corpus words (whitespace tokens, before min_count and subsampling) x epochs / "
         "training seconds, the same numerator for every tool.",
     ]
+    if "w2v" in tools:
+        notes.append(
+            "w2v: skip-gram draws one set of noise words per centre word for all the context words of its "
+            "window (word2vec.c and gensim: a set per pair; --per-pair-negatives restores that); initial "
+            "vectors uniform in [-1/dim, 1/dim) as gensim's (word2vec.c: half that range).")
     if "w2v-gs" in tools:
         notes.append(
             "w2v, gensim's schedule: w2v with --min-alpha set to the rate gensim corpus_file actually ends at "
