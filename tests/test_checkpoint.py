@@ -198,7 +198,8 @@ def _run_until_done(cmd, ck, rng, signals, env):
     delivered = []
     for sig in list(signals) + [None] * 3:
         argv = cmd + (["--resume", str(ck)] if ck.exists() else [])
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                cwd=ck.parent)   # not the source tree: import the installed package
         if sig is not None:
             time.sleep(rng.uniform(0.5, 1.2))
             if proc.poll() is None:

@@ -21,6 +21,8 @@ from conftest import write_planted_corpus
 
 train_module = importlib.import_module("w2v.train")
 SMALL = dict(dim=16, window=4, negative=5, min_count=1, sample=0, epochs=2, threads=1, seed=5)
+# Subprocesses run in a temporary directory: started from the source tree, `python -m w2v` would
+# import the uncompiled sources instead of the installed package.
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(w2v.__file__)),
                                                                 os.environ.get("PYTHONPATH")])))
 
@@ -111,7 +113,7 @@ def test_a_huge_line_without_newline_is_streamed(tmp_path):
         "grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base\n"
         "print(n, longest, stats.split_lines, grew * 1024)\n")
     r = subprocess.run([sys.executable, "-c", script, str(path)], env=ENV, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=120, cwd=path.parent)
     assert r.returncode == 0, r.stderr
     n, longest, split, grew = map(int, r.stdout.split())
     assert n == 4 * 4096 * n_blocks and longest == 10_000 and split == 1
@@ -162,7 +164,8 @@ def _start_and_interrupt(tmp_path, corpus, flags=("--dim", "64", "--chunk-words"
     out = tmp_path / "v.w2v"
     cmd = [sys.executable, "-m", "w2v", "train", str(corpus), "-o", str(out), "--epochs", "50",
            "--min-count", "1", "--threads", "2", *flags]
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
     lines = []
     for line in proc.stderr:             # wait until training has started
         lines.append(line)

@@ -19,7 +19,7 @@ from .errors import W2VError
 from .params import MAX_SENTENCE
 
 BLOCK_BYTES = 1 << 20
-MAX_TOKEN_BYTES = 1 << 16   # a run of non-space bytes longer than this is cut (and counted)
+MAX_TOKEN_BYTES = 1 << 16   # a run of over BLOCK_BYTES non-space bytes is cut into pieces of this size (counted)
 _LAST_SPACE = re.compile(rb"\s(?=\S*\Z)")
 
 
@@ -30,7 +30,7 @@ class ReadStats:
     lines: int = 0
     split_lines: int = 0     # lines longer than MAX_SENTENCE tokens, split into chunks
     nul_bytes: int = 0
-    cut_tokens: int = 0      # runs of more than MAX_TOKEN_BYTES non-space bytes, cut
+    cut_tokens: int = 0      # MAX_TOKEN_BYTES pieces cut from runs of over BLOCK_BYTES without whitespace
 
 
 def list_files(path):

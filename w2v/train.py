@@ -743,7 +743,7 @@ class _Reporter:
         if enc.stats.nul_bytes:
             extra.append(f"{enc.stats.nul_bytes} NUL bytes read as spaces")
         if enc.stats.cut_tokens:
-            extra.append(f"{enc.stats.cut_tokens} tokens longer than 64 KiB were cut")
+            extra.append(f"{enc.stats.cut_tokens} pieces of 64 KiB were cut from runs of over 1 MiB without whitespace")
         self._line(f"vocabulary: {len(v):,} words (of {v.distinct:,} distinct), {v.train_words:,} of "
                    f"{v.total_tokens:,} tokens in vocabulary; read in {seconds:.1f}s")
         for e in extra:
