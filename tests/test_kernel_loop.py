@@ -135,3 +135,37 @@ def test_chunk_matches_python_reference(cbow, shared, subsample, kernels):
     assert not np.allclose(e0, initial, atol=1e-3)      # the reference did train
     np.testing.assert_allclose(syn0, e0, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(syn1neg, e1, rtol=1e-4, atol=1e-5)
+
+
+def test_subsampling_keeps_words_at_their_keep_probability(kernels):
+    """Over many words the kernel keeps each word with its keep probability (CBOW trains one
+    example per kept centre word here, since every sentence keeps plenty of context)."""
+    rng = np.random.default_rng(0)
+    V, dim = 4, 8
+    sentences = [rng.permutation(np.repeat(np.arange(V), 25)) for _ in range(400)]
+    ids = np.concatenate([np.append(s, EOS) for s in sentences]).astype(np.uint32)
+    keep = np.array([0.3, 1.0, 0.6, 1.0], dtype=np.float32)
+    prob, alias = alias_table(np.ones(V), 0.75)
+    results = {}
+    for name, kp in (("all", None), ("sampled", keep)):
+        syn0 = rng.normal(0, 0.1, (V, dim)).astype(np.float32)
+        syn1neg = np.zeros((V, dim), dtype=np.float32)
+        state = kernels.TrainState(syn0, syn1neg, ids, kp, prob, alias, True, 3, 2, 0.01, 0.01, 10**9)
+        results[name] = state.train_chunk(0, len(ids), 1, 0, 0)
+    n_words = 400 * 100
+    assert results["all"][0] == results["sampled"][0] == n_words     # words read, before sampling
+    assert results["all"][1] == n_words
+    expected = 400 * 25 * keep.sum()
+    assert abs(results["sampled"][1] - expected) < 0.02 * expected, (results["sampled"][1], expected)
+
+
+def test_learning_rate_falls_linearly_with_global_progress(planted_corpus):
+    import w2v
+    seen = []
+    w2v.train(planted_corpus, dim=8, epochs=4, min_count=1, threads=2, alpha=0.04, min_alpha=0.0004,
+              callbacks=[lambda p: seen.append(p) if p.event == "epoch_end" else None])
+    assert [p.epoch for p in seen] == [0, 1, 2, 3]
+    for p in seen:
+        fraction = p.words_done / p.words_total
+        assert fraction == pytest.approx((p.epoch + 1) / 4)
+        assert p.alpha == pytest.approx(0.04 - (0.04 - 0.0004) * fraction, rel=1e-4, abs=1e-6)

@@ -175,3 +175,8 @@ def test_sigmoid_at_the_table_edge_is_finite(kernels):
         nll = kernels._neg_log_sigmoid_py(x)
         assert np.isfinite(s) and 0.0 <= s <= 1.0
         assert np.isfinite(nll) and nll >= 0.0
+
+
+def test_sentence_limit_agrees_with_the_reader(kernels):
+    from w2v.params import MAX_SENTENCE
+    assert kernels.MAX_SENTENCE_LENGTH == MAX_SENTENCE

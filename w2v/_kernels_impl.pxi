@@ -137,16 +137,15 @@ cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
 # One training example. Both the corpus loop and the test hooks call these.
 # ---------------------------------------------------------------------------------------
 
-cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, const uint32_t *negs,
-                           float alpha, float *neu1e, double *loss) noexcept nogil:
-    """Skip-gram pair in word2vec.c's orientation: the context word's input vector predicts
-    the centre word against `negative` noise words (a noise word equal to the centre is skipped)."""
-    cdef int d, k, dim = m.dim
-    cdef float *l1 = m.syn0 + <int64_t>context * dim
+cdef inline int predict(const Model *m, const float *h, uint32_t word, const uint32_t *negs,
+                        float alpha, float *err, double *loss) noexcept nogil:
+    """Negative sampling for one hidden vector h: raise the score of `word`, lower those of the
+    noise words (one equal to `word` is skipped), update their output rows, and add the
+    gradient for h to err."""
+    cdef int k, dim = m.dim
     cdef float *l2
     cdef float f, g
     cdef uint32_t target
-    memset(neu1e, 0, dim * sizeof(float))
     for k in range(m.negative + 1):
         if k == 0:
             target = word
@@ -155,7 +154,7 @@ cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, cons
             if target == word:
                 continue
         l2 = m.syn1neg + <int64_t>target * dim
-        f = dot(l1, l2, dim)
+        f = dot(h, l2, dim)
         if f != f or f > 1e30 or f < -1e30:
             return STATUS_NAN
         if k == 0:
@@ -164,8 +163,19 @@ cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, cons
         else:
             g = -sigmoid(f) * alpha
             loss[0] += neg_log_sigmoid(-f)
-        update_pair(g, l1, l2, neu1e, dim)
-    axpy(1.0, neu1e, l1, dim)
+        update_pair(g, h, l2, err, dim)
+    return STATUS_OK
+
+
+cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, const uint32_t *negs,
+                           float alpha, float *neu1e, double *loss) noexcept nogil:
+    """Skip-gram pair in word2vec.c's orientation: the context word's input vector predicts
+    the centre word against `negative` noise words."""
+    cdef float *l1 = m.syn0 + <int64_t>context * m.dim
+    memset(neu1e, 0, m.dim * sizeof(float))
+    if predict(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
+        return STATUS_NAN
+    axpy(1.0, neu1e, l1, m.dim)
     return STATUS_OK
 
 
@@ -174,35 +184,16 @@ cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_cont
                              double *loss) noexcept nogil:
     """CBOW: the mean of the context input vectors predicts the centre word. As in word2vec.c
     and gensim (cbow_mean=1) the error is added to every context vector undivided."""
-    cdef int d, k, j, dim = m.dim
-    cdef float *l2
-    cdef float f, g
-    cdef uint32_t target
+    cdef int d, j, dim = m.dim
+    cdef float scale = 1.0 / n_context
     memset(neu1, 0, dim * sizeof(float))
     memset(neu1e, 0, dim * sizeof(float))
     for j in range(n_context):
         axpy(1.0, m.syn0 + <int64_t>context[j] * dim, neu1, dim)
-    f = 1.0 / n_context
     for d in range(dim):
-        neu1[d] *= f
-    for k in range(m.negative + 1):
-        if k == 0:
-            target = word
-        else:
-            target = negs[k - 1]
-            if target == word:
-                continue
-        l2 = m.syn1neg + <int64_t>target * dim
-        f = dot(neu1, l2, dim)
-        if f != f or f > 1e30 or f < -1e30:
-            return STATUS_NAN
-        if k == 0:
-            g = (1.0 - sigmoid(f)) * alpha
-            loss[0] += neg_log_sigmoid(f)
-        else:
-            g = -sigmoid(f) * alpha
-            loss[0] += neg_log_sigmoid(-f)
-        update_pair(g, neu1, l2, neu1e, dim)
+        neu1[d] *= scale
+    if predict(m, neu1, word, negs, alpha, neu1e, loss) != STATUS_OK:
+        return STATUS_NAN
     for j in range(n_context):
         axpy(1.0, neu1e, m.syn0 + <int64_t>context[j] * dim, dim)
     return STATUS_OK
@@ -424,7 +415,7 @@ def cpu_has_avx2_fma():
     return bool(w2v_cpu_has_avx2_fma())
 
 
-STATUS = {STATUS_OK: "ok", STATUS_STOPPED: "stopped", STATUS_NAN: "nan"}
+MAX_SENTENCE_LENGTH = MAX_SENTENCE_LEN   # corpus.py splits longer lines; checked against params.MAX_SENTENCE
 STOPPED = STATUS_STOPPED
 NAN = STATUS_NAN
 

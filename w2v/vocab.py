@@ -58,14 +58,6 @@ class Vocab:
     def train_words(self):
         return int(self.counts.sum())
 
-    def keep_probabilities(self, sample):
-        """word2vec.c's subsampling: keep a word with probability sqrt(t/f) + t/f (at most 1),
-        where f is its share of the training words. None when sample is 0."""
-        return keep_probabilities(self.counts, sample)
-
-    def alias_table(self, exponent=0.75):
-        return alias_table(self.counts, exponent)
-
 
 def keep_probabilities(counts, sample):
     if sample <= 0:
@@ -93,11 +85,6 @@ class Encoded:
         """In-vocabulary words of this corpus: what one epoch trains on."""
         if self.corpus_counts is not None:
             return int(self.corpus_counts.sum())
-        return self.vocab.train_words
-
-    @property
-    def n_tokens(self):
-        """In-vocabulary tokens (what an epoch trains on, before subsampling)."""
         return self.vocab.train_words
 
 
@@ -196,7 +183,6 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress):
     table = _Ids()
     getitem = table.__getitem__
     counts = np.zeros(1 << 16, dtype=np.int64)
-    alive = None                 # after a pruning: bool mask of provisional ids still in `table`
     stream = _Stream(cache_dir, _capacity_guess(path) if cache_dir is None else 0)
     buf = []
     pruned = 0
