@@ -83,6 +83,7 @@ def ref_train(ids, syn0, syn1neg, keep, prob, alias, cbow, shared, window, negat
             cur = []
         else:
             cur.append(int(i))
+    pending = None
     for raw in sentences:
         sen = [w for w in raw if keep is None or keep[w] >= 1.0 or not (rng.uniform() >= keep[w])]
         n = len(sen)
@@ -93,7 +94,11 @@ def ref_train(ids, syn0, syn1neg, keep, prob, alias, cbow, shared, window, negat
             if cbow or shared:
                 if not ctx:
                     continue
-                negs = [draw() for _ in range(negative)]
+                # the kernel draws each centre word's noise words one centre ahead (to prefetch them)
+                if pending is None:
+                    pending = [draw() for _ in range(negative)]
+                negs = pending
+                pending = [draw() for _ in range(negative)]
                 if cbow:
                     h = syn0[ctx].mean(axis=0, dtype=np.float32)
                     err = np.zeros_like(h)

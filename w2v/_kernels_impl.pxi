@@ -215,6 +215,8 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng)
     cdef uint32_t *sen = NULL
     cdef uint32_t *ctx = NULL
     cdef uint32_t negs[MAX_NEGATIVE]
+    cdef uint32_t next_negs[MAX_NEGATIVE]
+    cdef int have_next = 0
     cdef float *buf = NULL
     cdef float *neu1
     cdef float *neu1e
@@ -276,9 +278,15 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng)
                 if nctx == 0:
                     continue
                 prefetch_row(m.syn1neg + <int64_t>w * dim, dim)
+                # the noise words were drawn (and their rows requested) one centre word ahead
+                if not have_next:
+                    for k in range(m.negative):
+                        next_negs[k] = draw_noise(m, &rng)
                 for k in range(m.negative):
-                    negs[k] = draw_noise(m, &rng)
-                    prefetch_row(m.syn1neg + <int64_t>negs[k] * dim, dim)
+                    negs[k] = next_negs[k]
+                    next_negs[k] = draw_noise(m, &rng)
+                    prefetch_row(m.syn1neg + <int64_t>next_negs[k] * dim, dim)
+                have_next = 1
                 if m.cbow:
                     status = cbow_example(m, ctx, nctx, w, negs, alpha, neu1, neu1e, &res.loss)
                     res.examples += 1
