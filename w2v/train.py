@@ -232,13 +232,15 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
         raise W2VError(f"unknown training parameter: {exc}") from None
     checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
     reporter = _Reporter(quiet)
+    capacity = None
     if check_memory:
         estimate = estimate_memory(corpus, p, cache_dir)
         reporter.note(estimate.describe())
         estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
+        capacity = int(estimate.tokens * 1.25) + (1 << 16)   # the corpus is sampled once, not twice
     t0 = time.perf_counter()
     encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, cache_dir=cache_dir,
-                   progress=reporter.scan_progress)
+                   progress=reporter.scan_progress, capacity=capacity)
     t_scan = time.perf_counter() - t0
     reporter.scanned(encoded, t_scan)
     if check_memory:

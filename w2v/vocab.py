@@ -167,23 +167,27 @@ def _capacity_guess(path):
     return int(est.tokens * 1.3) + (1 << 16)
 
 
-def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None):
+def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
+         capacity=None):
     """Count and encode a corpus in one pass. Returns Encoded.
 
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
     corpora larger than RAM. progress: optional callable(bytes_read) called now and then.
+    capacity: expected tokens plus sentence ends, if already estimated (sizes the id buffer).
     """
-    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress)
+    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity)
     _release_free_memory()     # after _scan's tables and token objects are gone
     return encoded
 
 
-def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress):
+def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity):
     stats = ReadStats()
     table = _Ids()
     getitem = table.__getitem__
     counts = np.zeros(1 << 16, dtype=np.int64)
-    stream = _Stream(cache_dir, _capacity_guess(path) if cache_dir is None else 0)
+    if cache_dir is None and capacity is None:
+        capacity = _capacity_guess(path)
+    stream = _Stream(cache_dir, capacity or 0)
     buf = []
     pruned = 0
     threshold = 0
