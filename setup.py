@@ -42,9 +42,9 @@ def kernel_extension(name, extra_flags=()):
     )
 
 
-# The same kernels twice: a generic build, and on x86-64 an AVX2 + FMA build that
+# The scanner, and the same kernels twice: a generic build, and on x86-64 an AVX2 + FMA build that
 # w2v/_kernels.py selects at import when the CPU has those instructions.
-extensions = [kernel_extension("_kernels_generic")]
+extensions = [kernel_extension("_kernels_generic"), kernel_extension("_scan")]
 if platform.machine().lower() in ("x86_64", "amd64") and os.environ.get("W2V_NO_AVX2") != "1":
     extensions.append(kernel_extension("_kernels_avx2", ["-mavx2", "-mfma"]))
 

@@ -7,8 +7,8 @@ import pytest
 
 from w2v import W2VError
 from w2v import corpus as corpus_mod
-from w2v.corpus import ReadStats, iter_sentences
-from w2v.vocab import EOS, scan
+from w2v._scan import CUT_BYTES, LONG_RUN, TokenTable
+from w2v.vocab import EOS, encode, scan
 
 
 def decode(enc):
@@ -63,26 +63,140 @@ def test_gzip_and_directory(tmp_path):
     assert enc.stats.files == 2
 
 
+def reference_sentences(data, max_len):
+    """What the scanner must produce for one file's bytes, in plain Python."""
+    lines = data.replace(b"\0", b" ").split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    out = []
+    for line in lines:
+        tokens = []
+        for t in line.split():
+            if len(t) > LONG_RUN:
+                tokens += [t[i:i + CUT_BYTES] for i in range(0, len(t), CUT_BYTES)]
+            else:
+                tokens.append(t)
+        out += [tokens[i:i + max_len] for i in range(0, len(tokens), max_len)]
+    return out
+
+
+def scanner_sentences(data, max_len, block):
+    """The scanner's sentences for `data` fed in blocks of `block` bytes."""
+    table = TokenTable(max_len)
+    out = np.empty(3 * block + 64, dtype=np.uint32)
+    ids = []
+    for i in range(0, len(data), block):
+        n = table.feed(data[i:i + block], out)
+        ids += out[:n].tolist()
+    n = table.end_file(out)
+    ids += out[:n].tolist()
+    live, tokens, _ = table.items()
+    token = dict(zip(live.tolist(), tokens))
+    counts = collections.Counter(ids)
+    assert all(table.counts()[i] == c for i, c in counts.items())
+    sents, cur = [], []
+    for i in ids:
+        if i == 0:
+            sents.append(cur)
+            cur = []
+        else:
+            cur.append(token[i])
+    assert cur == []
+    return sents, table
+
+
+def test_scanner_matches_python_splitting_at_any_block_size():
+    rng = np.random.default_rng(0)
+    pieces = [b"a", b"b", b"ab", b"word", b"abcdefgh", b"abcdefghi", b"longer-token-x", b"caf\xe9",
+              b" ", b"  ", b"\t", b"\r", b"\x0b", b"\x0c", b"\0", b"\n", b"\n\n", b"\x1c", b"\xc2\xa0"]
+    for _ in range(2000):
+        data = b"".join(pieces[j] for j in rng.integers(0, len(pieces), rng.integers(0, 50)))
+        max_len = int(rng.integers(1, 6))
+        block = int(rng.integers(1, 12))
+        got, table = scanner_sentences(data, max_len, block)
+        assert got == reference_sentences(data, max_len), (data, max_len, block)
+        assert table.lines == data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+@pytest.mark.parametrize("run", [LONG_RUN, LONG_RUN + 1, 3 * LONG_RUN + 5])
+@pytest.mark.parametrize("block", [100_000, 1 << 20, 5 << 20])
+def test_scanner_cuts_only_runs_longer_than_the_limit(run, block):
+    data = b"a " + b"x" * run + b" b\nc"
+    got, table = scanner_sentences(data, 3, block)
+    assert got == reference_sentences(data, 3)
+    assert table.cut_tokens == (run // CUT_BYTES if run > LONG_RUN else 0)
+
+
+def test_scanner_flags_exactly_the_tokens_python_cannot_decode():
+    rng = np.random.default_rng(3)
+    alphabet = [b for b in range(256) if b not in b" \t\n\r\x0b\x0c\0"]
+    samples = [bytes(rng.choice(alphabet, rng.integers(1, 12)).tolist()) for _ in range(3000)]
+    samples += ["é€𝄞".encode(), b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe2\x82"]
+    table = TokenTable(10)
+    out = np.empty(3 * 200_000, dtype=np.uint32)
+    table.feed(b" ".join(samples) + b"\n", out)
+    ids, tokens, bad = table.items()
+    for token, flagged in zip(tokens, bad.tolist()):
+        try:
+            token.decode("utf-8")
+            ok = True
+        except UnicodeDecodeError:
+            ok = False
+        assert flagged == (not ok), token
+    assert table.find(samples[0]) and table.find(b"never-seen") == 0
+
+
+def test_scanner_prune_keeps_frequent_and_seeded_tokens():
+    table = TokenTable(100)
+    seeded = table.seed([b"s1", b"s2"])
+    assert seeded.tolist() == [1, 2]
+    out = np.empty(1000, dtype=np.uint32)
+    table.feed(b"a a a b c a longtoken-rare longtoken-often longtoken-often\n", out)
+    table.prune(1)
+    ids, tokens, _ = table.items()
+    assert sorted(tokens) == [b"a", b"longtoken-often", b"s1", b"s2"]
+    n = table.feed(b"b a longtoken-often\n", out)
+    ids, tokens, _ = table.items()
+    new = dict(zip(tokens, ids.tolist()))
+    assert new[b"b"] == 8       # a pruned token that comes back gets a new id (it had 4)
+    assert out[:n].tolist() == [new[b"b"], new[b"a"], new[b"longtoken-often"], 0]
+
+
 def test_long_line_split_not_dropped(tmp_path):
     n = 25_003
     tokens = [f"t{i % 7}" for i in range(n)]
     path = tmp_path / "long.txt"
     path.write_text("a b\n" + " ".join(tokens) + "\nc d")    # no final newline
-    stats = ReadStats()
-    sents = list(iter_sentences(path, stats))
+    enc = scan(path, min_count=1)
+    sents = decode(enc)
     assert [len(s) for s in sents] == [2, 10_000, 10_000, 5_003, 2]
-    assert [t.decode() for s in sents[1:4] for t in s] == tokens
-    assert stats.split_lines == 1
+    assert [t for s in sents[1:4] for t in s] == tokens
+    assert enc.stats.split_lines == 1 and enc.stats.lines == 3
 
 
-def test_huge_line_is_streamed_in_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus_mod, "BLOCK_BYTES", 64)
-    tokens = [f"w{i % 13}" for i in range(3_000)]
+def test_huge_line_is_streamed_in_blocks(tmp_path):
+    tokens = [f"w{i % 13}" for i in range(30_000)]
     path = tmp_path / "one.txt"
     path.write_bytes(" ".join(tokens).encode())
-    sents = list(iter_sentences(path, max_len=1_000))
-    assert [len(s) for s in sents] == [1_000, 1_000, 1_000]
-    assert [t.decode() for s in sents for t in s] == tokens
+    enc = scan(path, min_count=1, block_bytes=64)
+    sents = decode(enc)
+    assert [len(s) for s in sents] == [10_000, 10_000, 10_000]
+    assert [t for s in sents for t in s] == tokens
+
+
+def test_encode_matches_scan_and_maps_replaced_words(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"caf\xe9 ok x y\nok caf\xe9 z\n" * 5 + b"other caf\xe8 ok\n")
+    enc = scan(path, min_count=2)
+    # caf\xe8 decodes to the same replaced word as caf\xe9: it counts as that word, although
+    # by itself it is below min_count
+    assert enc.vocab.counts[enc.vocab.words.index("caf\ufffd")] == 11
+    assert enc.vocab.bad_utf8 == 1
+    again = encode(path, enc.vocab, block_bytes=7)
+    np.testing.assert_array_equal(again.ids, enc.ids)
+    assert again.corpus_counts[enc.vocab.words.index("caf\ufffd")] == 11
+    assert again.oov_tokens == 1
+    assert decode(again)[-1] == ["caf\ufffd", "ok"]
 
 
 def test_invalid_utf8_and_nul_bytes(tmp_path):
@@ -103,13 +217,7 @@ def test_pruning_bounds_the_table_and_is_reported(tmp_path):
         lines.append(" ".join(list(rng.choice(common, 5)) + [f"rare{i}"]))
     path = tmp_path / "c.txt"
     path.write_text("\n".join(lines))
-    import w2v.vocab as vocab_mod
-    old = vocab_mod._FLUSH
-    vocab_mod._FLUSH = 100
-    try:
-        enc = scan(path, min_count=1, max_distinct=200)
-    finally:
-        vocab_mod._FLUSH = old
+    enc = scan(path, min_count=1, max_distinct=200, block_bytes=500)
     assert enc.vocab.pruned > 0
     assert set(common) <= set(enc.vocab.words)
     full = scan(path, min_count=1)

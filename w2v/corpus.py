@@ -1,26 +1,23 @@
 """Reading corpora: a text file, a gzip file, or a directory of such files.
 
-Tokens are whitespace-separated; each line is a sentence. Text is read as bytes in blocks,
-so a single enormous line is streamed rather than loaded whole, and invalid UTF-8 can never
-stop a run: words are decoded once, after counting, with invalid bytes replaced by U+FFFD
-(the number of such words is reported). NUL bytes count as whitespace. A line longer than
-MAX_SENTENCE tokens is split into consecutive chunks of at most MAX_SENTENCE tokens; nothing
-is dropped.
+Tokens are separated by ASCII whitespace (space, tab, CR, LF, VT, FF) and NUL bytes; each
+line is a sentence. Text is read as bytes in blocks, so a single enormous line is streamed
+rather than loaded whole, and invalid UTF-8 can never stop a run: words are decoded once,
+after counting, with invalid bytes replaced by U+FFFD (the number of such words is reported).
+A line longer than MAX_SENTENCE tokens is split into consecutive chunks of at most
+MAX_SENTENCE tokens; nothing is dropped. A run of more than 1 MiB without whitespace is cut
+into 64 KiB tokens. The splitting itself happens in the compiled scanner (_scan.pyx).
 """
 import dataclasses
 import gzip
 import hashlib
 import os
-import re
 import struct
 import zlib
 
 from .errors import W2VError
-from .params import MAX_SENTENCE
 
 BLOCK_BYTES = 1 << 20
-MAX_TOKEN_BYTES = 1 << 16   # a run of over BLOCK_BYTES non-space bytes is cut into pieces of this size (counted)
-_LAST_SPACE = re.compile(rb"\s(?=\S*\Z)")
 
 
 @dataclasses.dataclass
@@ -30,7 +27,7 @@ class ReadStats:
     lines: int = 0
     split_lines: int = 0     # lines longer than MAX_SENTENCE tokens, split into chunks
     nul_bytes: int = 0
-    cut_tokens: int = 0      # MAX_TOKEN_BYTES pieces cut from runs of over BLOCK_BYTES without whitespace
+    cut_tokens: int = 0      # 64 KiB pieces cut from runs of over 1 MiB without whitespace
 
 
 def list_files(path):
@@ -66,15 +63,28 @@ def _open(path):
     return fh, fh
 
 
-def iter_sentences(path, stats=None, max_len=MAX_SENTENCE):
-    """Yield each sentence as a list of byte-string tokens (at most max_len of them)."""
+def iter_blocks(path, stats=None, block_bytes=None):
+    """Yield the bytes of each file of a corpus in blocks, and None after each file's last block
+    (a file's end ends its last line). Counts NUL bytes; refuses files that are not text."""
     if stats is None:
         stats = ReadStats()
+    size = block_bytes or BLOCK_BYTES
     for name in list_files(path):
         stats.files += 1
         reader, raw = _open(name)
         try:
-            yield from _iter_file(reader, name, stats, max_len)
+            first = True
+            while True:
+                block = reader.read(size)
+                if not block:
+                    break
+                if first:
+                    first = False
+                    _check_text(block, name)
+                stats.bytes_read += len(block)
+                if b"\0" in block:
+                    stats.nul_bytes += block.count(b"\0")
+                yield block
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise W2VError(f"corpus file {name} is not a valid gzip file ({exc}); re-compress or decompress it") from None
         except OSError as exc:
@@ -82,69 +92,7 @@ def iter_sentences(path, stats=None, max_len=MAX_SENTENCE):
         finally:
             reader.close()
             raw.close()
-
-
-def _iter_file(reader, name, stats, max_len):
-    carry = b""          # bytes of an unfinished line
-    pending = []         # tokens already cut from an unfinished, very long line
-    long_line = False    # the unfinished line has already produced chunks
-    first = True
-    while True:
-        block = reader.read(BLOCK_BYTES)
-        if not block:
-            break
-        if first:
-            first = False
-            _check_text(block, name)
-        stats.bytes_read += len(block)
-        if b"\0" in block:
-            stats.nul_bytes += block.count(b"\0")
-            block = block.replace(b"\0", b" ")
-        data = carry + block if carry else block
-        end = data.rfind(b"\n")
-        if end < 0:
-            carry = data
-        else:
-            carry = data[end + 1:]
-            lines = data[:end].split(b"\n")
-            stats.lines += len(lines)
-            for line in lines:
-                tokens = line.split()
-                if pending:
-                    tokens = pending + tokens
-                    pending = []
-                if len(tokens) > max_len or long_line:
-                    stats.split_lines += 1
-                    long_line = False
-                    for i in range(0, len(tokens), max_len):
-                        yield tokens[i:i + max_len]
-                elif tokens:
-                    yield tokens
-        if len(carry) > BLOCK_BYTES:
-            # a very long line: move its complete tokens to `pending` and emit full chunks,
-            # so memory stays bounded however long the line is
-            m = _LAST_SPACE.search(carry)
-            if m is not None:
-                pending.extend(carry[:m.start()].split())
-                carry = carry[m.end():]
-            else:   # no whitespace at all: cut the run into MAX_TOKEN_BYTES pieces
-                n_cut = len(carry) // MAX_TOKEN_BYTES
-                stats.cut_tokens += n_cut
-                pending.extend(carry[i * MAX_TOKEN_BYTES:(i + 1) * MAX_TOKEN_BYTES] for i in range(n_cut))
-                carry = carry[n_cut * MAX_TOKEN_BYTES:]
-            while len(pending) >= max_len:
-                long_line = True
-                yield pending[:max_len]
-                pending = pending[max_len:]
-    tokens = pending + carry.split()
-    if carry or pending:
-        stats.lines += 1
-    if len(tokens) > max_len or long_line:
-        stats.split_lines += 1
-        for i in range(0, len(tokens), max_len):
-            yield tokens[i:i + max_len]
-    elif tokens:
-        yield tokens
+        yield None
 
 
 # bytes that do not occur in text: C0 controls other than tab, newline, vertical tab, form feed

@@ -1,8 +1,8 @@
 """Vocabulary and encoding, in one pass over the text.
 
-Every distinct token gets a provisional id the first time it is seen, and the corpus is
-written once as a stream of provisional ids (id 0 marks the end of a sentence). Counts come
-from that stream. After the scan, the vocabulary is chosen (min_count, max_vocab, sorted by
+The compiled scanner (_scan.TokenTable) splits the text into tokens and gives every distinct
+token a provisional id the first time it is seen, and the corpus is written once as a stream
+of provisional ids (id 0 marks the end of a sentence), counted as they go. After the scan, the vocabulary is chosen (min_count, max_vocab, sorted by
 descending count, ties in order of first appearance), and the stream is remapped to final
 ids with one table lookup per token, dropping out-of-vocabulary tokens. Epochs then read the
 final id array; text is never tokenised again.
@@ -19,26 +19,14 @@ import tempfile
 import numpy as np
 
 from . import _kernels
-from .corpus import ReadStats, estimate_size, iter_sentences
+from ._scan import TokenTable
+from .corpus import ReadStats, estimate_size, iter_blocks
+from .params import MAX_SENTENCE
 from ._io import describe_os_error
 from .errors import W2VError
 
 EOS = np.uint32(_kernels.EOS)
 _DROP = np.uint32(0xFFFFFFFE)
-_FLUSH = 1 << 20
-
-
-class _Ids(dict):
-    """token -> provisional id; an unseen token gets the next id."""
-
-    def __init__(self):
-        super().__init__()
-        self.next_id = 1       # id 0 is the end-of-sentence mark
-
-    def __missing__(self, token):
-        i = self[token] = self.next_id
-        self.next_id += 1
-        return i
 
 
 @dataclasses.dataclass
@@ -168,74 +156,66 @@ def _capacity_guess(path):
 
 
 def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
-         capacity=None):
+         capacity=None, block_bytes=None):
     """Count and encode a corpus in one pass. Returns Encoded.
 
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
     corpora larger than RAM. progress: optional callable(bytes_read) called now and then.
     capacity: expected tokens plus sentence ends, if already estimated (sizes the id buffer).
+    max_distinct: prune the rarest tokens when more distinct ones than this are held.
+    block_bytes: read the text in blocks of this size (default corpus.BLOCK_BYTES).
     """
-    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity)
+    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes)
     _release_free_memory()     # after _scan's tables and token objects are gone
     return encoded
 
 
-def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity):
+def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=None):
+    """Feed every block of the corpus to the scanner, its ids to the stream. Returns
+    (times pruned, the last pruning threshold)."""
+    out = None
+    pruned = threshold = 0
+    for block in iter_blocks(path, stats, block_bytes):
+        if block is None:
+            if out is None:
+                out = np.empty(64, dtype=np.uint32)
+            n = table.end_file(out)
+        else:
+            if out is None or len(out) < 3 * len(block) + 64:
+                out = np.empty(3 * len(block) + 64, dtype=np.uint32)
+            n = table.feed(block, out)
+            if progress is not None:
+                progress(stats.bytes_read)
+        stream.add(out[:n])
+        if len(table) > max_distinct:
+            threshold += 1
+            pruned += 1
+            table.prune(threshold)
+    stats.lines, stats.split_lines, stats.cut_tokens = table.lines, table.split_lines, table.cut_tokens
+    return pruned, threshold
+
+
+def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None):
     stats = ReadStats()
-    table = _Ids()
-    getitem = table.__getitem__
-    counts = np.zeros(1 << 16, dtype=np.int64)
     if cache_dir is None and capacity is None:
         capacity = _capacity_guess(path)
     stream = _Stream(cache_dir, capacity or 0)
-    buf = []
-    pruned = 0
-    threshold = 0
-
-    def flush():
-        nonlocal counts
-        if not buf:
-            return
-        arr = np.array(buf, dtype=np.uint32)
-        buf.clear()
-        n_ids = table.next_id
-        if len(counts) < n_ids:
-            grown = np.zeros(max(n_ids, 2 * len(counts)), dtype=np.int64)
-            grown[:len(counts)] = counts
-            counts = grown
-        counts[:n_ids] += np.bincount(arr, minlength=n_ids)
-        stream.add(arr)
-
     try:
-        for tokens in iter_sentences(path, stats):
-            buf.extend(map(getitem, tokens))
-            buf.append(0)
-            if len(buf) >= _FLUSH:
-                flush()
-                if progress is not None:
-                    progress(stats.bytes_read)
-                if len(table) > max_distinct:
-                    threshold += 1
-                    pruned += 1
-                    _prune(table, counts, threshold)
-        flush()
-
-        live_ids = np.fromiter(table.values(), dtype=np.int64, count=len(table))
-        live_tokens = list(table.keys())
+        table = TokenTable(MAX_SENTENCE)
+        pruned, threshold = _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes)
+        counts = table.counts()
         n_ids = table.next_id
-        del table
-        live_counts = counts[live_ids]
         total_tokens = int(counts[1:n_ids].sum())
         if total_tokens == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
-
-        words, word_counts, prov_to_word, bad = _choose(live_tokens, live_ids, live_counts, min_count, max_vocab)
+        words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab)
+        del table
         if not words:
-            top = int(live_counts.max()) if len(live_counts) else 0
+            top = _top_count(counts, pruned)
             raise W2VError(
                 f"no word occurs at least {min_count} times (the most frequent occurs {top} times); "
                 f"lower --min-count or use a larger corpus")
-        vocab = Vocab(words=words, counts=word_counts, total_tokens=total_tokens, distinct=len(live_tokens),
+        vocab = Vocab(words=words, counts=word_counts, total_tokens=total_tokens, distinct=distinct,
                       pruned=pruned, prune_threshold=threshold, bad_utf8=bad)
 
         remap = np.full(n_ids, _DROP, dtype=np.uint32)
@@ -245,6 +225,11 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
     finally:
         stream.close()
     return Encoded(vocab=vocab, ids=ids, stats=stats)
+
+
+def _top_count(counts, pruned):
+    """The highest count of any token (a lower bound if pruning happened)."""
+    return int(counts[1:].max()) if len(counts) > 1 else 0
 
 
 def _release_free_memory():
@@ -257,68 +242,54 @@ def _release_free_memory():
         pass
 
 
-def _prune(table, counts, threshold):
-    """Forget tokens seen at most `threshold` times (their earlier occurrences are dropped)."""
-    doomed = [tok for tok, i in table.items() if counts[i] <= threshold]
-    for tok in doomed:
-        del table[tok]
+def _choose(table, counts, min_count, max_vocab):
+    """Pick and order the vocabulary from the scanner's table. Returns
+    (words, counts, [[prov_id, word_id]], bad_utf8, distinct).
 
-
-def _choose(tokens, ids, counts, min_count, max_vocab):
-    """Pick and order the vocabulary. Returns (words, counts, [[prov_id, word_id]], bad_utf8)."""
-    keep = np.flatnonzero(counts >= min_count)
+    Tokens that are not valid UTF-8 are decoded with U+FFFD replacements, so several of them
+    (and a valid token) can become one word: their counts are merged before min_count applies.
+    """
+    ids, tokens, bad = table.items()
+    tok_counts = counts[ids]
+    rep = np.arange(len(ids))          # each token's unit: itself, or the first of its merged group
+    merged = {}                        # unit -> word, for units formed by invalid tokens
+    if bad.any():
+        groups = {}
+        for j in np.flatnonzero(bad).tolist():
+            groups.setdefault(_decode(tokens[j]), []).append(j)
+        for word, members in groups.items():
+            valid = table.find(_utf8(word))
+            if valid:
+                members.append(int(np.searchsorted(ids, valid)))
+            first = min(members)       # ids ascend: the first to appear
+            rep[members] = first
+            merged[first] = word
+    unit_counts = np.zeros(len(ids), dtype=np.int64)
+    np.add.at(unit_counts, rep, tok_counts)
+    units = np.flatnonzero((rep == np.arange(len(ids))) & (unit_counts >= min_count))
     # descending count; ties keep the order of first appearance (provisional ids increase)
-    order = keep[np.lexsort((ids[keep], -counts[keep]))]
-    words = []
-    index = {}
-    word_counts = []
-    pairs = []
-    bad = 0
-    for j in order:
-        raw = tokens[j]
-        try:
-            word = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            word = raw.decode("utf-8", errors="replace")
-            bad += 1
-        k = index.get(word)
-        if k is None:            # two byte strings can decode to the same replaced word: merge
-            if max_vocab and len(words) >= max_vocab:
-                continue
-            k = index[word] = len(words)
-            words.append(word)
-            word_counts.append(0)
-        word_counts[k] += int(counts[j])
-        pairs.append((int(ids[j]), k))
-    word_counts = np.array(word_counts, dtype=np.int64)
-    if len(words) > 1 and np.any(np.diff(word_counts) > 0):   # merges can break the order
-        perm = np.argsort(-word_counts, kind="stable")
-        words = [words[i] for i in perm]
-        word_counts = word_counts[perm]
-        inverse = np.empty_like(perm)
-        inverse[perm] = np.arange(len(perm))
-        pairs = [(p, int(inverse[k])) for p, k in pairs]
-    pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    return words, word_counts, pairs, bad
+    units = units[np.lexsort((ids[units], -unit_counts[units]))]
+    if max_vocab:
+        units = units[:max_vocab]
+    words = [merged[u] if u in merged else _decode(tokens[u]) for u in units.tolist()]
+    word_of = np.full(len(ids), -1, dtype=np.int64)
+    word_of[units] = np.arange(len(units))
+    wid = word_of[rep]
+    keep = wid >= 0
+    pairs = np.stack([ids[keep], wid[keep]], axis=1)
+    n_bad = sum(1 for u in units.tolist() if u in merged)
+    distinct = int((rep == np.arange(len(ids))).sum())
+    return words, unit_counts[units], pairs, n_bad, distinct
 
 
-class _Lookup(dict):
-    """raw token bytes -> final id of an existing vocabulary, or _DROP for unknown tokens."""
-
-    def __init__(self, words):
-        super().__init__()
-        self.index = {w: i for i, w in enumerate(words)}
-
-    def __missing__(self, token):
-        try:
-            word = token.decode("utf-8")
-        except UnicodeDecodeError:
-            word = token.decode("utf-8", errors="replace")
-        i = self[token] = np.uint32(self.index.get(word, _DROP))
-        return i
+def _decode(raw):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace")
 
 
-def encode(path, vocab, cache_dir=None, progress=None):
+def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, block_bytes=None):
     """Encode a corpus with an existing vocabulary (to resume or continue training). Tokens that
     are not in the vocabulary are dropped and counted (`Encoded.oov_tokens`).
 
@@ -326,45 +297,47 @@ def encode(path, vocab, cache_dir=None, progress=None):
     on them repeats exactly. `Encoded.corpus_counts` are the per-word counts in this corpus.
     """
     stats = ReadStats()
-    lookup = _Lookup(vocab.words)
-    getitem = lookup.__getitem__
     stream = _Stream(cache_dir, _capacity_guess(path) if cache_dir is None else 0)
-    counts = np.zeros(len(vocab) + 1, dtype=np.int64)
-    buf = []
-    oov = 0
-    sentinel = np.uint32(len(vocab))     # stands for EOS while counting
-
-    def flush():
-        nonlocal oov
-        if not buf:
-            return
-        arr = np.array(buf, dtype=np.uint32)
-        buf.clear()
-        known = arr[arr != _DROP]
-        oov += len(arr) - len(known)
-        counts[:] += np.bincount(known, minlength=len(counts))
-        known[known == sentinel] = EOS
-        stream.add(known)
-
+    n_words = len(vocab)
     try:
-        for tokens in iter_sentences(path, stats):
-            buf.extend(map(getitem, tokens))
-            buf.append(sentinel)
-            if len(buf) >= _FLUSH:
-                flush()
-                if progress is not None:
-                    progress(stats.bytes_read)
-        flush()
-        corpus_counts = counts[:len(vocab)].copy()
-        if corpus_counts.sum() + oov == 0:
+        table = TokenTable(MAX_SENTENCE)
+        # the vocabulary's words are ids 1..n_words, in order; other tokens get later ids
+        table.seed([_utf8(w) for w in vocab.words])
+        _tokenise(path, table, stats, stream, progress, max_distinct + n_words, block_bytes)
+        counts = table.counts()
+        ids, tokens, bad = table.items()
+        n_ids = table.next_id
+        del table
+        remap = np.full(n_ids, _DROP, dtype=np.uint32)
+        remap[0] = EOS
+        remap[1:n_words + 1] = np.arange(n_words, dtype=np.uint32)
+        index = None
+        for j in np.flatnonzero(bad & (ids > n_words)).tolist():
+            # invalid UTF-8, decoded with replacements, can be a vocabulary word
+            if index is None:
+                index = {w: k for k, w in enumerate(vocab.words)}
+            k = index.get(_decode(tokens[j]))
+            if k is not None:
+                remap[ids[j]] = k
+        known = remap[1:] != _DROP
+        corpus_counts = np.bincount(remap[1:][known], weights=counts[1:][known],
+                                    minlength=n_words).astype(np.int64)
+        total = int(counts[1:].sum())
+        if total == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
         if corpus_counts.sum() == 0:
-            raise W2VError(f"no word of corpus {path} is in the model's vocabulary ({len(vocab):,} words); "
+            raise W2VError(f"no word of corpus {path} is in the model's vocabulary ({n_words:,} words); "
                            f"train on text in the same language and tokenisation")
-        ids = stream.remap(None, stream.n, cache_dir)
+        out = stream.remap(remap, int(corpus_counts.sum()) + int(counts[0]), cache_dir)
     finally:
         stream.close()
-    enc = Encoded(vocab=vocab, ids=ids, stats=stats)
-    enc.oov_tokens = oov
+    enc = Encoded(vocab=vocab, ids=out, stats=stats)
+    enc.oov_tokens = total - int(corpus_counts.sum())
     enc.corpus_counts = corpus_counts
     return enc
+
+
+def _utf8(word):
+    """A vocabulary word's bytes as the scanner sees them (a word that cannot be encoded, or
+    that holds whitespace, simply never matches)."""
+    return word.encode("utf-8", errors="surrogatepass")

@@ -1,0 +1,575 @@
+# cython: language_level=3
+"""The scanner behind vocab.py: splits text into tokens and gives every distinct token an id,
+in compiled code, so the one pass over the corpus costs little next to training.
+
+A TokenTable is fed the bytes of a file block by block. It splits them into lines ('\\n') and
+tokens (runs of bytes other than space, tab, CR, LF, VT, FF and NUL, the bytes Python's
+bytes.split() splits on, plus NUL), looks every token up in an open-addressing hash table
+(a token seen for the first time gets the next id; id 0 is reserved for the end of a sentence)
+and writes one id per token and a 0 after each sentence. A line of more than `max_len` tokens
+becomes consecutive sentences of `max_len` tokens. A run of more than LONG_RUN bytes without
+whitespace is cut into CUT_BYTES pieces. A token that a block boundary splits is kept in a side
+buffer until its end arrives, so blocks need not end at whitespace.
+
+Counts per id are kept here too. When the table grows too big, prune() forgets the rarest
+tokens (their ids are retired, never reused).
+"""
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport malloc, realloc, free, calloc
+from libc.string cimport memcpy, memcmp, memmove, memset
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #define W2V_LIKELY(x) __builtin_expect(!!(x), 1)
+    #define W2V_UNLIKELY(x) __builtin_expect(!!(x), 0)
+    """
+    bint likely "W2V_LIKELY"(bint) noexcept nogil
+    bint unlikely "W2V_UNLIKELY"(bint) noexcept nogil
+
+LONG_RUN = 1 << 20      # runs of non-space bytes longer than this are cut ...
+CUT_BYTES = 1 << 16     # ... into pieces of this many bytes (the last one shorter)
+MAX_ID = 0xFFFFFFF0     # provisional ids stay below the stream's markers
+
+cdef enum:
+    C_LONG_RUN = 1 << 20
+    C_CUT_BYTES = 1 << 16
+    CLS_TOKEN = 0
+    CLS_SPACE = 1
+    CLS_NEWLINE = 2
+
+cdef uint64_t C_MAX_ID = 0xFFFFFFF0
+cdef uint32_t LEN_MASK = 0x7F
+cdef uint32_t BAD_UTF8 = 0x80
+
+cdef uint8_t CLASS[256]
+memset(CLASS, CLS_TOKEN, 256)
+for _b in (32, 9, 13, 11, 12, 0):
+    CLASS[_b] = CLS_SPACE
+CLASS[ord("\n")] = CLS_NEWLINE
+
+
+cdef struct Slot:
+    # 16 bytes, four to a cache line. Most tokens have at most 8 bytes: those are kept in the
+    # slot itself, so looking one up touches one cache line.
+    uint32_t id          # 0: empty
+    uint32_t tag         # bits of the hash << 8 | BAD_UTF8 if not valid UTF-8 | min(length, 127)
+    uint64_t key         # at most 8 bytes: the bytes, zero-padded; longer: its arena offset,
+                         # where a uint64 length precedes the bytes
+
+
+cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
+    h ^= h >> 31
+    h *= 0x7fb5d329728ea185ULL
+    h ^= h >> 27
+    h *= 0x81dadef4bc2dd44dULL
+    h ^= h >> 33
+    return h
+
+
+cdef inline uint64_t _load_short(const uint8_t *p, size_t n, const uint8_t *end) noexcept nogil:
+    """n <= 8 bytes as a zero-padded little-endian integer; reads up to p + 8 if that is
+    before `end` (one load), else byte by byte."""
+    cdef uint64_t w = 0
+    cdef size_t k
+    if p + 8 <= end:
+        memcpy(&w, p, 8)
+        if n < 8:
+            w &= (<uint64_t>1 << (8 * n)) - 1
+        return w
+    for k in range(n):
+        w |= <uint64_t>p[k] << (8 * k)
+    return w
+
+
+cdef inline uint64_t _hash_short(uint64_t w, size_t n) noexcept nogil:
+    return _mix(0x9E3779B97F4A7C15ULL ^ (<uint64_t>n * 0xff51afd7ed558ccdULL) ^ w)
+
+
+cdef inline uint64_t _hash(const uint8_t *p, size_t n) noexcept nogil:
+    cdef uint64_t h = 0x9E3779B97F4A7C15ULL ^ (<uint64_t>n * 0xff51afd7ed558ccdULL)
+    cdef uint64_t w
+    if n <= 8:
+        return _hash_short(_load_short(p, n, NULL), n)
+    while n >= 8:
+        memcpy(&w, p, 8)
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL
+        h ^= h >> 29
+        p += 8
+        n -= 8
+    if n:
+        w = 0
+        memcpy(&w, p, n)
+        h = (h ^ w) * 0x94d049bb133111ebULL
+    return _mix(h)
+
+
+cdef bint _valid_utf8(const uint8_t *p, uint64_t n) noexcept nogil:
+    """Whether p[:n] is strict UTF-8, as Python's decoder sees it (no overlong forms, no
+    surrogates, nothing above U+10FFFF)."""
+    cdef uint64_t i = 0
+    cdef uint8_t c, lo, hi
+    cdef int more, k
+    while i < n:
+        c = p[i]
+        if c < 0x80:
+            i += 1
+            continue
+        lo, hi = 0x80, 0xBF
+        if 0xC2 <= c <= 0xDF:
+            more = 1
+        elif c == 0xE0:
+            more, lo = 2, 0xA0
+        elif 0xE1 <= c <= 0xEF:
+            more = 2
+            if c == 0xED:
+                hi = 0x9F
+        elif c == 0xF0:
+            more, lo = 3, 0x90
+        elif 0xF1 <= c <= 0xF3:
+            more = 3
+        elif c == 0xF4:
+            more, hi = 3, 0x8F
+        else:
+            return False
+        if i + more >= n:
+            return False
+        if not (lo <= p[i + 1] <= hi):
+            return False
+        for k in range(2, more + 1):
+            if not (0x80 <= p[i + k] <= 0xBF):
+                return False
+        i += more + 1
+    return True
+
+
+cdef class TokenTable:
+    cdef Slot *slots
+    cdef uint64_t mask            # slots - 1 (a power of two minus one)
+    cdef uint64_t live            # tokens in the table
+    cdef uint8_t *arena           # the live tokens' bytes
+    cdef uint64_t arena_len, arena_cap
+    cdef int64_t *counts_         # per id (id 0: sentence ends)
+    cdef uint64_t counts_cap
+    cdef uint64_t next_id
+    cdef uint32_t seed_ids        # ids 1..seed_ids came from seed() and are never pruned
+    # the unfinished token at the end of the last block
+    cdef uint8_t *part
+    cdef uint64_t part_len, part_cap
+    cdef const uint8_t *safe_end  # tokens looked up lie in memory readable up to here
+    cdef bint long_run            # the unfinished token is a run being cut into pieces
+    # the current line
+    cdef Py_ssize_t max_len
+    cdef Py_ssize_t line_tokens
+    cdef bint line_split
+    cdef bint line_open           # bytes seen since the last newline
+    # statistics
+    cdef public int64_t lines, split_lines, cut_tokens, tokens
+    # output of the current feed()
+    cdef uint32_t *out
+    cdef Py_ssize_t n_out, out_cap
+    cdef bint overflow
+
+    def __cinit__(self, Py_ssize_t max_len, Py_ssize_t capacity=1 << 16):
+        if max_len < 1:
+            raise ValueError("max_len must be at least 1")
+        self.max_len = max_len
+        cdef uint64_t n = 1024
+        while n < 2 * <uint64_t>capacity:
+            n <<= 1
+        self.slots = <Slot *>calloc(n, sizeof(Slot))
+        self.mask = n - 1
+        self.arena_cap = 1 << 20
+        self.arena = <uint8_t *>malloc(self.arena_cap)
+        self.counts_cap = 1 << 16
+        self.counts_ = <int64_t *>calloc(self.counts_cap, sizeof(int64_t))
+        self.part_cap = 1 << 12
+        self.part = <uint8_t *>malloc(self.part_cap)
+        if not self.slots or not self.arena or not self.counts_ or not self.part:
+            raise MemoryError()
+        self.next_id = 1
+
+    def __dealloc__(self):
+        free(self.slots)
+        free(self.arena)
+        free(self.counts_)
+        free(self.part)
+
+    def __len__(self):
+        return self.live
+
+    @property
+    def next_id(self):
+        return self.next_id
+
+    # ---- the table ----------------------------------------------------------------------
+
+    cdef int _grow_table(self) except -1 nogil:
+        cdef uint64_t n = (self.mask + 1) * 2
+        cdef Slot *new = <Slot *>calloc(n, sizeof(Slot))
+        cdef uint64_t i, j
+        if new == NULL:
+            with gil:
+                raise MemoryError()
+        for i in range(self.mask + 1):
+            if self.slots[i].id:
+                j = self._slot_hash(&self.slots[i]) & (n - 1)
+                while new[j].id != 0:
+                    j = (j + 1) & (n - 1)
+                new[j] = self.slots[i]
+        free(self.slots)
+        self.slots = new
+        self.mask = n - 1
+        return 0
+
+    cdef inline uint64_t _slot_hash(self, const Slot *s) noexcept nogil:
+        """The hash of a slot's token, recomputed from its bytes."""
+        cdef uint64_t n = s.tag & LEN_MASK
+        if n <= 8:
+            return _hash(<const uint8_t *>&s.key, n)
+        memcpy(&n, self.arena + s.key, 8)
+        return _hash(self.arena + s.key + 8, n)
+
+    cdef inline const uint8_t *_slot_bytes(self, const Slot *s, uint64_t *n) noexcept nogil:
+        n[0] = s.tag & LEN_MASK
+        if n[0] <= 8:
+            return <const uint8_t *>&s.key
+        memcpy(n, self.arena + s.key, 8)
+        return self.arena + s.key + 8
+
+    cdef int _ensure_counts(self, uint64_t need) except -1 nogil:
+        cdef uint64_t cap
+        cdef int64_t *grown
+        if need <= self.counts_cap:
+            return 0
+        cap = self.counts_cap
+        while cap < need:
+            cap *= 2
+        grown = <int64_t *>realloc(self.counts_, cap * sizeof(int64_t))
+        if grown == NULL:
+            with gil:
+                raise MemoryError()
+        memset(grown + self.counts_cap, 0, (cap - self.counts_cap) * sizeof(int64_t))
+        self.counts_ = grown
+        self.counts_cap = cap
+        return 0
+
+    cdef int _ensure_arena(self, uint64_t need) except -1 nogil:
+        cdef uint64_t cap
+        cdef uint8_t *grown
+        if self.arena_len + need <= self.arena_cap:
+            return 0
+        cap = self.arena_cap
+        while cap < self.arena_len + need:
+            cap *= 2
+        grown = <uint8_t *>realloc(self.arena, cap)
+        if grown == NULL:
+            with gil:
+                raise MemoryError()
+        self.arena = grown
+        self.arena_cap = cap
+        return 0
+
+    cdef inline bint _same(self, const Slot *s, const uint8_t *p, uint64_t n, uint64_t key) noexcept nogil:
+        cdef uint64_t length
+        if n <= 8:
+            return s.key == key
+        memcpy(&length, self.arena + s.key, 8)
+        return length == n and memcmp(self.arena + s.key + 8, p, n) == 0
+
+    cdef uint32_t _lookup(self, const uint8_t *p, uint64_t n) except 0 nogil:
+        """The id of token p[:n], adding it if new."""
+        cdef uint64_t key = 0, h
+        if n <= 8:
+            key = _load_short(p, n, self.safe_end)
+            h = _hash_short(key, n)
+        else:
+            h = _hash(p, n)
+        cdef uint32_t tag = <uint32_t>((h >> 32) & 0xFFFFFF00u) | <uint32_t>(n if n < LEN_MASK else LEN_MASK)
+        cdef uint64_t j = h & self.mask
+        cdef Slot *s
+        while True:
+            s = &self.slots[j]
+            if s.id == 0:
+                break
+            if (s.tag & ~BAD_UTF8) == tag and self._same(s, p, n, key):
+                return s.id
+            j = (j + 1) & self.mask
+        if unlikely(self.next_id >= C_MAX_ID):
+            with gil:
+                raise OverflowError("more than 4 billion distinct tokens")
+        self._ensure_counts(self.next_id + 1)
+        if n > 8:
+            self._ensure_arena(n + 8)
+            key = self.arena_len
+            memcpy(self.arena + self.arena_len, &n, 8)
+            memcpy(self.arena + self.arena_len + 8, p, n)
+            self.arena_len += n + 8
+        if not _valid_utf8(p, n):
+            tag |= BAD_UTF8
+        s.id = <uint32_t>self.next_id
+        s.tag = tag
+        s.key = key
+        self.next_id += 1
+        self.live += 1
+        if unlikely(2 * self.live > self.mask + 1):
+            self._grow_table()
+        return <uint32_t>(self.next_id - 1)
+
+    def seed(self, tokens):
+        """Add tokens (bytes) before any text, as ids 1, 2, ... in order; they are never pruned.
+        Returns the ids (a token given twice keeps its first id)."""
+        if self.next_id != 1 or self.n_out or self.lines:
+            raise RuntimeError("seed() must come first")
+        cdef bytes t
+        ids = np.empty(len(tokens), dtype=np.uint32)
+        cdef uint32_t[::1] v = ids
+        cdef Py_ssize_t k = 0
+        self.safe_end = NULL
+        for t in tokens:
+            v[k] = self._lookup(<const uint8_t *>t, len(t))
+            k += 1
+        self.seed_ids = <uint32_t>(self.next_id - 1)
+        return ids
+
+    def prune(self, int64_t threshold):
+        """Forget the tokens seen at most `threshold` times (seeded tokens stay). A forgotten
+        token that appears again gets a new id."""
+        if threshold < 1:
+            return
+        cdef Slot *new = <Slot *>calloc(self.mask + 1, sizeof(Slot))
+        cdef uint8_t *arena = <uint8_t *>malloc(self.arena_cap)
+        if new == NULL or arena == NULL:
+            free(new)
+            free(arena)
+            raise MemoryError()
+        cdef uint64_t i, j, n, pos = 0
+        cdef Slot s
+        self.live = 0
+        for i in range(self.mask + 1):
+            s = self.slots[i]
+            if s.id == 0 or (s.id > self.seed_ids and self.counts_[s.id] <= threshold):
+                continue
+            j = self._slot_hash(&s) & self.mask
+            if (s.tag & LEN_MASK) > 8:
+                memcpy(&n, self.arena + s.key, 8)
+                memcpy(arena + pos, self.arena + s.key, n + 8)
+                s.key = pos
+                pos += n + 8
+            while new[j].id != 0:
+                j = (j + 1) & self.mask
+            new[j] = s
+            self.live += 1
+        free(self.slots)
+        free(self.arena)
+        self.slots = new
+        self.arena = arena
+        self.arena_len = pos
+
+    def find(self, bytes token):
+        """The id of a token in the table, or 0."""
+        cdef const uint8_t *p = <const uint8_t *>token
+        cdef uint64_t n = len(token)
+        cdef uint64_t key = 0, h
+        if n <= 8:
+            key = _load_short(p, n, NULL)
+            h = _hash_short(key, n)
+        else:
+            h = _hash(p, n)
+        cdef uint32_t tag = <uint32_t>((h >> 32) & 0xFFFFFF00u) | <uint32_t>(n if n < LEN_MASK else LEN_MASK)
+        cdef uint64_t j = h & self.mask
+        cdef Slot *s
+        while self.slots[j].id:
+            s = &self.slots[j]
+            if (s.tag & ~BAD_UTF8) == tag and self._same(s, p, n, key):
+                return s.id
+            j = (j + 1) & self.mask
+        return 0
+
+    def counts(self):
+        """Occurrences per id, as int64 (index 0: sentence ends)."""
+        out = np.empty(self.next_id, dtype=np.int64)
+        cdef int64_t[::1] v = out
+        memcpy(&v[0], self.counts_, self.next_id * sizeof(int64_t))
+        return out
+
+    def items(self):
+        """(ids, tokens, bad) of the tokens in the table, ids in increasing order; bad marks
+        the tokens that are not valid UTF-8."""
+        ids = np.empty(self.live, dtype=np.int64)
+        where = np.empty(self.live, dtype=np.int64)
+        cdef int64_t[::1] vi = ids, vw = where
+        cdef uint64_t i, k = 0
+        for i in range(self.mask + 1):
+            if self.slots[i].id:
+                vi[k] = self.slots[i].id
+                vw[k] = i
+                k += 1
+        order = np.argsort(ids)
+        ids = ids[order]
+        where = where[order]
+        vw = where
+        tokens = []
+        bad = np.zeros(len(ids), dtype=bool)
+        cdef const uint8_t *b
+        cdef uint64_t n
+        cdef Slot *s
+        for k in range(len(ids)):
+            s = &self.slots[vw[k]]
+            b = self._slot_bytes(s, &n)
+            tokens.append((<const char *>b)[:n])
+            if s.tag & BAD_UTF8:
+                bad[k] = True
+        return ids, tokens, bad
+
+    # ---- the text -----------------------------------------------------------------------
+
+    cdef inline int _emit(self, uint32_t i) except -1 nogil:
+        if unlikely(self.n_out >= self.out_cap):
+            self.overflow = True
+            return 0
+        self.out[self.n_out] = i
+        self.n_out += 1
+        self.counts_[i] += 1
+        return 0
+
+    cdef int _word(self, const uint8_t *p, uint64_t n) except -1 nogil:
+        """One token: its id, after a sentence break if the line already holds max_len."""
+        if unlikely(self.line_tokens == self.max_len):
+            self._emit(0)
+            self.line_tokens = 0
+            if not self.line_split:
+                self.line_split = True
+                self.split_lines += 1
+        self._emit(self._lookup(p, n))
+        self.line_tokens += 1
+        self.tokens += 1
+        return 0
+
+    cdef int _token(self, const uint8_t *p, uint64_t n) except -1 nogil:
+        """A complete run of non-space bytes: one token, or CUT_BYTES pieces if too long."""
+        cdef uint64_t k = 0
+        if likely(n <= C_LONG_RUN):
+            return self._word(p, n)
+        while n - k >= C_CUT_BYTES:
+            self.cut_tokens += 1
+            self._word(p + k, C_CUT_BYTES)
+            k += C_CUT_BYTES
+        if k < n:
+            self._word(p + k, n - k)
+        return 0
+
+    cdef int _end_line(self) except -1 nogil:
+        if self.line_tokens:
+            self._emit(0)
+        self.line_tokens = 0
+        self.line_split = False
+        self.lines += 1
+        return 0
+
+    cdef int _append_part(self, const uint8_t *p, uint64_t n) except -1 nogil:
+        """Bytes of a run that continues past the end of the block."""
+        cdef uint64_t cap, k = 0
+        cdef uint8_t *grown
+        if self.part_len + n + 8 > self.part_cap:
+            cap = self.part_cap
+            while cap < self.part_len + n + 8:
+                cap *= 2
+            grown = <uint8_t *>realloc(self.part, cap)
+            if grown == NULL:
+                with gil:
+                    raise MemoryError()
+            self.part = grown
+            self.part_cap = cap
+        memcpy(self.part + self.part_len, p, n)
+        self.part_len += n
+        # a run past LONG_RUN is certainly cut: hand out its full pieces now, to bound memory
+        cdef const uint8_t *saved = self.safe_end
+        if self.part_len > C_LONG_RUN or (self.long_run and self.part_len >= C_CUT_BYTES):
+            self.safe_end = self.part + self.part_cap
+            self.long_run = True
+            while self.part_len - k >= C_CUT_BYTES:
+                self.cut_tokens += 1
+                self._word(self.part + k, C_CUT_BYTES)
+                k += C_CUT_BYTES
+            memmove(self.part, self.part + k, self.part_len - k)
+            self.part_len -= k
+            self.safe_end = saved
+        return 0
+
+    cdef int _end_part(self) except -1 nogil:
+        """The run in the side buffer is complete."""
+        cdef const uint8_t *saved = self.safe_end
+        self.safe_end = self.part + self.part_cap
+        if self.long_run:
+            if self.part_len:
+                self._word(self.part, self.part_len)
+            self.long_run = False
+        elif self.part_len:
+            self._token(self.part, self.part_len)
+        self.part_len = 0
+        self.safe_end = saved
+        return 0
+
+    def feed(self, const uint8_t[::1] data, uint32_t[::1] out):
+        """Tokenise `data`, the next bytes of the current file; write the ids to `out`, which
+        must hold 3 * len(data) + 64 ids. Returns the number of ids written."""
+        cdef Py_ssize_t n = data.shape[0]
+        if out.shape[0] < 3 * n + 64:
+            raise ValueError("out is too small")
+        if n == 0:
+            return 0
+        self.out = &out[0]
+        self.out_cap = out.shape[0]
+        self.n_out = 0
+        self.overflow = False
+        with nogil:
+            self._feed(&data[0], n)
+        if self.overflow:
+            raise RuntimeError("scanner output overflow")
+        return self.n_out
+
+    cdef int _feed(self, const uint8_t *p, Py_ssize_t n) except -1 nogil:
+        cdef Py_ssize_t i = 0, start
+        cdef uint8_t c
+        self.safe_end = p + n
+        self.line_open = p[n - 1] != 10
+        # finish a run that the previous block cut
+        if self.part_len or self.long_run:
+            while i < n and CLASS[p[i]] == CLS_TOKEN:
+                i += 1
+            self._append_part(p, i)
+            if i == n:
+                return 0
+            self._end_part()
+        while i < n:
+            c = CLASS[p[i]]
+            if c == CLS_TOKEN:
+                start = i
+                i += 1
+                while i < n and CLASS[p[i]] == CLS_TOKEN:
+                    i += 1
+                if i == n:
+                    self._append_part(p + start, i - start)
+                    return 0
+                self._token(p + start, i - start)
+                continue
+            if c == CLS_NEWLINE:
+                self._end_line()
+            i += 1
+        return 0
+
+    def end_file(self, uint32_t[::1] out):
+        """The current file ended: finish its last token and line. `out` must hold 64 ids."""
+        self.out = &out[0]
+        self.out_cap = out.shape[0]
+        self.n_out = 0
+        self.overflow = False
+        self._end_part()
+        if self.line_open or self.line_tokens:
+            self._end_line()
+        self.line_open = False
+        if self.overflow:
+            raise RuntimeError("scanner output overflow")
+        return self.n_out
