@@ -57,7 +57,7 @@ def _child_w2v(spec):
     model = w2v.train(spec["corpus"], model=spec["model"], dim=spec["dim"], window=spec["window"],
                       negative=spec["negative"], min_count=spec["min_count"], sample=spec["sample"],
                       epochs=spec["epochs"], alpha=spec["alpha"], min_alpha=spec["min_alpha"],
-                      threads=spec["threads"], seed=SEED, quiet=True)
+                      threads=spec["threads"], seed=spec["seed"], quiet=True)
     t1 = time.perf_counter()
     model.wv.save(spec["output"], format="bin")
     t2 = time.perf_counter()
@@ -73,7 +73,7 @@ def _child_gensim(spec, iterable):
     model = Word2Vec(vector_size=spec["dim"], window=spec["window"], min_count=spec["min_count"],
                      sample=spec["sample"], negative=spec["negative"], hs=0, sg=int(spec["model"] == "sg"),
                      cbow_mean=1, alpha=spec["alpha"], min_alpha=spec["min_alpha"], workers=spec["threads"],
-                     epochs=spec["epochs"], seed=SEED)
+                     epochs=spec["epochs"], seed=spec["seed"])
     t0 = time.perf_counter()
     if iterable:
         sentences = LineSentence(spec["corpus"])
@@ -224,6 +224,10 @@ def parse_args(argv=None):
                    help="questions-words file (default ../shared/eval/questions-words.txt)")
     p.add_argument("--pairs", default=None, help="word-pair file (default ../shared/eval/wordsim353.tsv)")
     p.add_argument("--keep-vectors", action="store_true", help="keep every tool's vectors in --out/vectors")
+    p.add_argument("--seeds", type=lambda s: _csv(s, what="seed", conv=int), default=[SEED],
+                   help="comma-separated seeds: each run is repeated once per seed and the table shows medians "
+                        f"with the range (default {SEED}; word2vec.c and fastText take no seed here, so their "
+                        "repeats differ only by thread timing)")
     args = p.parse_args(argv)
     for name in ("epochs", "dim", "window", "negative", "min_count"):
         if getattr(args, name) < 1:
@@ -443,9 +447,9 @@ def _fasttext_train_seconds(log_path, tokens, epochs, threads):
     return epochs * tokens / (int(found[-1]) * threads)
 
 
-def run_one(tool, model, threads, args, ctx):
+def run_one(tool, model, threads, args, ctx, seed=SEED):
     """Train one tool once in its own process. Returns a result row (without quality scores)."""
-    tag = f"{tool}-{model}-t{threads}"
+    tag = f"{tool}-{model}-t{threads}-s{seed}"
     work = ctx["work"]
     output = os.path.join(work, tag + (".vec" if tool == "fasttext" else ".bin"))
     log_path = os.path.join(work, tag + ".log")
@@ -456,7 +460,7 @@ def run_one(tool, model, threads, args, ctx):
         # the rate gensim corpus_file ends at: each of its N workers reaches only 1/N of the
         # last epoch's progress (see mapping_notes)
         min_alpha = alpha - (alpha - args.min_alpha) * (args.epochs - 1 + 1 / threads) / args.epochs
-    row = {"tool": tool, "model": model, "threads": threads, "corpus_read": corpus, "output": output,
+    row = {"tool": tool, "model": model, "threads": threads, "seed": seed, "corpus_read": corpus, "output": output,
            "alpha": alpha,
            "min_alpha": min_alpha}
     if tool == "word2vec":
@@ -477,7 +481,7 @@ def run_one(tool, model, threads, args, ctx):
         spec = {"tool": tool, "model": model, "threads": threads, "corpus": corpus, "output": output,
                 "result": os.path.join(work, tag + ".result.json"), "dim": args.dim, "window": args.window,
                 "negative": args.negative, "min_count": args.min_count, "sample": args.sample,
-                "epochs": args.epochs, "alpha": alpha, "min_alpha": min_alpha}
+                "epochs": args.epochs, "alpha": alpha, "min_alpha": min_alpha, "seed": seed}
         spec_path = os.path.join(work, tag + ".spec.json")
         _write_atomic(spec_path, json.dumps(spec))
         cmd = [sys.executable, os.path.abspath(__file__), "--child", spec_path]
@@ -530,6 +534,48 @@ def evaluate(row, args):
         res = evaluate_word_pairs(kv, args.pairs)
         row["pairs"] = {k: res[k] for k in ("spearman", "pearson", "known", "pairs", "oov_ratio")}
     return row
+
+
+_MEDIAN_FIELDS = ("wall_s", "vocab_s", "train_s", "save_s", "fit_s", "train_words_per_s",
+                  "train_words_per_s_per_thread", "peak_mb", "other_load")
+
+
+def _median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def summarise(runs):
+    """One row per (tool, model, threads): the run itself, or with several seeds the median of each
+    timing and score, the scores' range (`analogy_range`, `spearman_range`) and `n_runs`."""
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["tool"], r["model"], r["threads"]), []).append(r)
+    out = []
+    for rows in groups.values():
+        ok = [r for r in rows if "error" not in r]
+        if not ok:
+            out.append(dict(rows[0]))
+            continue
+        row = dict(ok[0])
+        row["n_runs"] = len(ok)
+        row["failed_runs"] = len(rows) - len(ok)
+        for key in _MEDIAN_FIELDS:
+            row[key] = _median(r.get(key) for r in ok)
+        accs = [r["analogy"]["accuracy"] for r in ok if r.get("analogy")]
+        rhos = [r["pairs"]["spearman"] for r in ok if r.get("pairs")]
+        if accs:
+            row["analogy"] = dict(ok[0]["analogy"], accuracy=_median(accs))
+            row["analogy_range"] = (min(accs), max(accs))
+        if rhos:
+            row["pairs"] = dict(ok[0]["pairs"], spearman=_median(rhos))
+            row["spearman_range"] = (min(rhos), max(rhos))
+        row.pop("seed", None)
+        out.append(row)
+    return out
 
 
 def add_ratios(rows):
@@ -643,7 +689,9 @@ def render_markdown(report):
     lines.append(header)
     n_cols = header.count("|") - 1
     lines.append("|" + "---|" * n_cols)
-    for r in report["runs"]:
+    rows = report.get("summary") or report["runs"]
+    several = any(r.get("n_runs", 1) > 1 for r in rows)
+    for r in rows:
         label = TOOL_LABELS.get(r["tool"], r["tool"])
         if "error" in r:
             lines.append(f"| {label} | {r['model']} | {r['threads']} | failed: {r['error']} |" + " |" * (n_cols - 4))
@@ -653,11 +701,20 @@ def render_markdown(report):
         acc = an.get("accuracy")
         acc_s = "n/a" if acc is None else f"{100 * acc:.1f}"
         pr = (r.get("pairs") or {}).get("spearman")
+        pr_s = _f(pr, ".3f")
+        if r.get("n_runs", 1) > 1:
+            label += f" ×{r['n_runs']}"
+            if r.get("analogy_range"):
+                lo, hi = r["analogy_range"]
+                acc_s += f" ({100 * lo:.1f}–{100 * hi:.1f})"
+            if r.get("spearman_range"):
+                lo, hi = r["spearman_range"]
+                pr_s += f" ({lo:.3f}–{hi:.3f})"
         lines.append(
             f"| {label} | {r['model']} | {r['threads']} | {_f(r['wall_s'], '.1f')} | {_f(r.get('vocab_s'), '.1f')} "
             f"| {_f(r['train_s'], '.1f')}{mark} | {_f(r.get('save_s'), '.2f')} | {_kw(r.get('train_words_per_s'))} "
             f"| {_kw(r.get('train_words_per_s_per_thread'))} | {_f(r['peak_mb'], ',.0f')} | {acc_s} "
-            f"| {_f(pr, '.3f')} | {_f(r.get('speed_ratio_vs_gensim'), '.2f')} "
+            f"| {pr_s} | {_f(r.get('speed_ratio_vs_gensim'), '.2f')} "
             f"| {_f(r.get('train_ratio_vs_gensim'), '.2f')} |")
     lines.append("")
     lines.append("Columns: **wall s** vocabulary + training + saving, measured inside the tool's process (interpreter "
@@ -666,7 +723,10 @@ def render_markdown(report):
                  "the tool's process. **analogy %** accuracy on answered questions "
                  f"(restricted to the {RESTRICT_VOCAB:,} most frequent words); **WS353 ρ** Spearman on known pairs. "
                  "**speed × gensim** gensim corpus_file wall / this wall (same model and threads; >1 is faster); "
-                 "**train × gensim** this training words/s / gensim corpus_file's.")
+                 "**train × gensim** this training words/s / gensim corpus_file's."
+                 + (" **×n** after a tool: medians of n runs with seeds "
+                    + ", ".join(map(str, report["settings"].get("seeds") or [])) + ", the scores' range in brackets."
+                    if several else ""))
     lines.append("† training time derived from the tool's own throughput report (vocabulary time is the rest). "
                  "* the tool does not report training time separately: the whole run is used.")
     answered = {(r["tool"], r["model"], r["threads"]): (r.get("analogy") or {}).get("answered")
@@ -710,7 +770,7 @@ def render_png(report, path):
     except ImportError:
         log("matplotlib is not installed: no results.png (pip install matplotlib)")
         return False
-    runs = [r for r in report["runs"] if "error" not in r]
+    runs = [r for r in (report.get("summary") or report["runs"]) if "error" not in r]
     if not runs:
         return False
     models = [m for m in ("sg", "cbow") if any(r["model"] == m for r in runs)]
@@ -796,11 +856,11 @@ def main(argv=None):
     try:
         for model in args.models:
             for threads in args.threads:
-                for tool in tools:
+                for tool, seed in ((t, s) for t in tools for s in args.seeds):
                     if tool in args.max_threads_only and threads != max_threads:
                         continue
-                    log(f"{TOOL_LABELS[tool]:22s} {model:4s} threads={threads} ...")
-                    row = run_one(tool, model, threads, args, ctx)
+                    log(f"{TOOL_LABELS[tool]:22s} {model:4s} threads={threads} seed={seed} ...")
+                    row = run_one(tool, model, threads, args, ctx, seed)
                     if "error" not in row:
                         evaluate(row, args)
                         acc = (row.get("analogy") or {}).get("accuracy")
@@ -820,19 +880,21 @@ def main(argv=None):
                     runs.append(row)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    add_ratios(runs)
+    summary = summarise(runs)
+    add_ratios(summary)
     report = {
         "machine": info,
         "settings": {k: getattr(args, k) for k in ("epochs", "threads", "models", "dim", "window", "negative",
                                                    "min_count", "sample", "alpha", "min_alpha",
                                                    "max_threads_only")}
-                    | {"tools": tools, "seed": SEED, "restrict_vocab": RESTRICT_VOCAB,
+                    | {"tools": tools, "seeds": args.seeds, "restrict_vocab": RESTRICT_VOCAB,
                        "analogies": args.analogies, "pairs": args.pairs,
                        "word2vec_bin": args.word2vec_bin if "word2vec" in tools else None},
         "corpus": {"path": os.path.abspath(args.corpus), "words": words, "lines": lines,
                    "plain_copy": plain if plain != args.corpus else None, "decompress_s": decompress_s,
                    "plain_reused": reused},
         "runs": runs,
+        "summary": summary,
         "skipped": skipped,
         "notes": mapping_notes(tools, args),
         "total_s": time.perf_counter() - t_start,

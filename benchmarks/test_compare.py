@@ -70,7 +70,8 @@ def test_w2v_and_fake_word2vec(setup):
         assert r["cpu_s"] >= 0 and r["other_load"] >= 0
         assert r["analogy"]["total"] == 3 and r["pairs"]["pairs"] == 4
         assert r["pairs"]["known"] == (3 if r["tool"] == "w2v" else 2)   # the fake knows w0, w1, w2
-        assert r["speed_ratio_vs_gensim"] is None       # gensim was not run
+    assert len(report["summary"]) == 8
+    assert all(r["speed_ratio_vs_gensim"] is None and r["n_runs"] == 1 for r in report["summary"])  # no gensim
     w2v_runs = [r for r in runs if r["tool"] == "w2v"]
     assert all(r["train_time"] == "reported" and r["vocab_size_saved"] == 40 for r in w2v_runs)
     fake_runs = [r for r in runs if r["tool"] == "word2vec"]
@@ -79,6 +80,17 @@ def test_w2v_and_fake_word2vec(setup):
     assert md.count("| w2v |") == 4 and md.count("| word2vec.c |") == 4
     assert "word2vec.c:" in md   # its mapping note
     assert "* the tool does not report training time" in md
+
+
+def test_seeds_repeat_each_run_and_the_table_shows_medians(setup):
+    report, md, _ = _run(setup, "--tools", "w2v", "--models", "sg", "--threads", "1", "--seeds", "3,4,5")
+    assert sorted(r["seed"] for r in report["runs"]) == [3, 4, 5]
+    assert len({tuple(r["pairs"].values()) for r in report["runs"]}) > 1      # the seeds give different vectors
+    (row,) = report["summary"]
+    assert row["n_runs"] == 3
+    accs = sorted(r["analogy"]["accuracy"] for r in report["runs"])
+    assert row["analogy"]["accuracy"] == accs[1] and row["analogy_range"] == [accs[0], accs[2]]
+    assert "| w2v ×3 |" in md and "seeds 3, 4, 5" in md
 
 
 def test_word2vec_gets_the_settings(setup, tmp_path):
@@ -148,3 +160,25 @@ def test_ratios_and_word_count(tmp_path):
     p.write_bytes(b"a bb ccc\n" * 5 + b"last line no newline")
     for block_size in (1, 3, 4, 7, 1 << 20):
         assert compare.count_corpus(str(p), block_size) == (19, 6)
+
+
+def test_summary_takes_medians_and_ranges_over_seeds():
+    sys.path.insert(0, HERE)
+    try:
+        import compare
+    finally:
+        sys.path.remove(HERE)
+    runs = [{"tool": "w2v", "model": "sg", "threads": 2, "seed": s, "wall_s": w, "train_words_per_s": 1e5 * w,
+             "peak_mb": 100.0, "analogy": {"accuracy": a, "total": 10}, "pairs": {"spearman": r}}
+            for s, w, a, r in ((1, 3.0, 0.10, 0.40), (2, 1.0, 0.30, 0.50), (3, 2.0, 0.20, 0.45))]
+    runs.append({"tool": "w2v", "model": "sg", "threads": 2, "seed": 4, "error": "exit status 1"})
+    runs.append({"tool": "gensim", "model": "sg", "threads": 2, "seed": 1, "wall_s": 4.0, "train_words_per_s": 1e5,
+                 "peak_mb": 120.0})
+    summary = compare.summarise(runs)
+    w2v, gensim = summary
+    assert w2v["n_runs"] == 3 and w2v["failed_runs"] == 1
+    assert w2v["wall_s"] == 2.0 and w2v["analogy"]["accuracy"] == 0.20 and w2v["pairs"]["spearman"] == 0.45
+    assert w2v["analogy_range"] == (0.10, 0.30) and w2v["spearman_range"] == (0.40, 0.50)
+    assert gensim["n_runs"] == 1 and gensim["wall_s"] == 4.0
+    compare.add_ratios(summary)
+    assert w2v["speed_ratio_vs_gensim"] == 2.0
