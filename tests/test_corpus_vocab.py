@@ -260,3 +260,45 @@ def test_missing_and_bad_gzip(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(W2VError, match="holds no files"):
         scan(tmp_path / "empty")
+
+
+def test_read_ahead_keeps_order_passes_errors_and_stops_when_closed():
+    from w2v.corpus import read_ahead
+    import threading
+    assert list(read_ahead(iter(range(100)), depth=2)) == list(range(100))
+
+    def failing():
+        yield 1
+        yield 2
+        raise W2VError("broken block")
+    got = []
+    with pytest.raises(W2VError, match="broken block"):
+        for x in read_ahead(failing()):
+            got.append(x)
+    assert got == [1, 2]
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.set()
+    gen = read_ahead(endless(), depth=3)
+    assert [next(gen) for _ in range(5)] == [0, 1, 2, 3, 4]
+    gen.close()
+    assert closed.wait(5)
+    assert not any(t.name == "w2v-reader" for t in threading.enumerate())
+
+
+def test_a_valid_token_and_invalid_ones_that_decode_to_it_are_one_word(tmp_path):
+    path = tmp_path / "c.txt"
+    # "caf\ufffd" written out validly once, and two different invalid spellings that decode to it
+    path.write_bytes(b"x caf\xef\xbf\xbd y\nx caf\xe9 caf\xe8 caf\xe9 y\nx y\n")
+    enc = scan(path, min_count=2)
+    assert dict(zip(enc.vocab.words, enc.vocab.counts.tolist())) == {"x": 3, "y": 3, "caf\ufffd": 4}
+    assert decode(enc)[1] == ["x", "caf\ufffd", "caf\ufffd", "caf\ufffd", "y"]
+    assert enc.vocab.bad_utf8 == 1

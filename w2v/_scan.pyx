@@ -105,6 +105,23 @@ cdef inline uint64_t _hash(const uint8_t *p, size_t n) noexcept nogil:
     return _mix(h)
 
 
+cdef int _reserve(void **buf, uint64_t *cap, uint64_t need) except -1 nogil:
+    """Grow a malloc'd buffer of cap[0] bytes, doubling, to hold at least `need` bytes."""
+    cdef uint64_t c = cap[0]
+    cdef void *grown
+    if need <= c:
+        return 0
+    while c < need:
+        c *= 2
+    grown = realloc(buf[0], c)
+    if grown == NULL:
+        with gil:
+            raise MemoryError()
+    buf[0] = grown
+    cap[0] = c
+    return 0
+
+
 cdef bint _valid_utf8(const uint8_t *p, uint64_t n) noexcept nogil:
     """Whether p[:n] is strict UTF-8, as Python's decoder sees it (no overlong forms, no
     surrogates, nothing above U+10FFFF)."""
@@ -239,36 +256,12 @@ cdef class TokenTable:
         return self.arena + s.key + 8
 
     cdef int _ensure_counts(self, uint64_t need) except -1 nogil:
-        cdef uint64_t cap
-        cdef int64_t *grown
-        if need <= self.counts_cap:
-            return 0
-        cap = self.counts_cap
-        while cap < need:
-            cap *= 2
-        grown = <int64_t *>realloc(self.counts_, cap * sizeof(int64_t))
-        if grown == NULL:
-            with gil:
-                raise MemoryError()
-        memset(grown + self.counts_cap, 0, (cap - self.counts_cap) * sizeof(int64_t))
-        self.counts_ = grown
-        self.counts_cap = cap
-        return 0
-
-    cdef int _ensure_arena(self, uint64_t need) except -1 nogil:
-        cdef uint64_t cap
-        cdef uint8_t *grown
-        if self.arena_len + need <= self.arena_cap:
-            return 0
-        cap = self.arena_cap
-        while cap < self.arena_len + need:
-            cap *= 2
-        grown = <uint8_t *>realloc(self.arena, cap)
-        if grown == NULL:
-            with gil:
-                raise MemoryError()
-        self.arena = grown
-        self.arena_cap = cap
+        cdef uint64_t old = self.counts_cap
+        cdef uint64_t nbytes = old * sizeof(int64_t)
+        if need > old:
+            _reserve(<void **>&self.counts_, &nbytes, need * sizeof(int64_t))
+            self.counts_cap = nbytes // sizeof(int64_t)
+            memset(self.counts_ + old, 0, (self.counts_cap - old) * sizeof(int64_t))
         return 0
 
     cdef inline bint _same(self, const Slot *s, const uint8_t *p, uint64_t n, uint64_t key) noexcept nogil:
@@ -278,30 +271,39 @@ cdef class TokenTable:
         memcpy(&length, self.arena + s.key, 8)
         return length == n and memcmp(self.arena + s.key + 8, p, n) == 0
 
-    cdef uint32_t _lookup(self, const uint8_t *p, uint64_t n) except 0 nogil:
-        """The id of token p[:n], adding it if new."""
-        cdef uint64_t key = 0, h
+    cdef inline Slot *_probe(self, const uint8_t *p, uint64_t n, uint32_t *tag,
+                             uint64_t *key) noexcept nogil:
+        """The slot holding token p[:n], or the empty slot where it would go; sets its tag and
+        key (tokens of at most 8 bytes)."""
+        cdef uint64_t h
+        key[0] = 0
         if n <= 8:
-            key = _load_short(p, n, self.safe_end)
-            h = _hash_short(key, n)
+            key[0] = _load_short(p, n, self.safe_end)
+            h = _hash_short(key[0], n)
         else:
             h = _hash(p, n)
-        cdef uint32_t tag = <uint32_t>((h >> 32) & 0xFFFFFF00u) | <uint32_t>(n if n < LEN_MASK else LEN_MASK)
+        tag[0] = <uint32_t>((h >> 32) & 0xFFFFFF00u) | <uint32_t>(n if n < LEN_MASK else LEN_MASK)
         cdef uint64_t j = h & self.mask
         cdef Slot *s
         while True:
             s = &self.slots[j]
-            if s.id == 0:
-                break
-            if (s.tag & ~BAD_UTF8) == tag and self._same(s, p, n, key):
-                return s.id
+            if s.id == 0 or ((s.tag & ~BAD_UTF8) == tag[0] and self._same(s, p, n, key[0])):
+                return s
             j = (j + 1) & self.mask
+
+    cdef uint32_t _lookup(self, const uint8_t *p, uint64_t n) except 0 nogil:
+        """The id of token p[:n], adding it if new."""
+        cdef uint32_t tag
+        cdef uint64_t key
+        cdef Slot *s = self._probe(p, n, &tag, &key)
+        if likely(s.id != 0):
+            return s.id
         if unlikely(self.next_id >= C_MAX_ID):
             with gil:
                 raise OverflowError("more than 4 billion distinct tokens")
         self._ensure_counts(self.next_id + 1)
         if n > 8:
-            self._ensure_arena(n + 8)
+            _reserve(<void **>&self.arena, &self.arena_cap, self.arena_len + n + 8)
             key = self.arena_len
             memcpy(self.arena + self.arena_len, &n, 8)
             memcpy(self.arena + self.arena_len + 8, p, n)
@@ -369,23 +371,10 @@ cdef class TokenTable:
 
     def find(self, bytes token):
         """The id of a token in the table, or 0."""
-        cdef const uint8_t *p = <const uint8_t *>token
-        cdef uint64_t n = len(token)
-        cdef uint64_t key = 0, h
-        if n <= 8:
-            key = _load_short(p, n, NULL)
-            h = _hash_short(key, n)
-        else:
-            h = _hash(p, n)
-        cdef uint32_t tag = <uint32_t>((h >> 32) & 0xFFFFFF00u) | <uint32_t>(n if n < LEN_MASK else LEN_MASK)
-        cdef uint64_t j = h & self.mask
-        cdef Slot *s
-        while self.slots[j].id:
-            s = &self.slots[j]
-            if (s.tag & ~BAD_UTF8) == tag and self._same(s, p, n, key):
-                return s.id
-            j = (j + 1) & self.mask
-        return 0
+        cdef uint32_t tag
+        cdef uint64_t key
+        self.safe_end = NULL
+        return self._probe(<const uint8_t *>token, len(token), &tag, &key).id
 
     def counts(self):
         """Occurrences per id, as int64 (index 0: sentence ends)."""
@@ -470,18 +459,8 @@ cdef class TokenTable:
 
     cdef int _append_part(self, const uint8_t *p, uint64_t n) except -1 nogil:
         """Bytes of a run that continues past the end of the block."""
-        cdef uint64_t cap, k = 0
-        cdef uint8_t *grown
-        if self.part_len + n + 8 > self.part_cap:
-            cap = self.part_cap
-            while cap < self.part_len + n + 8:
-                cap *= 2
-            grown = <uint8_t *>realloc(self.part, cap)
-            if grown == NULL:
-                with gil:
-                    raise MemoryError()
-            self.part = grown
-            self.part_cap = cap
+        cdef uint64_t k = 0
+        _reserve(<void **>&self.part, &self.part_cap, self.part_len + n + 8)
         memcpy(self.part + self.part_len, p, n)
         self.part_len += n
         # a run past LONG_RUN is certainly cut: hand out its full pieces now, to bound memory

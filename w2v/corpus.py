@@ -12,7 +12,9 @@ import dataclasses
 import gzip
 import hashlib
 import os
+import queue
 import struct
+import threading
 import zlib
 
 from .errors import W2VError
@@ -93,6 +95,53 @@ def iter_blocks(path, stats=None, block_bytes=None):
             reader.close()
             raw.close()
         yield None
+
+
+def read_ahead(items, depth=4):
+    """Iterate `items` in a background thread, up to `depth` items ahead, so that reading and
+    decompressing (which release the GIL) overlap with the caller's work. Exceptions reach the
+    caller; closing the returned generator stops the thread."""
+    buffer = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.05)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            buffer.put((end, None))
+        except BaseException as exc:     # handed to the caller, raised there
+            buffer.put((end, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="w2v-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = buffer.get()
+            if exc is not None:
+                raise exc
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                buffer.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 # bytes that do not occur in text: C0 controls other than tab, newline, vertical tab, form feed

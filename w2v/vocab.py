@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _kernels
 from ._scan import TokenTable
-from .corpus import ReadStats, estimate_size, iter_blocks
+from .corpus import ReadStats, estimate_size, iter_blocks, read_ahead
 from .params import MAX_SENTENCE
 from ._io import describe_os_error
 from .errors import W2VError
@@ -175,7 +175,7 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
     (times pruned, the last pruning threshold)."""
     out = None
     pruned = threshold = 0
-    for block in iter_blocks(path, stats, block_bytes):
+    for block in read_ahead(iter_blocks(path, stats, block_bytes)):
         if block is None:
             if out is None:
                 out = np.empty(64, dtype=np.uint32)
@@ -250,7 +250,7 @@ def _choose(table, counts, min_count, max_vocab):
     (and a valid token) can become one word: their counts are merged before min_count applies.
     """
     ids, tokens, bad = table.items()
-    tok_counts = counts[ids]
+    unit_counts = counts[ids]
     rep = np.arange(len(ids))          # each token's unit: itself, or the first of its merged group
     merged = {}                        # unit -> word, for units formed by invalid tokens
     if bad.any():
@@ -264,8 +264,9 @@ def _choose(table, counts, min_count, max_vocab):
             first = min(members)       # ids ascend: the first to appear
             rep[members] = first
             merged[first] = word
-    unit_counts = np.zeros(len(ids), dtype=np.int64)
-    np.add.at(unit_counts, rep, tok_counts)
+            total = unit_counts[members].sum()
+            unit_counts[members] = 0
+            unit_counts[first] = total
     units = np.flatnonzero((rep == np.arange(len(ids))) & (unit_counts >= min_count))
     # descending count; ties keep the order of first appearance (provisional ids increase)
     units = units[np.lexsort((ids[units], -unit_counts[units]))]
