@@ -353,3 +353,27 @@ def test_callback_stop_from_a_progress_tick(tmp_path, monkeypatch):
     m = w2v.train(corpus, callbacks=[stop_at_first_tick], **dict(SMALL, epochs=200, dim=64))
     assert m.interrupted and len(ticks) == 1 and m.epochs_done < 200
     assert m.schedule.exact            # chunks in flight finished: resumable exactly
+
+
+def test_a_killed_writer_leaves_a_part_file_that_the_next_save_removes(tmp_path):
+    from w2v._io import atomic_write
+    target = tmp_path / "v.w2v"
+    script = ("import os, sys\n"
+              "from w2v._io import atomic_write\n"
+              "with atomic_write(sys.argv[1]) as fh:\n"
+              "    fh.write(b'half')\n"
+              "    fh.flush()\n"
+              "    os.kill(os.getpid(), 9)\n")
+    r = subprocess.run([sys.executable, "-c", script, str(target)], env=ENV, cwd=tmp_path, timeout=60)
+    assert r.returncode == -9
+    orphans = [p for p in os.listdir(tmp_path) if p.endswith(".part")]
+    assert len(orphans) == 1 and not target.exists()
+    # a save in progress in a live process (this one's parent stands for it) is left alone
+    live = tmp_path / f".v.w2v.{os.getppid()}.abcdefgh.part"
+    live.write_bytes(b"in progress")
+    other = tmp_path / f".v.w2v.ckpt.{orphans[0].split('.')[3]}.abcdefgh.part"   # another file's
+    other.write_bytes(b"x")
+    with atomic_write(target) as fh:
+        fh.write(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".part")) == sorted([live.name, other.name])

@@ -1,11 +1,16 @@
 """Atomic file writes: a temporary file beside the target, fsync, then rename.
 
 An interrupted or failed save never leaves a truncated file under the final name, and
-a full disk or a read-only directory becomes a W2VError that says so.
+a full disk or a read-only directory becomes a W2VError that says so. The temporary file's
+name holds the writer's process id; a process killed outright (SIGKILL, power loss) cannot
+remove its own, so the next successful save of the same file removes those of processes
+that no longer exist.
 """
 import contextlib
 import errno
+import glob
 import os
+import re
 import tempfile
 
 from .errors import W2VError
@@ -41,7 +46,8 @@ def atomic_write(path):
         raise W2VError(f"cannot write {path}: it is a directory; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".part",
+                                   dir=directory)
     except OSError as exc:
         raise W2VError(describe_os_error(exc, path)) from None
     try:
@@ -57,6 +63,26 @@ def atomic_write(path):
     except BaseException:
         _unlink_quietly(tmp)
         raise
+    _remove_orphans(directory, os.path.basename(path))
+
+
+def _remove_orphans(directory, name):
+    """Remove temporary files of earlier saves of `name` whose writer process is gone."""
+    prefix = f".{name}."
+    for tmp in glob.glob(os.path.join(glob.escape(directory), glob.escape(prefix) + "*.part")):
+        m = re.fullmatch(r"(\d+)\.[^.]+\.part", os.path.basename(tmp)[len(prefix):])
+        if m is not None and not _alive(int(m.group(1))):
+            _unlink_quietly(tmp)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:        # exists, but is another user's
+        return True
+    return True
 
 
 def _umask():
