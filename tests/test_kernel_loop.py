@@ -57,12 +57,16 @@ def sigmoid_table(f):
     return np.float32(1 / (1 + np.exp(-x)))
 
 
+NOISE_SEED = 0x6A09E667F3BCC909
+
+
 def ref_train(ids, syn0, syn1neg, keep, prob, alias, cbow, shared, window, negative, alpha, seed):
     rng = Rng(seed, 0, 0)
+    noise = Rng(seed ^ NOISE_SEED, 0, 0)     # noise words come from their own stream
     V = len(prob)
 
     def draw():
-        r = rng.next()
+        r = noise.next()
         i = ((r >> 32) * V) >> 32
         u = np.float32(r & 0xFFFFFF) * np.float32(1.0 / 16777216.0)
         return i if u < prob[i] else int(alias[i])

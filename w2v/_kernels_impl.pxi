@@ -133,6 +133,45 @@ cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
     return <uint32_t>m.alias_idx[i]
 
 
+cdef enum:
+    NOISE_BATCH = 64
+
+cdef uint64_t NOISE_SEED = 0x6A09E667F3BCC909ULL
+
+
+cdef struct Noise:
+    # A worker's noise words, drawn NOISE_BATCH at a time from their own random stream: the
+    # alias-table entries of a whole batch are requested before any is read, so their cache
+    # misses overlap instead of stalling one draw at a time.
+    uint64_t rng
+    int pos
+    uint32_t words[NOISE_BATCH]
+
+
+cdef inline void noise_refill(const Model *m, Noise *nz) noexcept nogil:
+    cdef uint64_t r[NOISE_BATCH]
+    cdef uint32_t i
+    cdef int j
+    for j in range(NOISE_BATCH):
+        r[j] = rng_next(&nz.rng)
+        i = <uint32_t>(((r[j] >> 32) * <uint64_t>m.vocab_size) >> 32)
+        nz.words[j] = i
+        __builtin_prefetch(m.alias_prob + i)
+        __builtin_prefetch(m.alias_idx + i)
+    for j in range(NOISE_BATCH):     # the same rule as draw_noise
+        i = nz.words[j]
+        if not (<float>(r[j] & 0xFFFFFF) * <float>(1.0 / 16777216.0) < m.alias_prob[i]):
+            nz.words[j] = <uint32_t>m.alias_idx[i]
+    nz.pos = 0
+
+
+cdef inline uint32_t noise_next(const Model *m, Noise *nz) noexcept nogil:
+    if nz.pos == NOISE_BATCH:
+        noise_refill(m, nz)
+    nz.pos += 1
+    return nz.words[nz.pos - 1]
+
+
 # ---------------------------------------------------------------------------------------
 # One training example. Both the corpus loop and the test hooks call these.
 # ---------------------------------------------------------------------------------------
@@ -210,8 +249,12 @@ cdef inline float current_alpha(const Model *m, int64_t done) noexcept nogil:
     return <float>a
 
 
-cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng) noexcept nogil:
+cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
+                             uint64_t noise_rng) noexcept nogil:
     cdef ChunkResult res
+    cdef Noise nz
+    nz.rng = noise_rng
+    nz.pos = NOISE_BATCH
     cdef uint32_t *sen = NULL
     cdef uint32_t *ctx = NULL
     cdef uint32_t negs[MAX_NEGATIVE]
@@ -281,10 +324,10 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng)
                 # the noise words were drawn (and their rows requested) one centre word ahead
                 if not have_next:
                     for k in range(m.negative):
-                        next_negs[k] = draw_noise(m, &rng)
+                        next_negs[k] = noise_next(m, &nz)
                 for k in range(m.negative):
                     negs[k] = next_negs[k]
-                    next_negs[k] = draw_noise(m, &rng)
+                    next_negs[k] = noise_next(m, &nz)
                     prefetch_row(m.syn1neg + <int64_t>next_negs[k] * dim, dim)
                 have_next = 1
                 if m.cbow:
@@ -301,7 +344,7 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng)
                     if j == i:
                         continue
                     for k in range(m.negative):
-                        negs[k] = draw_noise(m, &rng)
+                        negs[k] = noise_next(m, &nz)
                     status = sg_example(m, sen[j], w, negs, alpha, neu1e, &res.loss)
                     res.examples += 1
                     if status != STATUS_OK:
@@ -386,16 +429,18 @@ cdef class TrainState:
     def train_chunk(self, int64_t start, int64_t end, uint64_t seed, uint64_t epoch, uint64_t chunk):
         """Train on ids[start:end] (a run of whole sentences). Releases the GIL throughout.
 
-        The random stream is derived from (seed, epoch, chunk), so a single thread with a fixed
-        seed repeats exactly, also when training resumes from a chunk boundary.
+        The random streams (one for windows and subsampling, one for noise words) are derived
+        from (seed, epoch, chunk), so a single thread with a fixed seed repeats exactly, also when
+        training resumes from a chunk boundary.
         Returns (words, examples, loss, status).
         """
         cdef ChunkResult r
         cdef uint64_t rng = rng_seed(seed, epoch, chunk)
+        cdef uint64_t noise_rng = rng_seed(seed ^ NOISE_SEED, epoch, chunk)   # noise words: their own stream
         if start < 0 or end > self.ids.shape[0] or start > end:
             raise ValueError("chunk out of range")
         with nogil:
-            r = train_range(&self.m, start, end, rng)
+            r = train_range(&self.m, start, end, rng, noise_rng)
         if r.status < 0:
             raise MemoryError("cannot allocate the worker's buffers")
         return r.words, r.examples, r.loss, r.status
