@@ -123,14 +123,22 @@ cdef inline void prefetch_row(const float *row, int n) noexcept nogil:
         __builtin_prefetch(row + i)
 
 
+cdef inline uint32_t alias_column(const Model *m, uint64_t r) noexcept nogil:
+    """The alias-table column a random number picks (its high 32 bits)."""
+    return <uint32_t>(((r >> 32) * <uint64_t>m.vocab_size) >> 32)
+
+
+cdef inline uint32_t alias_resolve(const Model *m, uint64_t r, uint32_t i) noexcept nogil:
+    """Column i's word or its alias, by the random number's low 24 bits."""
+    if <float>(r & 0xFFFFFF) * <float>(1.0 / 16777216.0) < m.alias_prob[i]:
+        return i
+    return <uint32_t>m.alias_idx[i]
+
+
 cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
     """One draw from the alias table: O(1), two reads."""
     cdef uint64_t r = rng_next(rng)
-    cdef uint32_t i = <uint32_t>(((r >> 32) * <uint64_t>m.vocab_size) >> 32)
-    cdef float u = <float>(r & 0xFFFFFF) * <float>(1.0 / 16777216.0)
-    if u < m.alias_prob[i]:
-        return i
-    return <uint32_t>m.alias_idx[i]
+    return alias_resolve(m, r, alias_column(m, r))
 
 
 cdef enum:
@@ -154,14 +162,12 @@ cdef inline void noise_refill(const Model *m, Noise *nz) noexcept nogil:
     cdef int j
     for j in range(NOISE_BATCH):
         r[j] = rng_next(&nz.rng)
-        i = <uint32_t>(((r[j] >> 32) * <uint64_t>m.vocab_size) >> 32)
+        i = alias_column(m, r[j])
         nz.words[j] = i
         __builtin_prefetch(m.alias_prob + i)
         __builtin_prefetch(m.alias_idx + i)
-    for j in range(NOISE_BATCH):     # the same rule as draw_noise
-        i = nz.words[j]
-        if not (<float>(r[j] & 0xFFFFFF) * <float>(1.0 / 16777216.0) < m.alias_prob[i]):
-            nz.words[j] = <uint32_t>m.alias_idx[i]
+    for j in range(NOISE_BATCH):     # the entries requested above have arrived by now
+        nz.words[j] = alias_resolve(m, r[j], nz.words[j])
     nz.pos = 0
 
 

@@ -28,18 +28,17 @@ cdef extern from *:
     bint likely "W2V_LIKELY"(bint) noexcept nogil
     bint unlikely "W2V_UNLIKELY"(bint) noexcept nogil
 
-LONG_RUN = 1 << 20      # runs of non-space bytes longer than this are cut ...
-CUT_BYTES = 1 << 16     # ... into pieces of this many bytes (the last one shorter)
-MAX_ID = 0xFFFFFFF0     # provisional ids stay below the stream's markers
-
 cdef enum:
-    C_LONG_RUN = 1 << 20
-    C_CUT_BYTES = 1 << 16
+    C_LONG_RUN = 1 << 20        # runs of non-space bytes longer than this are cut ...
+    C_CUT_BYTES = 1 << 16       # ... into pieces of this many bytes (the last one shorter)
     CLS_TOKEN = 0
     CLS_SPACE = 1
     CLS_NEWLINE = 2
 
-cdef uint64_t C_MAX_ID = 0xFFFFFFF0
+LONG_RUN = C_LONG_RUN
+CUT_BYTES = C_CUT_BYTES
+
+cdef uint64_t C_MAX_ID = 0xFFFFFFF0   # provisional ids stay below the stream's markers
 cdef uint32_t LEN_MASK = 0x7F
 cdef uint32_t BAD_UTF8 = 0x80
 
@@ -182,7 +181,7 @@ cdef class TokenTable:
     cdef bint line_split
     cdef bint line_open           # bytes seen since the last newline
     # statistics
-    cdef public int64_t lines, split_lines, cut_tokens, tokens
+    cdef public int64_t lines, split_lines, cut_tokens
     # output of the current feed()
     cdef uint32_t *out
     cdef Py_ssize_t n_out, out_cap
@@ -225,20 +224,25 @@ cdef class TokenTable:
     cdef int _grow_table(self) except -1 nogil:
         cdef uint64_t n = (self.mask + 1) * 2
         cdef Slot *new = <Slot *>calloc(n, sizeof(Slot))
-        cdef uint64_t i, j
+        cdef uint64_t i
         if new == NULL:
             with gil:
                 raise MemoryError()
         for i in range(self.mask + 1):
             if self.slots[i].id:
-                j = self._slot_hash(&self.slots[i]) & (n - 1)
-                while new[j].id != 0:
-                    j = (j + 1) & (n - 1)
-                new[j] = self.slots[i]
+                self._place(new, n - 1, &self.slots[i], self._slot_hash(&self.slots[i]))
         free(self.slots)
         self.slots = new
         self.mask = n - 1
         return 0
+
+    cdef inline void _place(self, Slot *table, uint64_t mask, const Slot *s, uint64_t h) noexcept nogil:
+        """Put a slot whose token hashes to h into the first free place of its probe sequence
+        in another table."""
+        cdef uint64_t j = h & mask
+        while table[j].id != 0:
+            j = (j + 1) & mask
+        table[j] = s[0]
 
     cdef inline uint64_t _slot_hash(self, const Slot *s) noexcept nogil:
         """The hash of a slot's token, recomputed from its bytes."""
@@ -346,22 +350,20 @@ cdef class TokenTable:
             free(new)
             free(arena)
             raise MemoryError()
-        cdef uint64_t i, j, n, pos = 0
+        cdef uint64_t i, h, n, pos = 0
         cdef Slot s
         self.live = 0
         for i in range(self.mask + 1):
             s = self.slots[i]
             if s.id == 0 or (s.id > self.seed_ids and self.counts_[s.id] <= threshold):
                 continue
-            j = self._slot_hash(&s) & self.mask
+            h = self._slot_hash(&s)
             if (s.tag & LEN_MASK) > 8:
                 memcpy(&n, self.arena + s.key, 8)
                 memcpy(arena + pos, self.arena + s.key, n + 8)
                 s.key = pos
                 pos += n + 8
-            while new[j].id != 0:
-                j = (j + 1) & self.mask
-            new[j] = s
+            self._place(new, self.mask, &s, h)
             self.live += 1
         free(self.slots)
         free(self.arena)
@@ -433,7 +435,6 @@ cdef class TokenTable:
                 self.split_lines += 1
         self._emit(self._lookup(p, n))
         self.line_tokens += 1
-        self.tokens += 1
         return 0
 
     cdef int _token(self, const uint8_t *p, uint64_t n) except -1 nogil:

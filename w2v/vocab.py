@@ -2,9 +2,10 @@
 
 The compiled scanner (_scan.TokenTable) splits the text into tokens and gives every distinct
 token a provisional id the first time it is seen, and the corpus is written once as a stream
-of provisional ids (id 0 marks the end of a sentence), counted as they go. After the scan, the vocabulary is chosen (min_count, max_vocab, sorted by
-descending count, ties in order of first appearance), and the stream is remapped to final
-ids with one table lookup per token, dropping out-of-vocabulary tokens. Epochs then read the
+of provisional ids (id 0 marks the end of a sentence), counted as they go. After the scan,
+the vocabulary is chosen (min_count, max_vocab, sorted by descending count, ties in order of
+first appearance), and the stream is remapped to final ids with one table lookup per token,
+dropping out-of-vocabulary tokens. Epochs then read the
 final id array; text is never tokenised again.
 
 Memory stays bounded on corpora with huge numbers of distinct tokens: when the table of
@@ -211,7 +212,7 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
         words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab)
         del table
         if not words:
-            top = _top_count(counts, pruned)
+            top = int(counts[1:].max())     # a lower bound if pruning happened
             raise W2VError(
                 f"no word occurs at least {min_count} times (the most frequent occurs {top} times); "
                 f"lower --min-count or use a larger corpus")
@@ -225,11 +226,6 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
     finally:
         stream.close()
     return Encoded(vocab=vocab, ids=ids, stats=stats)
-
-
-def _top_count(counts, pruned):
-    """The highest count of any token (a lower bound if pruning happened)."""
-    return int(counts[1:].max()) if len(counts) > 1 else 0
 
 
 def _release_free_memory():
