@@ -124,7 +124,10 @@ def ref_train(ids, syn0, syn1neg, keep, prob, alias, cbow, shared, window, negat
 
 @pytest.mark.parametrize("cbow, shared", [(False, False), (False, True), (True, False)])
 @pytest.mark.parametrize("subsample", [False, True])
-def test_chunk_matches_python_reference(cbow, shared, subsample, kernels):
+@pytest.mark.parametrize("hot", [0, 4, 9])
+def test_chunk_matches_python_reference(cbow, shared, subsample, hot, kernels):
+    """hot > 0: the worker trains its own copies of the first `hot` rows, merged every 7 words
+    and at the end; with no other worker that is the same training (up to rounding)."""
     rng = np.random.default_rng(5)
     V, dim, window, negative, alpha = 9, 6, 3, 3, 0.05
     sents = [rng.integers(0, V, size=rng.integers(1, 12)) for _ in range(6)]
@@ -138,12 +141,45 @@ def test_chunk_matches_python_reference(cbow, shared, subsample, kernels):
     e0, e1 = syn0.copy(), syn1neg.copy()
     ref_train(ids, e0, e1, keep, prob, alias, cbow, shared, window, negative, alpha, seed=42)
     state = kernels.TrainState(syn0, syn1neg, ids, keep, prob, alias, cbow, window, negative,
-                                alpha, alpha, 10**9, shared_negatives=shared)
+                                alpha, alpha, 10**9, shared_negatives=shared, hot_rows=hot, hot_sync=7)
     words, examples, loss, status = state.train_chunk(0, len(ids), 42, 0, 0)
     assert status == 0 and words == sum(len(s) for s in sents)
     assert not np.allclose(e0, initial, atol=1e-3)      # the reference did train
     np.testing.assert_allclose(syn0, e0, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(syn1neg, e1, rtol=1e-4, atol=1e-5)
+
+
+def test_hot_merge_adds_this_workers_changes_to_the_shared_rows(kernels):
+    """Between a worker's merges another worker changed the shared rows: the merge keeps those
+    changes, adds this worker's own (copy - snapshot), and restarts copy and snapshot from the result."""
+    rng = np.random.default_rng(3)
+    V, dim, hot = 7, 5, 3
+    syn0 = rng.normal(size=(V, dim)).astype(np.float32)
+    syn1neg = rng.normal(size=(V, dim)).astype(np.float32)
+    snap = np.concatenate([syn0[:hot], syn1neg[:hot]])                # taken at the last merge
+    hot0 = snap[:hot] + rng.normal(size=(hot, dim)).astype(np.float32)  # this worker's training since
+    hot1 = snap[hot:] + rng.normal(size=(hot, dim)).astype(np.float32)
+    syn0[:hot] += 0.5
+    syn1neg[:hot] -= 0.25                                             # another worker's merge
+    before0, before1 = syn0.copy(), syn1neg.copy()
+    want0 = before0[:hot] + (hot0 - snap[:hot])
+    want1 = before1[:hot] + (hot1 - snap[hot:])
+    kernels._hot_merge_py(syn0, syn1neg, hot0, hot1, snap)
+    np.testing.assert_allclose(syn0[:hot], want0, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(syn1neg[:hot], want1, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(syn0[hot:], before0[hot:])           # rows past the hot ones untouched
+    np.testing.assert_array_equal(syn1neg[hot:], before1[hot:])
+    for copy, shared in ((hot0, syn0[:hot]), (hot1, syn1neg[:hot]), (snap[:hot], syn0[:hot]), (snap[hot:], syn1neg[:hot])):
+        np.testing.assert_array_equal(copy, shared)
+
+
+def test_hot_rows_only_with_several_workers():
+    from w2v.train import HOT_BYTES, hot_rows
+    assert hot_rows(1, 100_000, 100) == 0
+    assert hot_rows(2, 100_000, 100) == HOT_BYTES // 400
+    assert hot_rows(2, 100_000, 300) == HOT_BYTES // 1200
+    assert hot_rows(4, 50, 100) == 50           # never more rows than words
+    assert hot_rows(2, 100_000, 10_000) == 64   # at least a few rows, however wide
 
 
 def test_subsampling_keeps_words_at_their_keep_probability(kernels):

@@ -10,7 +10,7 @@
 from libc.stdint cimport uint32_t, int32_t, uint64_t, int64_t
 from libc.math cimport exp, log
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 
 import numpy as np
 
@@ -116,6 +116,20 @@ cdef inline void update_pair(float g, const float *h, float *out, float *err, in
         out[i] = o + g * h[i]
 
 
+cdef inline float *in_row(const Model *m, uint32_t w) noexcept nogil:
+    """Word w's input (syn0) row: the worker's own copy for a hot word, else the shared row."""
+    if w < m.hot:
+        return m.hot0 + <int64_t>w * m.dim
+    return m.syn0 + <int64_t>w * m.dim
+
+
+cdef inline float *out_row(const Model *m, uint32_t w) noexcept nogil:
+    """Word w's output (syn1neg) row, as in_row."""
+    if w < m.hot:
+        return m.hot1 + <int64_t>w * m.dim
+    return m.syn1neg + <int64_t>w * m.dim
+
+
 cdef inline void prefetch_row(const float *row, int n) noexcept nogil:
     """Ask for a row's cache lines now, so the misses overlap instead of queueing."""
     cdef int i
@@ -198,7 +212,7 @@ cdef inline int predict(const Model *m, const float *h, uint32_t word, const uin
             target = negs[k - 1]
             if target == word:
                 continue
-        l2 = m.syn1neg + <int64_t>target * dim
+        l2 = out_row(m, target)
         f = dot(h, l2, dim)
         if f != f or f > 1e30 or f < -1e30:
             return STATUS_NAN
@@ -216,7 +230,7 @@ cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, cons
                            float alpha, float *neu1e, double *loss) noexcept nogil:
     """Skip-gram pair in word2vec.c's orientation: the context word's input vector predicts
     the centre word against `negative` noise words."""
-    cdef float *l1 = m.syn0 + <int64_t>context * m.dim
+    cdef float *l1 = in_row(m, context)
     memset(neu1e, 0, m.dim * sizeof(float))
     if predict(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
         return STATUS_NAN
@@ -234,13 +248,13 @@ cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_cont
     memset(neu1, 0, dim * sizeof(float))
     memset(neu1e, 0, dim * sizeof(float))
     for j in range(n_context):
-        axpy(1.0, m.syn0 + <int64_t>context[j] * dim, neu1, dim)
+        axpy(1.0, in_row(m, context[j]), neu1, dim)
     for d in range(dim):
         neu1[d] *= scale
     if predict(m, neu1, word, negs, alpha, neu1e, loss) != STATUS_OK:
         return STATUS_NAN
     for j in range(n_context):
-        axpy(1.0, neu1e, m.syn0 + <int64_t>context[j] * dim, dim)
+        axpy(1.0, neu1e, in_row(m, context[j]), dim)
     return STATUS_OK
 
 
@@ -255,9 +269,33 @@ cdef inline float current_alpha(const Model *m, int64_t done) noexcept nogil:
     return <float>a
 
 
-cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
+cdef void hot_merge(const Model *shared, Model *m, float *snap) noexcept nogil:
+    """Add this worker's changes to its hot rows (copy - snapshot) to the shared rows, and
+    start again from the shared rows as they are now (which carry the other workers' changes)."""
+    cdef int64_t i, n = <int64_t>m.hot * m.dim
+    cdef float *snap0 = snap
+    cdef float *snap1 = snap + n
+    cdef float v
+    for i in range(n):
+        v = shared.syn0[i] + (m.hot0[i] - snap0[i])
+        shared.syn0[i] = v
+        m.hot0[i] = v
+        snap0[i] = v
+    for i in range(n):
+        v = shared.syn1neg[i] + (m.hot1[i] - snap1[i])
+        shared.syn1neg[i] = v
+        m.hot1[i] = v
+        snap1[i] = v
+
+
+cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, uint64_t rng,
                              uint64_t noise_rng) noexcept nogil:
     cdef ChunkResult res
+    cdef Model local = shared[0]
+    cdef Model *m = &local      # this worker's view: its own hot rows, if any
+    cdef float *hot = NULL
+    cdef int64_t hot_n = 0
+    cdef int64_t since_sync = 0
     cdef Noise nz
     nz.rng = noise_rng
     nz.pos = NOISE_BATCH
@@ -290,6 +328,23 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
     neu1 = buf
     neu1e = buf + dim
 
+    local.hot0 = NULL
+    local.hot1 = NULL
+    if local.hot > local.vocab_size:
+        local.hot = local.vocab_size
+    if local.hot > 0:
+        hot_n = <int64_t>local.hot * dim
+        hot = <float *>malloc(4 * hot_n * sizeof(float))
+        if hot == NULL:
+            free(sen); free(ctx); free(buf)
+            res.status = -1
+            return res
+        local.hot0 = hot
+        local.hot1 = hot + hot_n
+        memcpy(hot, shared.syn0, hot_n * sizeof(float))
+        memcpy(hot + hot_n, shared.syn1neg, hot_n * sizeof(float))
+        memcpy(hot + 2 * hot_n, hot, 2 * hot_n * sizeof(float))
+
     alpha = current_alpha(m, w2v_atomic_load(<long long *>m.progress))
     while pos < end and status == STATUS_OK:
         # gather one sentence, dropping frequent words by subsampling
@@ -299,6 +354,7 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
             pos += 1
             res.words += 1
             unreported += 1
+            since_sync += 1
             if m.keep_prob != NULL:
                 kp = m.keep_prob[w]
                 if kp < 1.0 and rng_uniform(&rng) >= kp:
@@ -322,11 +378,11 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
                 for j in range(lo, hi):
                     if j != i:
                         ctx[nctx] = sen[j]
-                        prefetch_row(m.syn0 + <int64_t>sen[j] * dim, dim)
+                        prefetch_row(in_row(m, sen[j]), dim)
                         nctx += 1
                 if nctx == 0:
                     continue
-                prefetch_row(m.syn1neg + <int64_t>w * dim, dim)
+                prefetch_row(out_row(m, w), dim)
                 # the noise words were drawn (and their rows requested) one centre word ahead
                 if not have_next:
                     for k in range(m.negative):
@@ -334,7 +390,7 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
                 for k in range(m.negative):
                     negs[k] = next_negs[k]
                     next_negs[k] = noise_next(m, &nz)
-                    prefetch_row(m.syn1neg + <int64_t>next_negs[k] * dim, dim)
+                    prefetch_row(out_row(m, next_negs[k]), dim)
                 have_next = 1
                 if m.cbow:
                     status = cbow_example(m, ctx, nctx, w, negs, alpha, neu1, neu1e, &res.loss)
@@ -358,6 +414,9 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
             if status != STATUS_OK:
                 break
 
+        if hot != NULL and since_sync >= m.hot_sync:
+            hot_merge(shared, m, hot + 2 * hot_n)
+            since_sync = 0
         if unreported >= 10000:
             alpha = current_alpha(m, w2v_atomic_add(<long long *>m.progress, unreported))
             unreported = 0
@@ -366,6 +425,9 @@ cdef ChunkResult train_range(Model *m, int64_t start, int64_t end, uint64_t rng,
 
     if unreported:
         w2v_atomic_add(<long long *>m.progress, unreported)
+    if hot != NULL:
+        hot_merge(shared, m, hot + 2 * hot_n)
+        free(hot)
     free(sen); free(ctx); free(buf)
     res.status = status
     return res
@@ -385,7 +447,8 @@ cdef class TrainState:
     def __init__(self, float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] ids,
                  keep_prob, const float[::1] alias_prob, const int32_t[::1] alias_idx,
                  bint cbow, int window, int negative, double alpha0, double min_alpha,
-                 int64_t total_words, bint shared_negatives=False):
+                 int64_t total_words, bint shared_negatives=False, uint32_t hot_rows=0,
+                 int64_t hot_sync=10000):
         cdef const float[::1] kp
         if syn0.shape[0] != syn1neg.shape[0] or syn0.shape[1] != syn1neg.shape[1]:
             raise ValueError("syn0 and syn1neg must have the same shape")
@@ -411,6 +474,10 @@ cdef class TrainState:
         self.m.negative = negative
         self.m.cbow = cbow
         self.m.shared_negatives = shared_negatives
+        self.m.hot = hot_rows
+        self.m.hot_sync = hot_sync if hot_sync > 0 else 1
+        self.m.hot0 = NULL
+        self.m.hot1 = NULL
         self.m.vocab_size = <uint32_t>syn0.shape[0]
         self.m.ids = &ids[0] if ids.shape[0] > 0 else NULL
         if keep_prob is None:
@@ -587,6 +654,7 @@ def _step_py(float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] cont
     m.dim = syn0.shape[1]
     m.negative = negs.shape[0]
     m.vocab_size = syn0.shape[0]
+    m.hot = 0
     if cbow:
         status = cbow_example(&m, &context[0], context.shape[0], word, &negs[0], alpha,
                               &nbuf[0], &nbuf[m.dim], &loss)
@@ -595,3 +663,21 @@ def _step_py(float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] cont
     if status != STATUS_OK:
         raise FloatingPointError("non-finite score")
     return loss
+
+
+def _hot_merge_py(float[:, ::1] syn0, float[:, ::1] syn1neg, float[:, ::1] hot0, float[:, ::1] hot1,
+                  float[:, ::1] snap):
+    """A worker's merge of its hot rows: hot0/hot1 are its copies of the first hot0.shape[0] rows,
+    snap (2*hot rows: syn0's then syn1neg's) the shared rows as they were at its last merge."""
+    cdef Model shared, local
+    cdef uint32_t hot = hot0.shape[0]
+    if (hot1.shape[0] != hot or snap.shape[0] != 2 * hot or hot > syn0.shape[0]
+            or syn1neg.shape[0] != syn0.shape[0] or hot == 0):
+        raise ValueError("shape mismatch")
+    shared.syn0 = &syn0[0, 0]
+    shared.syn1neg = &syn1neg[0, 0]
+    local.dim = syn0.shape[1]
+    local.hot = hot
+    local.hot0 = &hot0[0, 0]
+    local.hot1 = &hot1[0, 0]
+    hot_merge(&shared, &local, &snap[0, 0])

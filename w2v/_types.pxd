@@ -33,6 +33,15 @@ cdef struct Model:
     int64_t total_words          # words planned over all epochs: drives the learning-rate schedule
     int64_t *progress            # words processed so far, shared by all workers (atomic adds)
     int *stop                    # set to non-zero to make every worker return at the next sentence
+    # Hot rows: with several workers, each keeps its own copy of the rows of the `hot` most
+    # frequent words (ids 0..hot-1) and adds its changes to the shared rows every `hot_sync`
+    # corpus words, instead of all workers writing the same few cache lines all the time.
+    # In the shared Model: the configured count (0 = off). In a worker's copy: the live count,
+    # with hot0/hot1 pointing at that worker's copies of syn0/syn1neg rows.
+    uint32_t hot
+    int64_t hot_sync
+    float *hot0
+    float *hot1
 
 cdef struct ChunkResult:
     int64_t words                # corpus words read (before subsampling)
