@@ -12,21 +12,24 @@ import numpy as np
 import pytest
 
 from w2v import _kernels
-from w2v.train import init_weights
+from w2v.train import HOT_SYNC_WORDS, hot_rows, init_weights
 from w2v.vectors import KeyedVectors
 from w2v.vocab import EOS, alias_table, keep_probabilities, scan
 
 ROUNDS = 3
 
 
-def make_state(stream, model, dim, window=5, negative=5, sample=1e-3):
-    """A fresh TrainState over the stream (new weights each round, so rounds do the same work)."""
+def make_state(stream, model, dim, window=5, negative=5, sample=1e-3, hot=0):
+    """A fresh TrainState over the stream (new weights each round, so rounds do the same work).
+    hot: rows of the most frequent words each worker keeps its own copy of (training uses
+    w2v.train.hot_rows(threads, ...): none for 1 thread)."""
     syn0, syn1neg = init_weights(len(stream.counts), dim, seed=1)
     prob, alias = alias_table(stream.counts, 0.75)
     alpha = 0.025 if model == "sg" else 0.05
     # total_words far beyond the chunk: the learning rate stays near alpha for the whole round
     return _kernels.TrainState(syn0, syn1neg, stream.ids, keep_probabilities(stream.counts, sample), prob, alias,
-                               model == "cbow", window, negative, alpha, 1e-4, 100 * len(stream.ids))
+                               model == "cbow", window, negative, alpha, 1e-4, 100 * len(stream.ids),
+                               hot_rows=hot, hot_sync=HOT_SYNC_WORDS)
 
 
 def split_at_sentences(ids, parts):
@@ -56,15 +59,18 @@ def train_threads(state, ranges):
     return sum(words)
 
 
-@pytest.mark.parametrize("model,dim,threads", [
-    ("sg", 100, 1), ("sg", 300, 1), ("cbow", 100, 1), ("cbow", 300, 1),
-    ("sg", 100, 2), ("cbow", 100, 2),        # thread scaling, at dim 100 only
+@pytest.mark.parametrize("model,dim,threads,hot", [
+    ("sg", 100, 1, True), ("sg", 300, 1, True), ("cbow", 100, 1, True), ("cbow", 300, 1, True),
+    # thread scaling, with and without the workers' own copies of the most frequent rows
+    ("sg", 100, 2, True), ("cbow", 100, 2, True), ("cbow", 300, 2, True),
+    ("sg", 100, 2, False), ("cbow", 100, 2, False), ("cbow", 300, 2, False),
 ])
-def test_kernel_throughput(benchmark, record_rate, id_stream, model, dim, threads):
+def test_kernel_throughput(benchmark, record_rate, id_stream, model, dim, threads, hot):
     ranges = split_at_sentences(id_stream.ids, threads)
+    rows = hot_rows(threads, len(id_stream.counts), dim) if hot else 0
     benchmark.group = f"kernel {model}"
-    benchmark.extra_info.update(corpus=id_stream.source, model=model, dim=dim, threads=threads)
-    benchmark.pedantic(train_threads, setup=lambda: ((make_state(id_stream, model, dim), ranges), {}),
+    benchmark.extra_info.update(corpus=id_stream.source, model=model, dim=dim, threads=threads, hot_rows=rows)
+    benchmark.pedantic(train_threads, setup=lambda: ((make_state(id_stream, model, dim, hot=rows), ranges), {}),
                        rounds=ROUNDS, iterations=1)
     # corpus words (in-vocabulary tokens, before subsampling) per second, as training reports them
     record_rate(benchmark, id_stream.words, "words")
