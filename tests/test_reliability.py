@@ -292,7 +292,7 @@ def test_memory_estimate_is_printed_and_alone_exits(tmp_path, capsys, planted_co
     assert "this run should fit in memory" in out
     assert not os.path.exists("vectors.w2v")
     code, _, err = cli(capsys, "train", planted_corpus, "-o", tmp_path / "v", "--dim", "8", "--min-count", "1",
-                       "--epochs", "1")
+                       "--epochs", "1", "--threads", "1")
     assert code == 0 and "memory: model 5.4 KB (2 x 64 words x 8 dims x 4 bytes)" in err
 
 
@@ -306,6 +306,15 @@ def test_a_run_that_cannot_fit_fails_before_training(tmp_path, capsys, planted_c
     assert code == 0 and "probably does not fit" in out
     est = train_module.estimate_memory(planted_corpus, w2v.Params(dim=10, min_count=1).validate())
     assert 25_000 <= est.tokens <= 40_000            # 30,000 words + 3,000 sentence ends
+
+
+def test_memory_estimate_counts_the_workers_copies_of_hot_rows():
+    one = train_module.MemoryEstimate(vocab_size=100_000, dim=100, tokens=10, cache_dir=None, exact=True, threads=1)
+    four = train_module.MemoryEstimate(vocab_size=100_000, dim=100, tokens=10, cache_dir=None, exact=True, threads=4)
+    assert one.hot_bytes == 0 and "copied" not in one.describe()
+    per_worker = 4 * train_module.hot_rows(4, 100_000, 100) * 100 * 4     # own + snapshot, syn0 + syn1neg
+    assert four.model_bytes - one.model_bytes == 4 * per_worker
+    assert "copied by 4 workers" in four.describe()
 
 
 def test_size_estimate_of_gzip_uses_the_trailer(tmp_path, planted_corpus):

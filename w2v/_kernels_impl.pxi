@@ -34,6 +34,18 @@ cdef extern from *:
     static inline void w2v_store_flag(int *p, int v) {
         __atomic_store_n(p, v, __ATOMIC_RELAXED);
     }
+    static inline void w2v_lock(int *p) {
+        while (__atomic_exchange_n(p, 1, __ATOMIC_ACQUIRE)) {
+            while (__atomic_load_n(p, __ATOMIC_RELAXED)) {
+    #if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+    #endif
+            }
+        }
+    }
+    static inline void w2v_unlock(int *p) {
+        __atomic_store_n(p, 0, __ATOMIC_RELEASE);
+    }
     /* Dot product with four independent accumulators: a single running sum makes every
        multiply-add wait for the previous one (4 cycles each), which left the dot products of
        the negative-sampling loop at a quarter of the speed the CPU can do. */
@@ -91,6 +103,8 @@ cdef extern from *:
     long long w2v_atomic_load(long long *p) nogil
     int w2v_load_flag(int *p) nogil
     void w2v_store_flag(int *p, int v) nogil
+    void w2v_lock(int *p) nogil
+    void w2v_unlock(int *p) nogil
 
 # ---------------------------------------------------------------------------------------
 # Sigmoid and loss tables (word2vec.c's expTable: 1000 entries over [-6, 6])
@@ -327,6 +341,15 @@ cdef void hot_merge(const Model *shared, Model *m, float *snap) noexcept nogil:
         snap1[i] = v
 
 
+cdef inline void hot_merge_locked(const Model *shared, Model *m, float *snap) noexcept nogil:
+    """hot_merge, one worker at a time: two merges running together could each read a shared
+    value before the other wrote it, and one worker's changes would be lost. A merge takes
+    well under a millisecond every 10,000 words, so the others rarely wait."""
+    w2v_lock(shared.merge_lock)
+    hot_merge(shared, m, snap)
+    w2v_unlock(shared.merge_lock)
+
+
 cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, uint64_t rng,
                              uint64_t noise_rng) noexcept nogil:
     cdef ChunkResult res
@@ -454,7 +477,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
                 break
 
         if hot != NULL and since_sync >= m.hot_sync:
-            hot_merge(shared, m, hot + 2 * hot_n)
+            hot_merge_locked(shared, m, hot + 2 * hot_n)
             since_sync = 0
         if unreported >= 10000:
             alpha = current_alpha(m, w2v_atomic_add(<long long *>m.progress, unreported))
@@ -465,7 +488,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     if unreported:
         w2v_atomic_add(<long long *>m.progress, unreported)
     if hot != NULL:
-        hot_merge(shared, m, hot + 2 * hot_n)
+        hot_merge_locked(shared, m, hot + 2 * hot_n)
         free(hot)
     free(sen); free(ctx); free(buf)
     res.status = status
@@ -481,7 +504,7 @@ cdef class TrainState:
     cdef Model m
     cdef object _keep
     cdef readonly object syn0, syn1neg, ids, keep_prob, alias_prob, alias_idx
-    cdef readonly object progress, stop_flag
+    cdef readonly object progress, stop_flag, merge_lock
 
     def __init__(self, float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] ids,
                  keep_prob, const float[::1] alias_prob, const int32_t[::1] alias_idx,
@@ -506,6 +529,7 @@ cdef class TrainState:
         self.alias_idx = alias_idx
         self.progress = np.zeros(1, dtype=np.int64)
         self.stop_flag = np.zeros(1, dtype=np.intc)
+        self.merge_lock = np.zeros(1, dtype=np.intc)
         self.m.syn0 = &syn0[0, 0]
         self.m.syn1neg = &syn1neg[0, 0]
         self.m.dim = syn0.shape[1]
@@ -537,6 +561,8 @@ cdef class TrainState:
         cdef int[::1] stop = self.stop_flag
         self.m.progress = &prog[0]
         self.m.stop = &stop[0]
+        cdef int[::1] merge_lock = self.merge_lock
+        self.m.merge_lock = &merge_lock[0]
 
     def train_chunk(self, int64_t start, int64_t end, uint64_t seed, uint64_t epoch, uint64_t chunk):
         """Train on ids[start:end] (a run of whole sentences). Releases the GIL throughout.

@@ -42,6 +42,7 @@ cdef struct Model:
     int64_t hot_sync
     float *hot0
     float *hot1
+    int *merge_lock              # held by a worker while it merges its hot rows into the shared ones
 
 cdef struct ChunkResult:
     int64_t words                # corpus words read (before subsampling)

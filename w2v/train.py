@@ -417,10 +417,15 @@ class MemoryEstimate:
     exact: bool
     available: int = None
     scan_bytes: int = 0         # extra memory while reading (the table of distinct tokens)
+    threads: int = 1
+
+    @property
+    def hot_bytes(self):        # each worker's copies of the hot rows (its own and a snapshot, both matrices)
+        return self.threads * 4 * hot_rows(self.threads, self.vocab_size, self.dim) * self.dim * 4
 
     @property
     def model_bytes(self):      # syn0 and syn1neg, plus counts, alias table and keep probabilities
-        return 2 * self.vocab_size * self.dim * 4 + self.vocab_size * 20
+        return 2 * self.vocab_size * self.dim * 4 + self.vocab_size * 20 + self.hot_bytes
 
     @property
     def corpus_bytes(self):     # the encoded corpus, unless it lives in --cache-dir files
@@ -434,14 +439,16 @@ class MemoryEstimate:
     def after_scan(cls, encoded, p, cache_dir):
         # the encoded corpus is already in memory, so MemAvailable no longer includes it
         return cls(vocab_size=len(encoded.vocab), dim=p.dim, tokens=len(encoded.ids), cache_dir=cache_dir,
-                   exact=True, available=available_memory())
+                   exact=True, available=available_memory(), threads=p.threads)
 
     def describe(self):
         what = "memory" if self.exact else "memory (estimated before reading)"
         corpus = (f"encoded corpus {_fmt_bytes(self.corpus_bytes)} ({self.tokens:,} tokens)"
                   if self.cache_dir is None else f"encoded corpus in {self.cache_dir} (memory-mapped)")
+        hot = f", and {_fmt_bytes(self.hot_bytes)} of frequent words' rows copied by {self.threads} workers" \
+            if self.hot_bytes else ""
         text = (f"{what}: model {_fmt_bytes(self.model_bytes)} (2 x {self.vocab_size:,} words x {self.dim} dims "
-                f"x 4 bytes), {corpus}")
+                f"x 4 bytes{hot}), {corpus}")
         if self.scan_bytes:
             text += f", reading {_fmt_bytes(self.scan_bytes)}"
         if self.available is not None:
@@ -472,7 +479,7 @@ def estimate_memory(corpus, p, cache_dir=None):
     tokens = int(est.tokens * 1.05)    # sentence ends
     scan_bytes = 4 * tokens + 100 * est.distinct if cache_dir is None else 100 * est.distinct
     return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
-                          available=available_memory(), scan_bytes=scan_bytes)
+                          available=available_memory(), scan_bytes=scan_bytes, threads=p.threads)
 
 
 # ---------------------------------------------------------------------------------------
