@@ -248,12 +248,13 @@ def log(msg):
 
 
 def _import_w2v():
-    """w2v as installed, or else from this source tree (an in-place build)."""
-    try:
-        import w2v
-    except ImportError:
+    """w2v from this source tree when it is built in place (so a checkout measures its own code,
+    not an older installed copy), or else as installed."""
+    import glob
+    if glob.glob(os.path.join(REPO, "w2v", "_kernels_*.so")) or glob.glob(os.path.join(REPO, "w2v", "_kernels_*.pyd")):
         sys.path.insert(0, REPO)
-        import w2v
+    import w2v
+    log(f"w2v from {os.path.dirname(os.path.abspath(w2v.__file__))}")
     return w2v
 
 
