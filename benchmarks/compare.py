@@ -375,6 +375,10 @@ def _git_info(path):
         r = subprocess.run(["git", "-C", path, *cmd], capture_output=True, text=True, timeout=30)
         return r.stdout.strip() if r.returncode == 0 else None
     try:
+        top = git("rev-parse", "--show-toplevel")
+        # an installed copy sits in site-packages, which may lie inside some other repository
+        if top is None or os.path.realpath(top) != os.path.realpath(path):
+            return None
         commit = git("rev-parse", "HEAD")
         if commit is None:
             return None
