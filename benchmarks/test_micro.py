@@ -76,6 +76,34 @@ def test_kernel_throughput(benchmark, record_rate, id_stream, model, dim, thread
     record_rate(benchmark, id_stream.words, "words")
 
 
+@pytest.mark.parametrize("hot", [False, True])
+def test_chunk_overhead(benchmark, record_rate, id_stream, hot):
+    """The fixed cost of one chunk, measured on empty chunks: the worker loop's Python (lock, bookkeeping,
+    the call), the kernel's per-chunk set-up (random streams, buffers) and, with hot rows (several
+    workers), copying and merging the worker's copies of the most frequent rows. Training claims chunks of
+    100,000 tokens (Params.chunk_words); extra_info gives the cost per chunk in microseconds."""
+    n_chunks = 1_000
+    rows = hot_rows(2, len(id_stream.counts), 100) if hot else 0
+    state = make_state(id_stream, "cbow", 100, hot=rows)
+    lock = threading.Lock()
+    totals = {"words": 0, "next": 0}
+
+    def loop():
+        # the body of w2v.train's worker loop, over chunks that hold no tokens
+        for c in range(n_chunks):
+            with lock:
+                totals["next"] += 1
+            words, examples, loss, status = state.train_chunk(0, 0, 1, 0, c)
+            with lock:
+                totals["words"] += words
+
+    benchmark.group = "chunk overhead"
+    benchmark.extra_info.update(hot_rows=rows, chunks=n_chunks)
+    benchmark.pedantic(loop, rounds=5, iterations=1, warmup_rounds=1)
+    assert totals["words"] == 0 and totals["next"] >= n_chunks
+    record_rate(benchmark, n_chunks, "chunks")     # 1e6 / chunks_per_sec: microseconds per chunk
+
+
 def test_alias_draws(benchmark, record_rate):
     n, vocab_size = 2_000_000, 100_000
     counts = (1e7 / np.arange(1, vocab_size + 1)).astype(np.int64) + 1
