@@ -239,3 +239,20 @@ def test_fault_injection_kill_and_resume_gives_identical_vectors(tmp_path):
     assert got.index_to_key == ref.index_to_key
     np.testing.assert_array_equal(got.vectors, ref.vectors)
     assert not ck.exists() and not (tmp_path / "v.w2v.partial").exists()
+
+
+def test_checkpoints_of_padded_rows_resume_exactly(tmp_path, monkeypatch, corpus):
+    """At dim 200 training pads rows to 208 floats: checkpoints written mid-run hold the plain
+    vectors, and resuming from one gives the uninterrupted run's vectors."""
+    opts = dict(SMALL, dim=200, epochs=2)
+    ref = w2v.train(corpus, model="cbow", **opts)
+    copies = snapshots_every_segment(monkeypatch, tmp_path)
+    full = w2v.train(corpus, model="cbow", checkpoint=tmp_path / "ck", checkpoint_every="1h", **opts)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(full.syn0, ref.syn0)
+    assert len(copies) > 3
+    m = w2v.Word2Vec.load(copies[len(copies) // 2])
+    assert m.syn0.shape == (len(m.vocab), 200) and m.schedule.exact
+    m.resume(corpus)
+    np.testing.assert_array_equal(m.syn0, ref.syn0)
+    np.testing.assert_array_equal(m.syn1neg, ref.syn1neg)

@@ -149,6 +149,47 @@ def test_chunk_matches_python_reference(cbow, shared, subsample, hot, kernels):
     np.testing.assert_allclose(syn1neg, e1, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("cbow, shared", [(False, False), (False, True), (True, False)])
+@pytest.mark.parametrize("hot", [0, 4, 9])
+def test_padded_rows_train_exactly_as_contiguous_ones(cbow, shared, hot, kernels):
+    """Rows a stride apart (views of a wider matrix, as training lays them out): the same
+    vectors bit for bit as contiguous rows, and the padding (NaN here) is never read or changed."""
+    rng = np.random.default_rng(7)
+    V, dim, stride, window, negative, alpha = 9, 6, 16, 3, 3, 0.05
+    sents = [rng.integers(0, V, size=rng.integers(1, 12)) for _ in range(8)]
+    ids = np.concatenate([np.append(s, EOS) for s in sents]).astype(np.uint32)
+    counts = np.bincount(ids[ids != EOS], minlength=V) + 1
+    prob, alias = alias_table(counts, 0.75)
+    syn0 = rng.normal(0, 0.3, (V, dim)).astype(np.float32)
+    syn1neg = rng.normal(0, 0.3, (V, dim)).astype(np.float32)
+    wide0 = np.full((V, stride), np.nan, dtype=np.float32)
+    wide1 = np.full((V, stride), np.nan, dtype=np.float32)
+    wide0[:, :dim], wide1[:, :dim] = syn0, syn1neg
+    p0, p1 = wide0[:, :dim], wide1[:, :dim]
+    initial = syn0.copy()
+    results = []
+    for a, b in ((syn0, syn1neg), (p0, p1)):
+        state = kernels.TrainState(a, b, ids, None, prob, alias, cbow, window, negative, alpha, alpha, 10**9,
+                                   shared_negatives=shared, hot_rows=hot, hot_sync=7)
+        results.append(state.train_chunk(0, len(ids), 42, 0, 0))
+    assert results[0] == results[1] and results[0][3] == 0
+    assert not np.allclose(syn0, initial, atol=1e-3)      # it did train
+    np.testing.assert_array_equal(p0, syn0)
+    np.testing.assert_array_equal(p1, syn1neg)
+    assert np.isnan(wide0[:, dim:]).all() and np.isnan(wide1[:, dim:]).all()
+
+
+def test_train_state_rejects_rows_that_are_not_contiguous(kernels):
+    V, dim = 5, 4
+    ids = np.array([0, 1, 2, EOS], dtype=np.uint32)
+    prob, alias = alias_table(np.ones(V, dtype=np.int64), 0.75)
+    wide = np.zeros((V, 2 * dim), dtype=np.float32)
+    ok = np.zeros((V, dim), dtype=np.float32)
+    for a, b in ((wide[:, ::2], ok), (wide[:, :dim], ok), (ok, wide[:, :dim])):
+        with pytest.raises(ValueError, match="contiguous rows and the same row stride"):
+            kernels.TrainState(a, b, ids, None, prob, alias, False, 2, 2, 0.025, 0.0001, 100)
+
+
 def test_hot_merge_adds_this_workers_changes_to_the_shared_rows(kernels):
     """Between a worker's merges another worker changed the shared rows: the merge keeps those
     changes, adds this worker's own (copy - snapshot), and restarts copy and snapshot from the result."""

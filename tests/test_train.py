@@ -122,3 +122,61 @@ def test_bad_parameters(planted_corpus, bad, message):
 def test_unknown_parameter(planted_corpus):
     with pytest.raises(w2v.W2VError, match="unknown training parameter"):
         w2v.train(planted_corpus, dims=10)
+
+
+def test_row_stride_pads_to_cache_lines_only_when_cheap():
+    from w2v.train import row_stride
+    assert [row_stride(d) for d in (300, 200, 1000, 128, 256)] == [304, 208, 1008, 128, 256]
+    assert [row_stride(d) for d in (100, 50, 24, 1)] == [100, 50, 24, 1]     # padding would cost > 1/16
+
+
+@pytest.mark.parametrize("dim", [300, 100])
+def test_initial_weights_are_aligned_padded_views_with_the_usual_values(dim):
+    from w2v.train import init_weights, row_stride
+    V = 5000                                         # several blocks of random draws
+    syn0, syn1neg = init_weights(V, dim, seed=4)
+    rng = np.random.default_rng(4)
+    want = (rng.random((V, dim), dtype=np.float32) - np.float32(0.5)) * np.float32(2.0 / dim)
+    np.testing.assert_array_equal(syn0, want)
+    assert not syn1neg.any() and syn0.shape == syn1neg.shape == (V, dim)
+    for a in (syn0, syn1neg):
+        assert a.strides == (4 * row_stride(dim), 4) and a.ctypes.data % 64 == 0
+
+
+def test_compact_rows_moves_rows_in_place():
+    from w2v.train import compact_rows, init_weights
+    V, dim = 3000, 300                              # more rows than one block of the move
+    padded, _ = init_weights(V, dim, seed=1)
+    want = np.array(padded)
+    out = compact_rows(padded)
+    assert out.flags.c_contiguous and np.shares_memory(out, padded)
+    np.testing.assert_array_equal(out, want)
+    plain = np.ones((4, 3), dtype=np.float32)
+    assert compact_rows(plain) is plain
+    odd = np.arange(40, dtype=np.float32).reshape(4, 10)[:, ::2]     # not row-contiguous: copied
+    np.testing.assert_array_equal(compact_rows(odd), odd)
+
+
+def test_padded_training_gives_the_same_vectors_as_unpadded(planted_corpus, monkeypatch):
+    """Training lays rows out padded (dim 300 -> 304); the result is plain arrays, bit for bit
+    those of training on unpadded rows."""
+    import importlib
+    t = importlib.import_module("w2v.train")       # the module (w2v.train is also the function)
+    opts = dict(SMALL, dim=300, epochs=2, threads=1, seed=5)
+    strides = []
+    real = t._kernels.TrainState
+
+    def recording(syn0, *args, **kwargs):
+        strides.append(syn0.strides[0] // 4)
+        return real(syn0, *args, **kwargs)
+
+    monkeypatch.setattr(t._kernels, "TrainState", recording)
+    for model in ("sg", "cbow"):
+        a = w2v.train(planted_corpus, model=model, **opts)
+        with monkeypatch.context() as mp:
+            mp.setattr(t, "row_stride", lambda dim: dim)
+            b = w2v.train(planted_corpus, model=model, **opts)
+        assert strides[-2:] == [304, 300]
+        assert a.syn0.flags.c_contiguous and a.syn1neg.flags.c_contiguous
+        np.testing.assert_array_equal(a.syn0, b.syn0)
+        np.testing.assert_array_equal(a.syn1neg, b.syn1neg)

@@ -10,6 +10,9 @@
 from libc.stdint cimport uint32_t, int32_t, uint64_t, int64_t
 from libc.math cimport exp, log
 from libc.stdlib cimport malloc, free
+
+cdef extern from "<stdlib.h>" nogil:
+    int posix_memalign(void **memptr, size_t alignment, size_t size)
 from libc.string cimport memset, memcpy
 
 import numpy as np
@@ -172,15 +175,15 @@ cdef inline void update_pair(float g, const float *h, float *out, float *err, in
 cdef inline float *in_row(const Model *m, uint32_t w) noexcept nogil:
     """Word w's input (syn0) row: the worker's own copy for a hot word, else the shared row."""
     if w < m.hot:
-        return m.hot0 + <int64_t>w * m.dim
-    return m.syn0 + <int64_t>w * m.dim
+        return m.hot0 + w * m.stride
+    return m.syn0 + w * m.stride
 
 
 cdef inline float *out_row(const Model *m, uint32_t w) noexcept nogil:
     """Word w's output (syn1neg) row, as in_row."""
     if w < m.hot:
-        return m.hot1 + <int64_t>w * m.dim
-    return m.syn1neg + <int64_t>w * m.dim
+        return m.hot1 + w * m.stride
+    return m.syn1neg + w * m.stride
 
 
 cdef inline void prefetch_row(const float *row, int n) noexcept nogil:
@@ -322,12 +325,19 @@ cdef inline float current_alpha(const Model *m, int64_t done) noexcept nogil:
     return <float>a
 
 
+cdef inline int64_t hot_span(const Model *m) noexcept nogil:
+    """Floats from the first hot row's start to the last hot row's end (m.hot >= 1)."""
+    return (<int64_t>m.hot - 1) * m.stride + m.dim
+
+
 cdef void hot_merge(const Model *shared, Model *m, float *snap) noexcept nogil:
     """Add this worker's changes to its hot rows (copy - snapshot) to the shared rows, and
-    start again from the shared rows as they are now (which carry the other workers' changes)."""
-    cdef int64_t i, n = <int64_t>m.hot * m.dim
-    cdef float *snap0 = snap
-    cdef float *snap1 = snap + n
+    start again from the shared rows as they are now (which carry the other workers' changes).
+    The copies are laid out with the shared rows' stride; the padding between rows is merged
+    too (it never changes), the last row's is not (it may lie outside the shared array)."""
+    cdef int64_t i, n = hot_span(m)
+    cdef float *snap0 = snap                              # laid out as the copies: hot rows, stride apart
+    cdef float *snap1 = snap + <int64_t>m.hot * m.stride
     cdef float v
     for i in range(n):
         v = shared.syn0[i] + (m.hot0[i] - snap0[i])
@@ -395,16 +405,17 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     if local.hot > local.vocab_size:
         local.hot = local.vocab_size
     if local.hot > 0:
-        hot_n = <int64_t>local.hot * dim
-        hot = <float *>malloc(4 * hot_n * sizeof(float))
+        hot_n = <int64_t>local.hot * local.stride
+        if posix_memalign(<void **>&hot, 64, 4 * hot_n * sizeof(float)) != 0:
+            hot = NULL
         if hot == NULL:
             free(sen); free(ctx); free(buf)
             res.status = -1
             return res
         local.hot0 = hot
         local.hot1 = hot + hot_n
-        memcpy(hot, shared.syn0, hot_n * sizeof(float))
-        memcpy(hot + hot_n, shared.syn1neg, hot_n * sizeof(float))
+        memcpy(hot, shared.syn0, hot_span(&local) * sizeof(float))
+        memcpy(hot + hot_n, shared.syn1neg, hot_span(&local) * sizeof(float))
         memcpy(hot + 2 * hot_n, hot, 2 * hot_n * sizeof(float))
 
     alpha = current_alpha(m, w2v_atomic_load(<long long *>m.progress))
@@ -506,7 +517,7 @@ cdef class TrainState:
     cdef readonly object syn0, syn1neg, ids, keep_prob, alias_prob, alias_idx
     cdef readonly object progress, stop_flag, merge_lock
 
-    def __init__(self, float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] ids,
+    def __init__(self, float[:, :] syn0, float[:, :] syn1neg, const uint32_t[::1] ids,
                  keep_prob, const float[::1] alias_prob, const int32_t[::1] alias_idx,
                  bint cbow, int window, int negative, double alpha0, double min_alpha,
                  int64_t total_words, bint shared_negatives=False, uint32_t hot_rows=0,
@@ -514,6 +525,14 @@ cdef class TrainState:
         cdef const float[::1] kp
         if syn0.shape[0] != syn1neg.shape[0] or syn0.shape[1] != syn1neg.shape[1]:
             raise ValueError("syn0 and syn1neg must have the same shape")
+        if syn0.shape[0] < 1 or syn0.shape[1] < 1:
+            raise ValueError("syn0 and syn1neg must not be empty")
+        # rows may be padded (a view of a wider array), but each row's floats must be contiguous
+        # and both matrices must use the same row stride
+        if (syn0.strides[1] != sizeof(float) or syn1neg.strides[1] != sizeof(float)
+                or syn0.strides[0] != syn1neg.strides[0] or syn0.strides[0] % sizeof(float) != 0
+                or syn0.strides[0] < syn0.shape[1] * <Py_ssize_t>sizeof(float)):
+            raise ValueError("syn0 and syn1neg must have contiguous rows and the same row stride")
         if alias_prob.shape[0] != syn0.shape[0] or alias_idx.shape[0] != syn0.shape[0]:
             raise ValueError("the alias table must have one entry per vocabulary word")
         if not (1 <= negative <= MAX_NEGATIVE):
@@ -533,6 +552,7 @@ cdef class TrainState:
         self.m.syn0 = &syn0[0, 0]
         self.m.syn1neg = &syn1neg[0, 0]
         self.m.dim = syn0.shape[1]
+        self.m.stride = syn0.strides[0] // sizeof(float)
         self.m.window = window
         self.m.negative = negative
         self.m.cbow = cbow
@@ -717,6 +737,7 @@ def _step_py(float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] cont
     m.syn0 = &syn0[0, 0]
     m.syn1neg = &syn1neg[0, 0]
     m.dim = syn0.shape[1]
+    m.stride = syn0.shape[1]
     m.negative = negs.shape[0]
     m.vocab_size = syn0.shape[0]
     m.hot = 0
@@ -742,6 +763,7 @@ def _hot_merge_py(float[:, ::1] syn0, float[:, ::1] syn1neg, float[:, ::1] hot0,
     shared.syn0 = &syn0[0, 0]
     shared.syn1neg = &syn1neg[0, 0]
     local.dim = syn0.shape[1]
+    local.stride = syn0.shape[1]
     local.hot = hot
     local.hot0 = &hot0[0, 0]
     local.hot1 = &hot1[0, 0]

@@ -19,6 +19,7 @@ cdef struct Model:
     float *syn0
     float *syn1neg
     int dim
+    int64_t stride               # floats from one row to the next (>= dim: rows may be padded to 64 bytes)
     int window
     int negative
     int cbow
