@@ -188,8 +188,9 @@ def row_stride(dim):
     """Floats from one weight row to the next while training: dim rounded up to a whole number of
     64-byte cache lines when that costs at most 1/16 more memory (dim 300 -> 304, dim 200 -> 208),
     else dim. With the matrices 64-byte aligned, a padded row never shares a cache line with its
-    neighbours and no vector load straddles two lines: 2-thread CBOW at dim 300 ran 1.25x faster
-    per thread in interleaved runs (skip-gram 1.08x); at dim 100 (112, 12 % more) it did not pay."""
+    neighbours and no vector load straddles two lines. In interleaved runs on wiki17m at dim 300,
+    skip-gram gained 7-9 % (medians of paired runs) and CBOW stayed within noise (0.99-1.02x);
+    at dim 100 the padding (to 112, 12 % more arithmetic and memory) did not pay."""
     padded = -(-dim // 16) * 16
     return padded if (padded - dim) * 16 <= dim else dim
 
