@@ -10,9 +10,6 @@
 from libc.stdint cimport uint32_t, int32_t, uint64_t, int64_t
 from libc.math cimport exp, log
 from libc.stdlib cimport malloc, free
-
-cdef extern from "<stdlib.h>" nogil:
-    int posix_memalign(void **memptr, size_t alignment, size_t size)
 from libc.string cimport memset, memcpy
 
 import numpy as np
@@ -366,6 +363,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     cdef Model local = shared[0]
     cdef Model *m = &local      # this worker's view: its own hot rows, if any
     cdef float *hot = NULL
+    cdef void *hot_mem = NULL   # hot, from malloc; hot itself is rounded up to a 64-byte boundary
     cdef int64_t hot_n = 0
     cdef int64_t since_sync = 0
     cdef Noise nz
@@ -406,8 +404,9 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
         local.hot = local.vocab_size
     if local.hot > 0:
         hot_n = <int64_t>local.hot * local.stride
-        if posix_memalign(<void **>&hot, 64, 4 * hot_n * sizeof(float)) != 0:
-            hot = NULL
+        hot_mem = malloc(4 * hot_n * sizeof(float) + 64)
+        if hot_mem != NULL:
+            hot = <float *>((<size_t>hot_mem + 63) & ~(<size_t>63))
         if hot == NULL:
             free(sen); free(ctx); free(buf)
             res.status = -1
@@ -500,7 +499,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
         w2v_atomic_add(<long long *>m.progress, unreported)
     if hot != NULL:
         hot_merge_locked(shared, m, hot + 2 * hot_n)
-        free(hot)
+        free(hot_mem)
     free(sen); free(ctx); free(buf)
     res.status = status
     return res
