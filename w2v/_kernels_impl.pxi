@@ -527,10 +527,11 @@ cdef class TrainState:
         if syn0.shape[0] < 1 or syn0.shape[1] < 1:
             raise ValueError("syn0 and syn1neg must not be empty")
         # rows may be padded (a view of a wider array), but each row's floats must be contiguous
-        # and both matrices must use the same row stride
-        if (syn0.strides[1] != sizeof(float) or syn1neg.strides[1] != sizeof(float)
-                or syn0.strides[0] != syn1neg.strides[0] or syn0.strides[0] % sizeof(float) != 0
-                or syn0.strides[0] < syn0.shape[1] * <Py_ssize_t>sizeof(float)):
+        # and both matrices must use the same row stride (a single row has no stride to speak of)
+        if (syn0.shape[1] > 1 and (syn0.strides[1] != sizeof(float) or syn1neg.strides[1] != sizeof(float))
+                or syn0.shape[0] > 1 and (syn0.strides[0] != syn1neg.strides[0]
+                                          or syn0.strides[0] % sizeof(float) != 0
+                                          or syn0.strides[0] < syn0.shape[1] * <Py_ssize_t>sizeof(float))):
             raise ValueError("syn0 and syn1neg must have contiguous rows and the same row stride")
         if alias_prob.shape[0] != syn0.shape[0] or alias_idx.shape[0] != syn0.shape[0]:
             raise ValueError("the alias table must have one entry per vocabulary word")
@@ -551,7 +552,7 @@ cdef class TrainState:
         self.m.syn0 = &syn0[0, 0]
         self.m.syn1neg = &syn1neg[0, 0]
         self.m.dim = syn0.shape[1]
-        self.m.stride = syn0.strides[0] // sizeof(float)
+        self.m.stride = syn0.strides[0] // sizeof(float) if syn0.shape[0] > 1 else syn0.shape[1]
         self.m.window = window
         self.m.negative = negative
         self.m.cbow = cbow
