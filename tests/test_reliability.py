@@ -294,6 +294,10 @@ def test_memory_estimate_is_printed_and_alone_exits(tmp_path, capsys, planted_co
     code, _, err = cli(capsys, "train", planted_corpus, "-o", tmp_path / "v", "--dim", "8", "--min-count", "1",
                        "--epochs", "1", "--threads", "1")
     assert code == 0 and "memory: model 5.4 KB (2 x 64 words x 8 dims x 4 bytes)" in err
+    code, out, _ = cli(capsys, "train", planted_corpus, "--estimate-memory", "--dim", "300", "--min-count", "1",
+                       "--threads", "1")
+    # 2 x 64 x 304 x 4 bytes for the padded rows, 64 x 20 for counts and noise tables
+    assert code == 0 and "model 156.9 KB (2 x 64 words x 300 dims (rows padded to 304) x 4 bytes)" in out
 
 
 def test_a_run_that_cannot_fit_fails_before_training(tmp_path, capsys, planted_corpus, monkeypatch):

@@ -496,7 +496,9 @@ class MemoryEstimate:
                   if self.cache_dir is None else f"encoded corpus in {self.cache_dir} (memory-mapped)")
         hot = f", and {_fmt_bytes(self.hot_bytes)} of frequent words' rows copied by {self.threads} workers" \
             if self.hot_bytes else ""
-        text = (f"{what}: model {_fmt_bytes(self.model_bytes)} (2 x {self.vocab_size:,} words x {self.dim} dims "
+        stride = row_stride(self.dim)
+        dims = f"{self.dim} dims" if stride == self.dim else f"{self.dim} dims (rows padded to {stride})"
+        text = (f"{what}: model {_fmt_bytes(self.model_bytes)} (2 x {self.vocab_size:,} words x {dims} "
                 f"x 4 bytes{hot}), {corpus}")
         if self.scan_bytes:
             text += f", reading {_fmt_bytes(self.scan_bytes)}"
