@@ -235,13 +235,11 @@ def compact_rows(a):
         return np.ascontiguousarray(a)
     flat = base.reshape(-1)
     start = (a.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // a.itemsize
+    out = flat[start:start + v * dim].reshape(v, dim)
     block = max(1, (1 << 18) // dim)
     for r in range(0, v, block):
-        n = min(block, v - r)
-        src = flat[start + r * stride:start + (r + n - 1) * stride + dim]
-        rows = np.lib.stride_tricks.as_strided(src, shape=(n, dim), strides=(stride * a.itemsize, a.itemsize))
-        flat[start + r * dim:start + (r + n) * dim] = rows.reshape(-1)   # numpy copies overlapping data safely
-    return flat[start:start + v * dim].reshape(v, dim)
+        out[r:r + block] = a[r:r + block]     # the two overlap: numpy copies through a buffer of one block
+    return out
 
 
 HOT_BYTES = 512 * 1024   # per worker and matrix: the rows of the most frequent words it keeps a copy of
