@@ -107,6 +107,39 @@ def test_demo_runs_and_answers(tmp_path, capsys):
         "rome" in [w for w, _ in kv.analogy("france", "paris", "italy", topn=3)]
 
 
+def test_demo_without_output_writes_into_a_new_temporary_directory(tmp_path, capsys, monkeypatch):
+    import re
+    import tempfile
+    work, tmp = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    tmp.mkdir()
+    (work / "vectors.w2v").write_text("the user's own file")
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    code, out, err = run(capsys, "train", "--demo", "--threads", "1", "--epochs", "1")
+    assert code == 0, err
+    written = re.search(r"to (\S+) \(native format\)", err).group(1)
+    assert os.path.dirname(os.path.dirname(written)) == str(tmp)       # a new directory in the temp dir
+    assert len(w2v.load(written)) > 50 and f"w2v similar {written} cat" in err
+    assert sorted(os.listdir(work)) == ["vectors.w2v"]                   # nothing written here ...
+    assert (work / "vectors.w2v").read_text() == "the user's own file"   # ... nor replaced
+
+
+def test_default_output_never_replaces_an_existing_file(tmp_path, capsys, monkeypatch, planted_corpus):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vectors.w2v").write_text("keep me")
+    code, _, err = run(capsys, "train", planted_corpus, *FAST)
+    assert code == 2 and "vectors.w2v already exists; give -o vectors.w2v to replace it" in err
+    assert (tmp_path / "vectors.w2v").read_text() == "keep me"
+    code, _, err = run(capsys, "train", planted_corpus, "-o", "vectors.w2v", *FAST)     # asked for: replaced
+    assert code == 0, err
+    assert len(w2v.load(tmp_path / "vectors.w2v")) == 64
+    (tmp_path / "vectors.w2v").unlink()
+    code, _, err = run(capsys, "train", planted_corpus, *FAST)                       # the default, when free
+    assert code == 0, err
+    assert len(w2v.load(tmp_path / "vectors.w2v")) == 64
+
+
 def test_module_and_console_script(tmp_path, planted_corpus):
     env = dict(os.environ)
     r = subprocess.run([sys.executable, "-m", "w2v", "train", str(planted_corpus), "-o", str(tmp_path / "v"),
@@ -131,3 +164,42 @@ def test_vectors_follow_further_training(planted_corpus):
     expected = m.syn0 / np.linalg.norm(m.syn0, axis=1, keepdims=True)
     np.testing.assert_allclose(after, expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(before, after)
+
+
+def _unbuilt_tree(tmp_path):
+    """A copy of the package's Python files without its compiled modules, as in a source checkout."""
+    import glob
+    import shutil
+    tree = tmp_path / "checkout"
+    (tree / "w2v").mkdir(parents=True)
+    for name in glob.glob(os.path.join(os.path.dirname(w2v.__file__), "*.py")):
+        shutil.copy(name, tree / "w2v")
+    return tree
+
+
+def test_an_unbuilt_source_tree_on_the_path_uses_the_installed_package(tmp_path):
+    """`python -m pytest` or `python -c "import w2v"` from a clone's root puts the unbuilt w2v/
+    first on sys.path: the import must still work, with the installed compiled modules."""
+    tree = _unbuilt_tree(tmp_path)
+    code = "import w2v, w2v._kernels as k; print(w2v.train.__module__, k.__file__)"
+    r = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, cwd=tree)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "w2v.train" and not r.stdout.split()[1].startswith(str(tree))
+    # a changed file in the tree is not silently ignored
+    with open(tree / "w2v" / "params.py", "a") as fh:
+        fh.write("\n# edited\n")
+    r = subprocess.run([sys.executable, "-c", "import w2v"], capture_output=True, text=True, cwd=tree)
+    assert r.returncode == 0 and "params.py differ: run `pip install .`" in r.stderr
+
+
+def test_an_unbuilt_source_tree_alone_says_what_to_run(tmp_path):
+    tree = _unbuilt_tree(tmp_path)
+    # hide every installed copy: only the unbuilt tree (the current directory) can be found
+    code = ("import os, sys; sys.path[:] = [p for p in sys.path if not p or not os.path.isdir(os.path.join(p, 'w2v'))]; "
+            "from importlib import machinery as m; "
+            "sys.meta_path[:] = [f for f in sys.meta_path if f in (m.BuiltinImporter, m.FrozenImporter, m.PathFinder)]; "
+            "import w2v")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tree)
+    assert r.returncode != 0
+    assert r.stderr.strip().splitlines()[-1].startswith("ImportError: w2v is not built in")
+    assert "run `pip install .`" in r.stderr

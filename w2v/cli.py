@@ -9,6 +9,9 @@ import sys
 from .errors import W2VError
 
 
+DEFAULT_OUTPUT = "vectors.w2v"     # -o when not given (an existing file of that name is never replaced)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, then exit 2, as argparse does, but with our prefix
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -25,7 +28,8 @@ def _add_train(sub):
                        description="Train word vectors. With no corpus, --demo trains on a small built-in corpus.")
     p.add_argument("corpus", nargs="?", help="text file, .gz file, or directory of such files "
                    "(one sentence per line, whitespace-separated tokens)")
-    p.add_argument("-o", "--output", help="where to write the vectors (default: vectors.w2v)")
+    p.add_argument("-o", "--output", help="where to write the vectors (default: vectors.w2v, which must not exist "
+                   "yet; with --demo, a new temporary directory)")
     p.add_argument("--format", choices=("native", "bin", "txt"), default=None,
                    help="native (fast, memory-mappable, keeps counts), bin or txt (word2vec formats)")
     p.add_argument("--model", choices=("sg", "cbow"), default=d.model, help="skip-gram or CBOW (default sg)")
@@ -77,6 +81,8 @@ def cmd_train(args):
         raise W2VError("give either a corpus or --demo, not both")
     if args.resume and args.demo:
         raise W2VError("--resume needs the corpus the run started on, not --demo")
+    if args.estimate_memory and args.demo:
+        raise W2VError("--estimate-memory needs a corpus")
     params = dict(model=args.model, dim=args.dim, window=args.window, negative=args.negative,
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
@@ -96,7 +102,17 @@ def cmd_train(args):
         if model.schedule is None:
             raise W2VError(f"{args.resume} holds a finished model: nothing to resume")
         saved = model.extra
-    output = args.output or saved.get("output") or "vectors.w2v"
+    output = args.output or saved.get("output")
+    demo_out = None
+    if output is None and args.demo:
+        # the demo writes into a new temporary directory: it never touches the current one
+        import tempfile
+        demo_out = tempfile.mkdtemp(prefix="w2v-demo-")
+        output = os.path.join(demo_out, "vectors.w2v")
+    elif output is None:
+        output = DEFAULT_OUTPUT
+        if os.path.lexists(output) and not args.estimate_memory:
+            raise W2VError(f"{output} already exists; give -o {output} to replace it, or -o another path")
     fmt = args.format or saved.get("format") or "native"
     every = args.checkpoint_every or saved.get("checkpoint_every")
     ckpt_path = args.checkpoint or (saved.get("checkpoint") if not args.output else None) or output + ".ckpt"
@@ -105,8 +121,6 @@ def cmd_train(args):
     if every is not None:
         Checkpointer.create(ckpt_path, every)     # a bad --checkpoint-every fails here, before reading
     if args.estimate_memory:
-        if args.demo:
-            raise W2VError("--estimate-memory needs a corpus")
         if model is not None:
             p = model.params
         est = estimate_memory(args.corpus, p, args.cache_dir)
@@ -168,6 +182,7 @@ def cmd_train(args):
               f"({fmt} format)", file=sys.stderr)
         if args.demo:
             _demo_queries(model)
+            print(f"query them yourself: w2v similar {target} cat", file=sys.stderr)
     return 0
 
 
