@@ -93,7 +93,7 @@ def test_chunk_overhead(benchmark, record_rate, id_stream, hot):
         for c in range(n_chunks):
             with lock:
                 totals["next"] += 1
-            words, examples, loss, status = state.train_chunk(0, 0, 1, 0, c)
+            words, examples, loss, status, kept = state.train_chunk(0, 0, 1, 0, c)
             with lock:
                 totals["words"] += words
 

@@ -384,6 +384,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     cdef float alpha, kp
     cdef int dim = m.dim
     res.words = 0
+    res.kept = 0
     res.examples = 0
     res.loss = 0.0
     res.status = STATUS_OK
@@ -433,6 +434,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
                     continue
             sen[n] = w
             n += 1
+        res.kept += n
         if pos < end and m.ids[pos] == C_EOS:
             pos += 1
 
@@ -590,7 +592,8 @@ cdef class TrainState:
         The random streams (one for windows and subsampling, one for noise words) are derived
         from (seed, epoch, chunk), so a single thread with a fixed seed repeats exactly, also when
         training resumes from a chunk boundary.
-        Returns (words, examples, loss, status).
+        Returns (words, examples, loss, status, kept): corpus words read, positive examples
+        trained, their summed loss, the status, and the words subsampling kept.
         """
         cdef ChunkResult r
         cdef uint64_t rng = rng_seed(seed, epoch, chunk)
@@ -601,7 +604,7 @@ cdef class TrainState:
             r = train_range(&self.m, start, end, rng, noise_rng)
         if r.status < 0:
             raise MemoryError("cannot allocate the worker's buffers")
-        return r.words, r.examples, r.loss, r.status
+        return r.words, r.examples, r.loss, r.status, r.kept
 
     def set_progress(self, int64_t words):
         self.progress[0] = words

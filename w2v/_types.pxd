@@ -47,6 +47,7 @@ cdef struct Model:
 
 cdef struct ChunkResult:
     int64_t words                # corpus words read (before subsampling)
+    int64_t kept                 # of those, the words subsampling kept (gensim's "effective words")
     int64_t examples             # positive (centre, context) examples trained
     double loss                  # sum of negative-sampling losses
     int status

@@ -69,6 +69,8 @@ class Word2Vec:
         self.timings = {}
         self.interrupted = False
         self.words_per_sec = 0.0
+        self.raw_words = 0          # corpus words the last train()/resume() call read ...
+        self.effective_words = 0    # ... and those of them that subsampling kept
         self.schedule = None        # a Schedule while a training run is unfinished (see resume())
         self.fingerprint = None     # of the corpus the schedule runs over (see corpus.fingerprint)
         self.extra = {}             # saved with the model (the command line keeps its options here)
@@ -574,6 +576,7 @@ class _RunStats:
         self.ctrl_c = None
         self.t0 = time.perf_counter()
         self.words = 0          # words trained by this call (for words/s)
+        self.kept = 0           # of those, the words subsampling kept
         self.next_tick = self.t0 + 1.0      # progress callbacks: about once a second
 
 
@@ -605,6 +608,7 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
         elapsed = time.perf_counter() - run.t0
         model.timings["train"] = model.timings.get("train", 0.0) + elapsed
         model.words_per_sec = run.words / elapsed if elapsed > 0 else 0.0
+        model.raw_words, model.effective_words = run.words, run.kept
         reporter.done(model, run.words, elapsed)
     if not model.interrupted:
         model.schedule = None
@@ -696,12 +700,14 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
                         return
                     c = s.next_chunk
                     s.next_chunk += 1
-                words, examples, loss, status = state.train_chunk(int(bounds[c]), int(bounds[c + 1]), p.seed, epoch, c)
+                words, examples, loss, status, kept = state.train_chunk(
+                    int(bounds[c]), int(bounds[c + 1]), p.seed, epoch, c)
                 with lock:
                     s.epoch_loss += loss
                     s.epoch_examples += examples
                     s.epoch_words += words
                     run.words += words
+                    run.kept += kept
                 if status == _kernels.NAN:
                     raise W2VError(
                         f"training diverged (a score became NaN or infinite) at epoch {epoch + 1}; "
