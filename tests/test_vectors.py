@@ -430,7 +430,8 @@ def test_large_binary_parses_with_numpy(tmp_path):
 # ---- interoperability ------------------------------------------------------------------------------
 
 def test_gensim_interop(tmp_path, kv_unicode):
-    gensim_models = pytest.importorskip("gensim.models")
+    from conftest import require_gensim
+    gensim_models = require_gensim()
     gkv_cls = gensim_models.KeyedVectors
     for fmt, binary in (("bin", True), ("txt", False)):
         path = tmp_path / f"ours.{fmt}"
