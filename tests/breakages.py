@@ -1,0 +1,194 @@
+"""Break one ingredient of training or evaluation on purpose, run the test suite, and check it fails.
+
+    python tests/breakages.py                 # every breakage, each in a fresh copy of the committed tree
+    python tests/breakages.py --only lr-frozen,cbow-sum
+    python tests/breakages.py --list
+    python tests/breakages.py --pip           # install each broken copy with pip and run plain `pytest`
+
+Each breakage is a one-line change (an exact piece of text replaced by another). For each, a copy of the
+repository's last commit gets the change, its compiled modules are rebuilt if the change touches them,
+and the suite runs (stopping at the first failure). A breakage the suite does not notice is reported and
+makes this script exit 1. Not collected by pytest (the name does not start with test_); it takes about a
+minute per breakage that touches compiled code.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+KERNELS = "w2v/_kernels_impl.pxi"
+
+# (name, ingredient, file, text, replacement)
+BREAKAGES = [
+    ("subsampling-off", "subsampling on/off", "w2v/train.py",
+     "    keep = keep_probabilities(vocab.counts, p.sample)\n", "    keep = None\n"),
+    ("subsampling-formula", "subsampling formula", "w2v/vocab.py",
+     "np.sqrt(ratio) + ratio", "np.sqrt(ratio)"),
+    ("subsampling-inverted", "subsampling in the kernel", KERNELS,
+     "if kp < 1.0 and rng_uniform(&rng) >= kp:", "if kp < 1.0 and rng_uniform(&rng) < kp:"),
+    ("lr-frozen", "learning rate as the kernel applies it", KERNELS,
+     "            alpha = current_alpha(m, w2v_atomic_add(<long long *>m.progress, unreported))",
+     "            w2v_atomic_add(<long long *>m.progress, unreported)"),
+    ("lr-formula", "learning-rate formula", KERNELS,
+     "(m.alpha0 - m.min_alpha) * (<double>done / <double>m.total_words)",
+     "(m.alpha0 - m.min_alpha) * (<double>done / <double>m.total_words) * 0.5"),
+    ("lr-epoch-restart", "learning rate across epochs", "w2v/train.py",
+     "state.set_progress(s.epoch * s.train_words if fresh else s.words_done)", "state.set_progress(0)"),
+    ("noise-exponent-ignored", "noise exponent", "w2v/train.py",
+     "prob, alias = alias_table(vocab.counts, p.ns_exponent)", "prob, alias = alias_table(vocab.counts, 0.75)"),
+    ("noise-power", "noise distribution", "w2v/vocab.py",
+     "weights = np.power(np.asarray(counts, dtype=np.float64), exponent)",
+     "weights = np.asarray(counts, dtype=np.float64)"),
+    ("noise-alias-unused", "noise draws in the training loop", KERNELS,
+     "        nz.words[j] = alias_resolve(m, r[j], nz.words[j])\n", "\n"),
+    ("alias-build", "alias table", KERNELS,
+     "scaled[l] = (scaled[l] + scaled[s]) - 1.0", "scaled[l] = scaled[l] - 1.0"),
+    ("label-true", "label of the true word", KERNELS,
+     "g = (1.0 - sigmoid(f)) * alpha", "g = (0.0 - sigmoid(f)) * alpha"),
+    ("label-noise", "label of noise words", KERNELS,
+     "g = -sigmoid(f) * alpha", "g = (1.0 - sigmoid(f)) * alpha"),
+    ("noise-equal-to-word", "a noise word equal to the true word is skipped", KERNELS,
+     "            if target == word:\n                continue\n", "\n"),
+    ("window-not-reduced", "reduced window", KERNELS,
+     "b = <int>rng_below(&rng, <uint32_t>m.window)", "b = 0"),
+    ("window-right-edge", "window bounds", KERNELS,
+     "hi = i + m.window - b + 1", "hi = i + m.window - b"),
+    ("cbow-sum", "CBOW's mean", KERNELS, "neu1[d] *= scale", "neu1[d] *= 1.0"),
+    ("cbow-error-divided", "CBOW's error to every context word", KERNELS,
+     "axpy(1.0, neu1e, in_row(m, context[j]), dim)", "axpy(scale, neu1e, in_row(m, context[j]), dim)"),
+    ("sg-last-context", "every context word of a skip-gram window", KERNELS,
+     "                    for j in range(nctx):\n                        status = sg_example",
+     "                    for j in range(nctx - 1):\n                        status = sg_example"),
+    ("sg-per-pair-context", "every context word (per-pair negatives)", KERNELS,
+     "                for j in range(lo, hi):\n                    if j == i:\n                        continue\n"
+     "                    for k in range(m.negative):",
+     "                for j in range(lo, hi - 1):\n                    if j == i:\n                        continue\n"
+     "                    for k in range(m.negative):"),
+    ("sg-orientation", "skip-gram: the context word's vector predicts the centre word", KERNELS,
+     "status = sg_example(m, ctx[j], w, negs, alpha, neu1e, &res.loss)",
+     "status = sg_example(m, w, ctx[j], negs, alpha, neu1e, &res.loss)"),
+    ("min-count", "min-count", "w2v/vocab.py",
+     "(unit_counts >= min_count)", "(unit_counts > min_count)"),
+    ("max-vocab", "max-vocab", "w2v/vocab.py",
+     "units = units[:max_vocab]", "units = units[:max_vocab + 1]"),
+    ("hot-merge-overwrites", "merge of the workers' hot rows (syn0)", KERNELS,
+     "v = shared.syn0[i] + (m.hot0[i] - snap0[i])", "v = m.hot0[i]"),
+    ("hot-merge-syn1neg", "merge of the workers' hot rows (syn1neg)", KERNELS,
+     "v = shared.syn1neg[i] + (m.hot1[i] - snap1[i])", "v = m.hot1[i]"),
+    ("hot-merge-last", "the merge at the end of a chunk", KERNELS,
+     "    if hot != NULL:\n        hot_merge_locked(shared, m, hot + 2 * hot_n)\n",
+     "    if hot != NULL:\n"),
+    ("chunks-skipped", "multi-worker chunking", "w2v/train.py",
+     "                    s.next_chunk += 1\n", "                    s.next_chunk += 2\n"),
+    ("chunk-first-token", "chunk bounds", "w2v/train.py",
+     "state.train_chunk(\n                    int(bounds[c]), ", "state.train_chunk(\n                    int(bounds[c]) + 1, "),
+    ("analogy-question-words", "exclusion of question words in analogy evaluation", "w2v/evaluate.py",
+     "kv.analogy_rows(q[:, 0], q[:, 1], q[:, 2], exclude,", "kv.analogy_rows(q[:, 0], q[:, 1], q[:, 2], None,"),
+    ("checkpoint-progress", "checkpoint state: where the schedule stands", "w2v/train.py",
+     "state.set_progress(s.epoch * s.train_words if fresh else s.words_done)",
+     "state.set_progress(s.epoch * s.train_words)"),
+    ("checkpoint-syn1neg", "checkpoint state: the output weights", "w2v/train.py",
+     "_ckpt.save(path, meta, v.words, v.counts, self.syn0, self.syn1neg)",
+     "_ckpt.save(path, meta, v.words, v.counts, self.syn0, np.zeros_like(self.syn1neg))"),
+    ("sigmoid-table", "sigmoid table", KERNELS,
+     "x = (i / <double>SIGMOID_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP",
+     "x = (i / <double>SIGMOID_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP * 0.9"),
+]
+
+
+def run(cmd, cwd, env=None, log=None):
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if log is not None:
+        log.write(f"$ {' '.join(cmd)}\n{r.stdout}{r.stderr}\n")
+    return r
+
+
+def first_failure(output):
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" - ")[0]
+    return None
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help="comma-separated breakage names")
+    ap.add_argument("--list", action="store_true", help="list the breakages and exit")
+    ap.add_argument("--pip", action="store_true", help="pip install each broken copy (slower) instead of building in place")
+    ap.add_argument("--keep", action="store_true", help="keep the working directory")
+    args = ap.parse_args(argv)
+    chosen = BREAKAGES
+    if args.only:
+        names = set(args.only.split(","))
+        unknown = names - {b[0] for b in BREAKAGES}
+        if unknown:
+            ap.error(f"unknown breakages: {', '.join(sorted(unknown))}")
+        chosen = [b for b in BREAKAGES if b[0] in names]
+    if args.list:
+        for name, what, path, *_ in chosen:
+            print(f"{name:24} {path:24} {what}")
+        return 0
+
+    repo = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=os.path.dirname(os.path.abspath(__file__)),
+                          capture_output=True, text=True, check=True).stdout.strip()
+    work = tempfile.mkdtemp(prefix="w2v-breakages-")
+    base = os.path.join(work, "base")
+    subprocess.run(["git", "clone", "-q", repo, base], check=True)
+    commit = run(["git", "rev-parse", "--short", "HEAD"], base).stdout.strip()
+    log = open(os.path.join(work, "log.txt"), "w")
+    print(f"breaking {len(chosen)} ingredients of commit {commit} (log: {log.name})", flush=True)
+    if run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"], base, log=log).returncode:
+        print("the unbroken tree does not build", file=sys.stderr)
+        return 2
+    results = []
+    for name, what, path, text, replacement in chosen:
+        tree = os.path.join(work, name)
+        shutil.copytree(base, tree, symlinks=True)
+        target = os.path.join(tree, path)
+        with open(target) as fh:
+            source = fh.read()
+        if source.count(text) != 1:
+            results.append((name, what, "NOT APPLIED", f"the text occurs {source.count(text)} times in {path}"))
+            print(f"{name:24} NOT APPLIED ({path} changed?)", flush=True)
+            continue
+        time.sleep(1.1)       # a newer mtime than the built modules, so the rebuild sees the change
+        with open(target, "w") as fh:
+            fh.write(source.replace(text, replacement))
+        t0 = time.perf_counter()
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        if args.pip:
+            venv = os.path.join(work, "venv")
+            if not os.path.exists(venv):
+                subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
+            py = os.path.join(venv, "bin", "python")
+            built = run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--force-reinstall", "."],
+                        tree, log=log).returncode == 0
+            test_cmd = [os.path.join(venv, "bin", "pytest"), "-x", "-q", "-p", "no:cacheprovider"]
+        else:
+            built = (not path.endswith((".pyx", ".pxi", ".pxd"))
+                     or run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"], tree, log=log).returncode == 0)
+            env["PYTHONPATH"] = tree
+            test_cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+        if not built:
+            results.append((name, what, "BUILD FAILED", ""))
+            print(f"{name:24} BUILD FAILED", flush=True)
+            continue
+        r = run(test_cmd, tree, env=env, log=log)
+        failed = first_failure(r.stdout)
+        verdict = "caught" if r.returncode != 0 else "MISSED"
+        results.append((name, what, verdict, failed or r.stdout.strip().splitlines()[-1:]))
+        print(f"{name:24} {verdict:7} {time.perf_counter() - t0:5.0f}s  {failed or ''}", flush=True)
+        shutil.rmtree(tree, ignore_errors=True)
+    missed = [r for r in results if r[2] != "caught"]
+    print(f"\n{len(results) - len(missed)} of {len(results)} breakages made the suite fail")
+    if not args.keep:
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
