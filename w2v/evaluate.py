@@ -1,4 +1,5 @@
-"""Intrinsic benchmarks: word analogies (questions-words format) and word-pair similarity (WordSim353, SimLex).
+"""Benchmarks: word analogies (questions-words format), word-pair similarity (WordSim353, SimLex) and sentence
+similarity (STS: STS-Benchmark, SICK or plain score/sentence/sentence files).
 
 evaluate_analogies follows word2vec's compute-accuracy protocol: only the `restrict_vocab` most frequent
 words (the first rows; trainers store words by descending frequency) are candidates, a question with a
@@ -7,22 +8,33 @@ case-insensitive by default. All questions go through one matrix-matrix product 
 """
 import math
 import os
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import geometry
 from ._io import describe_os_error
 from .errors import W2VError
+from .vectors import KeyedVectors
 
-__all__ = ["evaluate_analogies", "evaluate_word_pairs", "read_analogies", "read_word_pairs", "spearman", "pearson"]
+__all__ = ["evaluate_analogies", "evaluate_word_pairs", "read_analogies", "read_word_pairs", "spearman", "pearson",
+           "tokenize", "read_sentence_pairs", "SentencePairs", "STS_LAYOUTS", "evaluate_sentence_pairs",
+           "evaluate_sentence_table"]
+
+
+def _read_bytes(path, what):
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise W2VError(describe_os_error(exc, path, f"read the {what} file")) from None
 
 
 def _read_lines(path, what):
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise W2VError(describe_os_error(exc, path, f"read the {what} file")) from None
+    data = _read_bytes(path, what)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -255,3 +267,283 @@ def evaluate_word_pairs(kv, path, case_insensitive=True, restrict_vocab=None, sc
         "oov": oov,
         "oov_ratio": oov / len(pairs),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# sentence pairs (STS)
+# ---------------------------------------------------------------------------------------------
+
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")  # \w is str.isalnum() plus "_"
+
+
+def tokenize(sentence, lowercase=True):
+    """The default tokeniser of the sentence evaluations, matching how the corpora were prepared:
+    lower-case (unless lowercase=False), every character that is not a letter or digit (str.isalnum,
+    any script) becomes a space, split on the spaces.
+
+    "There's a U.S.-based Wi-Fi café!" -> ["there", "s", "a", "u", "s", "based", "wi", "fi", "café"].
+    To tokenise differently, pass any callable str -> list of str as ``tokenizer=``.
+    """
+    if lowercase:
+        sentence = sentence.lower()
+    return _NOT_LETTER_OR_DIGIT.sub(" ", sentence).split()
+
+
+# layout -> (score column, sentence 1 column, sentence 2 column), 0-based, tab-separated; extra columns ignored
+STS_LAYOUTS = {
+    "stsb": (4, 5, 6),   # STS-Benchmark: genre, file, year, id, score, sentence 1, sentence 2
+    "sick": (3, 1, 2),   # SICK (SemEval 2014): pair_ID, sentence_A, sentence_B, relatedness_score
+    "plain": (0, 1, 2),  # score, sentence 1, sentence 2
+}
+_HEADER_NAMES = (
+    {"score", "gold", "gold_score", "relatedness_score", "similarity", "similarity_score", "sim"},
+    {"sentence1", "sentence_1", "sentence 1", "sentence_a", "sent1", "s1", "text1", "text_a"},
+    {"sentence2", "sentence_2", "sentence 2", "sentence_b", "sent2", "s2", "text2", "text_b"},
+)
+
+
+@dataclass
+class SentencePairs:
+    """Sentence pairs read from a file.
+
+    scores, first, second, lines: gold score, the two sentences and the line number of each pair.
+    layout: the layout used ("stsb", "sick", "plain", or "header" when the columns came from a header's names),
+    columns: (score, sentence 1, sentence 2) column indices, header: whether the first line was a header,
+    malformed: line numbers of the lines that did not parse (blank lines and "#" comments are not counted).
+    """
+    scores: list = field(default_factory=list)
+    first: list = field(default_factory=list)
+    second: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+    layout: str = ""
+    columns: tuple = ()
+    header: bool = False
+    malformed: list = field(default_factory=list)
+
+
+def _parse_pair(fields, columns):
+    """(score, sentence 1, sentence 2) from a line's fields, or None if they do not fit the columns."""
+    score_col, c1, c2 = columns
+    if len(fields) <= max(columns):
+        return None
+    try:
+        score = float(fields[score_col])
+    except ValueError:
+        return None
+    s1, s2 = fields[c1].strip(), fields[c2].strip()
+    if not math.isfinite(score) or not s1 or not s2:
+        return None
+    return score, s1, s2
+
+
+def _header_columns(fields):
+    names = [f.strip().lower() for f in fields]
+    found = []
+    for wanted in _HEADER_NAMES:
+        hits = [i for i, name in enumerate(names) if name in wanted]
+        if not hits:
+            return None
+        found.append(hits[0])
+    return tuple(found)
+
+
+def read_sentence_pairs(path, layout="auto"):
+    """Read scored sentence pairs from a tab-separated file (UTF-8).
+
+    Layouts (STS_LAYOUTS): "stsb" (genre, file, year, id, score, sentence 1, sentence 2: STS-Benchmark),
+    "sick" (pair_ID, sentence_A, sentence_B, relatedness_score: SICK) and "plain" (score, sentence 1,
+    sentence 2); columns after those are ignored. layout="auto" takes the columns from a header line that
+    names them (e.g. "sentence1", "sentence_A", "score", "relatedness_score"), else the layout under which
+    most lines parse (ties: stsb, sick, plain; "sick" also needs a numeric pair ID). A first line whose score
+    is not a number is a header. Blank lines and lines starting with "#" are skipped. A line that does not
+    parse (too few columns, a score that is not a finite number, an empty sentence, invalid UTF-8) is
+    counted in ``malformed``; W2VError only when no line parses.
+    """
+    path = os.fspath(path)
+    if layout != "auto" and layout not in STS_LAYOUTS:
+        raise W2VError(f"unknown sentence-pair layout {layout!r}; use auto, {', '.join(STS_LAYOUTS)}")
+    rows = []           # (line number, fields) of the lines with content
+    undecodable = []
+    for line_no, raw in enumerate(_read_bytes(path, "sentence-pair").split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            undecodable.append(line_no)
+            continue
+        if line_no == 1:
+            line = line.lstrip("\ufeff")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        rows.append((line_no, line.split("\t")))
+    out = SentencePairs()
+    columns = None
+    if rows:
+        if layout == "auto":
+            columns = _header_columns(rows[0][1])
+            if columns is not None:  # a header naming the columns (marked as a header below: its score is a name)
+                out.layout = next((name for name, cols in STS_LAYOUTS.items() if cols == columns), "header")
+            else:
+                def parsed(name):
+                    cols = STS_LAYOUTS[name]
+                    return sum(1 for _, f in rows if _parse_pair(f, cols) is not None
+                               and (name != "sick" or f[0].strip().isdigit()))
+                counts = {name: parsed(name) for name in STS_LAYOUTS}
+                out.layout = max(STS_LAYOUTS, key=lambda name: counts[name])  # first of the best: the tie order
+        else:
+            out.layout = layout
+        columns = out.columns = columns or STS_LAYOUTS[out.layout]
+        fields = rows[0][1]
+        if len(fields) > max(columns) and _parse_pair(fields, columns) is None:
+            try:
+                float(fields[columns[0]])
+            except ValueError:
+                out.header = True   # a score column that is not a number: a header line
+    malformed = list(undecodable)
+    for line_no, fields in rows[1:] if out.header else rows:
+        pair = _parse_pair(fields, columns)
+        if pair is None:
+            malformed.append(line_no)
+            continue
+        out.lines.append(line_no)
+        out.scores.append(pair[0])
+        out.first.append(pair[1])
+        out.second.append(pair[2])
+    out.malformed = sorted(malformed)
+    if not out.scores:
+        raise W2VError(f"{path}: no sentence pairs found ({len(out.malformed)} malformed lines); expected "
+                       "tab-separated lines 'score<TAB>sentence 1<TAB>sentence 2', STS-Benchmark's layout "
+                       "(genre, file, year, id, score, sentence 1, sentence 2) or SICK's")
+    return out
+
+
+POST_PROCESSING = {
+    None: "none",
+    "words": "whitening fitted on the word vectors",
+    "sentences": "whitening fitted on the pooled sentence vectors",
+    "abtt": "all-but-the-top on the word vectors",
+}
+POOLING = ("mean", "tfidf", "sif")
+
+
+def _check_choice(value, choices, what):
+    if value not in choices:
+        raise W2VError(f"unknown {what} {value!r}; use one of: {', '.join(str(c) for c in choices)}")
+
+
+def evaluate_sentence_table(kv, path, methods=POOLING, whitenings=tuple(POST_PROCESSING), tokenizer=None,
+                            layout="auto", whiten_dims=None, abtt_components=None, sif_a=1e-3):
+    """Sentence similarity (STS) for several poolings x post-processings, reading the file once.
+
+    For each pair, the cosine of the two pooled sentence vectors is compared with the gold score
+    (Spearman and Pearson), over the pairs whose two sentences both have a known word.
+
+    methods: poolings of geometry.sentence_vectors ("mean", "tfidf", "sif"). SIF's word probabilities
+    come from the vectors' counts, else from Zipf's law over the row order (geometry.word_probabilities);
+    tf-idf's idf from the counts (geometry.idf_from_counts), else from the file's sentences as documents.
+    SIF's common component is fitted on all the file's sentences.
+    whitenings: post-processings, any of None (none), "words" (whitening fitted on the word vectors,
+    keeping `whiten_dims` dimensions if given), "sentences" (whitening fitted on the pooled vectors of the
+    scored sentences, `whiten_dims` likewise), "abtt" (all-but-the-top on the word vectors: the mean and
+    `abtt_components` top principal directions removed, default dim / 100).
+    tokenizer: str -> list of tokens (default: tokenize). layout: see read_sentence_pairs.
+
+    Returns a dict: "pairs" (parsed), "scored", "no_known_word" (pairs with a sentence without a known
+    word: not scored), "tokens", "unknown_tokens", "oov_token_share", "malformed" (count),
+    "malformed_lines" (the first 10), "layout", "header", "probabilities" ("counts" or "zipf"), "idf"
+    ("counts" or "sentences"), "word_anisotropy" (of the vectors of the words the file uses), the options
+    "sif_a", "whiten_dims" and "abtt_components" (the number of directions removed), and "rows": one dict per
+    (method, whitening) with "method", "whiten", "spearman", "pearson", "anisotropy_before" and
+    "anisotropy_after" (mean cosine between the scored sentences' vectors without and with the
+    post-processing), "word_anisotropy_after" (of the file's words, for "words" and "abtt", else None).
+    Whitening and all-but-the-top are fitted on all the word vectors, weighing every word alike.
+    """
+    for method in methods:
+        _check_choice(method, POOLING, "pooling method")
+    for whiten in whitenings:
+        _check_choice(whiten, tuple(POST_PROCESSING), "post-processing")
+    if tokenizer is None:
+        tokenizer = tokenize
+    pairs = read_sentence_pairs(path, layout)
+    n = len(pairs.scores)
+    sentences = [list(tokenizer(s)) for s in pairs.first + pairs.second]
+    k2i = kv.key_to_index
+    known = np.array([sum(1 for t in tokens if t in k2i) for tokens in sentences], dtype=np.int64)
+    n_tokens = sum(len(tokens) for tokens in sentences)
+    scored = (known[:n] > 0) & (known[n:] > 0)
+    if scored.sum() < 2:
+        raise W2VError(f"{path}: only {int(scored.sum())} of {n} sentence pairs have a known word in both "
+                       "sentences; check that the vectors and the file are in the same language and case")
+    rows_used = np.concatenate([scored, scored])  # the sentences of the scored pairs
+    gold = np.asarray(pairs.scores, dtype=np.float64)[scored]
+
+    # Pool from the rows of the words the file uses; weights and transforms come from the whole vocabulary.
+    used = np.array(sorted({k2i[t] for tokens in sentences for t in tokens if t in k2i}), dtype=np.int64)
+    file_kv = KeyedVectors([kv.index_to_key[i] for i in used], kv.vectors[used])
+    probabilities, p_source = geometry.word_probabilities(kv, fallback="zipf")
+    idf, idf_source = None, None
+    if "tfidf" in methods:
+        if p_source == "counts":
+            idf, idf_source = geometry.idf_from_counts(kv)[used], "counts"
+        else:
+            idf, idf_source = geometry.idf_from_documents(file_kv, sentences), "sentences"
+    options = {"mean": {}, "tfidf": {"idf": idf}, "sif": {"a": sif_a, "probabilities": probabilities[used]}}
+
+    word_kv = {None: file_kv}   # post-processed word vectors, made once each
+    if "words" in whitenings:
+        word_kv["words"] = geometry.whiten(file_kv, transform=geometry.whitening_transform(kv, k=whiten_dims))
+    if "abtt" in whitenings:
+        fitted = geometry.all_but_the_top_transform(kv, abtt_components)
+        abtt_components = len(fitted[1])
+        word_kv["abtt"] = geometry.all_but_the_top(file_kv, transform=fitted)
+    word_anisotropy = {w: geometry.anisotropy(v) for w, v in word_kv.items()} if len(used) > 1 else {}
+
+    pooled = {}
+    def pool(method, words):
+        if (method, words) not in pooled:
+            v = geometry.sentence_vectors(word_kv[words], sentences, method, **options[method]).vectors
+            pooled[method, words] = np.asarray(v, dtype=np.float64)[rows_used]
+        return pooled[method, words]
+
+    rows = []
+    for method in methods:
+        before = pool(method, None)
+        for whiten in whitenings:
+            v = pool(method, whiten if whiten in ("words", "abtt") else None)
+            if whiten == "sentences":
+                mu, w = geometry.whitening_transform(v, k=whiten_dims)
+                v = (v - mu) @ w
+            unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
+            m = len(gold)
+            cosines = np.einsum("ij,ij->i", unit[:m], unit[m:])
+            rows.append({
+                "method": method, "whiten": whiten,
+                "spearman": spearman(gold, cosines), "pearson": pearson(gold, cosines),
+                "anisotropy_before": geometry.anisotropy(before), "anisotropy_after": geometry.anisotropy(v),
+                "word_anisotropy_after": word_anisotropy.get(whiten) if whiten in ("words", "abtt") else None,
+            })
+    unknown = int(sum(len(tokens) for tokens in sentences) - known.sum())
+    return {
+        "pairs": n, "scored": int(scored.sum()), "no_known_word": int(n - scored.sum()),
+        "tokens": n_tokens, "unknown_tokens": unknown, "oov_token_share": unknown / n_tokens if n_tokens else None,
+        "malformed": len(pairs.malformed), "malformed_lines": pairs.malformed[:10],
+        "layout": pairs.layout, "header": pairs.header, "probabilities": p_source, "idf": idf_source,
+        "word_anisotropy": word_anisotropy.get(None), "sif_a": sif_a, "whiten_dims": whiten_dims,
+        "abtt_components": abtt_components, "rows": rows,
+    }
+
+
+def evaluate_sentence_pairs(kv, path, method="mean", whiten=None, tokenizer=None, layout="auto",
+                            whiten_dims=None, abtt_components=None, sif_a=1e-3):
+    """Sentence similarity (STS): Spearman and Pearson correlation between the gold scores of a file's
+    sentence pairs and the cosines of their pooled sentence vectors.
+
+    method: "mean", "tfidf" or "sif" pooling; whiten: None, "words", "sentences" or "abtt" (see
+    evaluate_sentence_table, which computes several at once, for these and the other options).
+    Returns the dict of evaluate_sentence_table with its single row's entries in place of "rows":
+    "spearman", "pearson", "pairs", "scored", "no_known_word", "oov_token_share", "malformed", ...,
+    "anisotropy_before", "anisotropy_after" (sentence vectors), "word_anisotropy", "word_anisotropy_after".
+    """
+    result = evaluate_sentence_table(kv, path, (method,), (whiten,), tokenizer, layout, whiten_dims,
+                                     abtt_components, sif_a)
+    result.update(result.pop("rows")[0])
+    return result

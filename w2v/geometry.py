@@ -284,13 +284,14 @@ def whitening_transform(vectors, k=None, eps=1e-10):
     return mu, w
 
 
-def whiten(vectors, k=None, eps=1e-10):
+def whiten(vectors, k=None, eps=1e-10, transform=None):
     """Whitened copy: (v - mu) Sigma^(-1/2), or the top-k PCA-whitened components with `k`.
 
     Given an array, returns a float32 array; given a KeyedVectors, returns a new KeyedVectors with
-    the same words and counts. Use whitening_transform to apply the same map to other vectors.
+    the same words and counts. transform=(mu, W) from whitening_transform applies a map fitted on other
+    vectors (e.g. on the whole vocabulary) instead of fitting one here.
     """
-    mu, w = whitening_transform(vectors, k, eps)
+    mu, w = whitening_transform(vectors, k, eps) if transform is None else transform
     out = ((np.asarray(_matrix(vectors), dtype=np.float64) - mu) @ w).astype(np.float32)
     if isinstance(vectors, KeyedVectors):
         return KeyedVectors(vectors.index_to_key, out, vectors.counts)
@@ -319,11 +320,12 @@ def all_but_the_top_transform(vectors, n_components=None):
     return mu, components
 
 
-def all_but_the_top(vectors, n_components=None):
+def all_but_the_top(vectors, n_components=None, transform=None):
     """All-but-the-top copy (Mu and Viswanath 2018): remove the mean, then the projections on the top
     `n_components` principal directions (default D / 100). Array in, float32 array out; KeyedVectors
-    in, KeyedVectors out (same words and counts)."""
-    mu, u = all_but_the_top_transform(vectors, n_components)
+    in, KeyedVectors out (same words and counts). transform=(mu, U) from all_but_the_top_transform
+    applies a map fitted on other vectors instead of fitting one here."""
+    mu, u = all_but_the_top_transform(vectors, n_components) if transform is None else transform
     x = np.asarray(_matrix(vectors), dtype=np.float64) - mu
     out = (x - (x @ u.T) @ u).astype(np.float32)
     if isinstance(vectors, KeyedVectors):
