@@ -28,7 +28,7 @@ from .vectors import KeyedVectors
 __all__ = [
     "PooledVectors", "sentence_vectors", "sentence_vector", "mean_vectors", "tfidf_vectors", "sif_vectors",
     "idf_from_counts", "idf_from_documents", "word_probabilities", "anisotropy", "whitening_transform", "whiten",
-    "all_but_the_top_transform", "all_but_the_top",
+    "all_but_the_top_transform", "all_but_the_top", "kmeans",
     "ProcrustesResult", "procrustes_align",
 ]
 
@@ -331,6 +331,49 @@ def all_but_the_top(vectors, n_components=None, transform=None):
     if isinstance(vectors, KeyedVectors):
         return KeyedVectors(vectors.index_to_key, out, vectors.counts)
     return out
+
+
+def kmeans(vectors, k, seed=0, iterations=100, restarts=4):
+    """Lloyd's k-means with k-means++ seeding (Arthur and Vassilvitskii 2007), the best of `restarts` runs by
+    the within-cluster sum of squares. Returns each row's cluster (int64, 0..k-1). A cluster left empty is
+    moved to the point farthest from its centre. Seeded: the same input and seed give the same clusters.
+    """
+    x = np.asarray(_matrix(vectors), dtype=np.float64)
+    n = x.shape[0]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+        raise W2VError(f"k must be between 1 and the number of vectors ({n}), got {k!r}")
+    rng = np.random.default_rng(seed)
+    sq = np.einsum("ij,ij->i", x, x)
+    rows = np.arange(n)
+    best, best_cost = None, math.inf
+    for _ in range(max(1, int(restarts))):
+        centres = np.empty((k, x.shape[1]))
+        centres[0] = x[rng.integers(n)]
+        d2 = np.maximum(sq - 2 * x @ centres[0] + centres[0] @ centres[0], 0.0)
+        for j in range(1, k):  # k-means++: the next centre with probability proportional to d^2
+            total = d2.sum()
+            i = rng.choice(n, p=d2 / total) if total > 0 else rng.integers(n)
+            centres[j] = x[i]
+            d2 = np.minimum(d2, np.maximum(sq - 2 * x @ x[i] + sq[i], 0.0))
+        labels = None
+        for _ in range(iterations):
+            dist = sq[:, None] - 2 * x @ centres.T + np.einsum("ij,ij->i", centres, centres)[None, :]
+            new = dist.argmin(axis=1)
+            if labels is not None and np.array_equal(new, labels):
+                break
+            labels = new
+            for j in range(k):
+                members = labels == j
+                if members.any():
+                    centres[j] = x[members].mean(axis=0)
+                else:
+                    far = int(dist[rows, labels].argmax())
+                    centres[j] = x[far]
+                    labels[far] = j
+        cost = float(np.maximum(dist[rows, labels], 0.0).sum())
+        if cost < best_cost:
+            best, best_cost = labels.copy(), cost
+    return best.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
