@@ -323,6 +323,9 @@ def test_cli_table_and_json(tmp_path, capsys):
     assert result["pairs"] == len(pairs) and result["whiten_dims"] == 4 and len(result["rows"]) == 12
     want = evaluate_sentence_pairs(kv, path, "sif", "sentences", whiten_dims=4)["spearman"]
     assert result["rows"][10]["spearman"] == pytest.approx(want)
+    code, out, err = run(capsys, "eval", vec, "--sts", path, "--json", "--case-sensitive")
+    exact = evaluate_sentence_pairs(kv, path, tokenizer=lambda s: tokenize(s, lowercase=False))
+    assert json.loads(out)["sts"]["unknown_tokens"] == exact["unknown_tokens"] > result["unknown_tokens"]
 
 
 @pytest.mark.parametrize("extra,message", [
