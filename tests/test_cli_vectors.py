@@ -50,7 +50,7 @@ def test_analogy(capsys, vec_file):
     (["similar", "{f}", "king", "--topn", "0"], "--topn must be a positive integer"),
     (["similar", "{missing}", "king"], "cannot read"),
     (["similar", "{bad}", "king"], "not a word2vec file"),
-    (["eval", "{f}"], "give --analogies FILE and/or --pairs FILE"),
+    (["eval", "{f}"], "give --analogies FILE, --pairs FILE and/or --sts FILE"),
     (["eval", "{f}", "--pairs", "{missing}"], "cannot read the word-pair file"),
     (["convert", "{bad}", "{out}"], "not a word2vec file"),
 ])

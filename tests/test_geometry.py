@@ -168,3 +168,56 @@ def test_procrustes_recovers_known_rotation():
         geometry.procrustes_align(kv_a, kv_b, words=["extra"])
     with pytest.raises(W2VError, match="cannot align"):
         geometry.procrustes_align(kv_a, KeyedVectors(["w1"], np.ones((1, 3))))
+
+
+def test_word_probabilities_counts_and_zipf(kv):
+    p, source = geometry.word_probabilities(kv)
+    assert source == "counts"
+    np.testing.assert_allclose(p, np.array([1000, 50, 30, 400, 10, 40, 20]) / 1550)
+    no_counts = KeyedVectors(kv.index_to_key, kv.vectors)
+    with pytest.raises(W2VError, match="needs word counts"):
+        geometry.word_probabilities(no_counts)
+    z, source = geometry.word_probabilities(no_counts, fallback="zipf")
+    assert source == "zipf"
+    harmonic = sum(1 / r for r in range(1, 8))  # H_7
+    np.testing.assert_allclose(z, [1 / (r * harmonic) for r in range(1, 8)])
+    with pytest.raises(W2VError, match="unknown probability fallback"):
+        geometry.word_probabilities(no_counts, fallback="uniform")
+
+
+def test_sif_with_given_probabilities(kv):
+    no_counts = KeyedVectors(kv.index_to_key, kv.vectors)
+    p = np.array([0.4, 0.1, 0.1, 0.2, 0.05, 0.1, 0.05])
+    a = 0.1
+    pooled = geometry.sif_vectors(no_counts, [["the", "mat", "zzz"]], a=a, remove_components=0, probabilities=p)
+    want = (a / (a + 0.4) * kv["the"] + a / (a + 0.05) * kv["mat"]) / 2
+    np.testing.assert_allclose(pooled.vectors[0], want, rtol=1e-6)
+    with pytest.raises(W2VError, match="one value per word"):
+        geometry.sif_vectors(no_counts, [["the"]], probabilities=p[:3])
+
+
+def test_all_but_the_top_removes_mean_and_dominant_directions():
+    rng = np.random.default_rng(6)
+    n, d = 3000, 20
+    common = rng.standard_normal((2, d))
+    x = rng.standard_normal((n, d)) + rng.standard_normal((n, 2)) * [8.0, 5.0] @ common + 4.0
+    assert geometry.anisotropy(x) > 0.2
+    out = geometry.all_but_the_top(x, n_components=2)
+    assert out.dtype == np.float32 and out.shape == x.shape
+    # independent reference: the top right singular vectors of the centred data
+    centred = x - x.mean(axis=0)
+    vt = np.linalg.svd(centred, full_matrices=False)[2][:2]
+    np.testing.assert_allclose(out, centred - centred @ vt.T @ vt, atol=1e-4)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-4)
+    assert abs(geometry.anisotropy(out)) < 0.01
+    # the removed directions span the planted ones
+    mu, u = geometry.all_but_the_top_transform(x, 2)
+    planted = np.linalg.qr(common.T)[0]
+    np.testing.assert_allclose(np.linalg.svd(u @ planted)[1], 1, atol=0.01)
+    assert geometry.all_but_the_top_transform(np.ones((5, 250)) * np.arange(5)[:, None])[1].shape == (2, 250)
+    kv = KeyedVectors([f"w{i}" for i in range(n)], x, counts=np.arange(n))
+    akv = geometry.all_but_the_top(kv, 2)
+    np.testing.assert_allclose(akv.vectors, out, atol=1e-5)
+    np.testing.assert_array_equal(akv.counts, kv.counts)
+    with pytest.raises(W2VError, match="n_components must be"):
+        geometry.all_but_the_top(x, n_components=d)

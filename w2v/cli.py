@@ -220,6 +220,8 @@ def _demo_queries(model):
 # ---------------------------------------------------------------------------------------
 
 def _add_vector_commands(sub):
+    from .evaluate import STS_LAYOUTS
+
     p = sub.add_parser("similar", help="nearest words to a word (or to the sum of several)")
     p.add_argument("vectors", help="vector file (native, word2vec bin or txt, fastText .vec)")
     p.add_argument("words", nargs="+", metavar="WORD", help="query word(s); several are summed")
@@ -236,13 +238,26 @@ def _add_vector_commands(sub):
     _add_load_options(p)
     p.set_defaults(func=cmd_analogy)
 
-    p = sub.add_parser("eval", help="analogy accuracy and word-pair correlation")
+    p = sub.add_parser("eval", help="analogy accuracy, word-pair and sentence-pair (STS) correlation")
     p.add_argument("vectors", help="vector file")
     p.add_argument("--analogies", metavar="FILE", help="questions-words file (': section' headers, 'a b c d' lines)")
     p.add_argument("--pairs", metavar="FILE", help="word-pair file: 'word1 word2 score' (WordSim353, SimLex)")
+    p.add_argument("--sts", metavar="FILE",
+                   help="sentence-pair file, tab-separated: STS-Benchmark (genre, file, year, id, score, s1, s2), "
+                        "SICK, or 'score<TAB>s1<TAB>s2'; prints Spearman for each pooling (mean, tfidf, sif) and "
+                        "post-processing (none, whitening on words / on sentences, all-but-the-top)")
+    p.add_argument("--sts-layout", choices=("auto",) + tuple(STS_LAYOUTS), default="auto",
+                   help="columns of the --sts file (default auto: from a header or the columns that parse)")
+    p.add_argument("--whiten-dims", type=int, metavar="K",
+                   help="--sts whitening keeps the top K principal dimensions (default: all)")
+    p.add_argument("--abtt-components", type=int, metavar="N",
+                   help="--sts all-but-the-top removes the top N principal directions (default: dim / 100)")
+    p.add_argument("--sif-a", type=float, default=1e-3, metavar="A",
+                   help="SIF weight a / (a + p(word)) (default 1e-3)")
     p.add_argument("--restrict-vocab", type=int, default=30000,
                    help="analogy candidates: the N most frequent words (default 30000)")
-    p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: ignore case)")
+    p.add_argument("--case-sensitive", action="store_true",
+                   help="match words exactly; --sts sentences are then not lower-cased (default: ignore case)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     _add_load_options(p)
     p.set_defaults(func=cmd_eval)
@@ -306,18 +321,32 @@ def _num(value):
 def cmd_eval(args):
     import json
 
-    from .evaluate import evaluate_analogies, evaluate_word_pairs
+    from .evaluate import evaluate_analogies, evaluate_sentence_table, evaluate_word_pairs, tokenize
 
-    if not args.analogies and not args.pairs:
-        raise W2VError("give --analogies FILE and/or --pairs FILE")
+    if not args.analogies and not args.pairs and not args.sts:
+        raise W2VError("give --analogies FILE, --pairs FILE and/or --sts FILE")
     _positive(args.restrict_vocab, "--restrict-vocab")
+    _positive(args.whiten_dims, "--whiten-dims")
+    if args.abtt_components is not None and args.abtt_components < 0:
+        raise W2VError(f"--abtt-components must be 0 or more, got {args.abtt_components}")
+    if not args.sif_a > 0:
+        raise W2VError(f"--sif-a must be a positive number, got {args.sif_a}")
     kv = _load_vectors(args)
+    if args.whiten_dims is not None and args.whiten_dims > kv.vector_size:
+        raise W2VError(f"--whiten-dims {args.whiten_dims} is more than the {kv.vector_size} dimensions of the vectors")
+    if args.abtt_components is not None and args.abtt_components >= kv.vector_size:
+        raise W2VError(f"--abtt-components must be less than the {kv.vector_size} dimensions of the vectors")
     results = {"vectors": args.vectors, "words": len(kv), "dim": kv.vector_size}
     if args.analogies:
         results["analogies"] = evaluate_analogies(kv, args.analogies, restrict_vocab=args.restrict_vocab,
                                                   case_insensitive=not args.case_sensitive)
     if args.pairs:
         results["pairs"] = evaluate_word_pairs(kv, args.pairs, case_insensitive=not args.case_sensitive)
+    if args.sts:
+        lowercase = not args.case_sensitive
+        results["sts"] = dict(file=args.sts, **evaluate_sentence_table(
+            kv, args.sts, tokenizer=lambda s: tokenize(s, lowercase), layout=args.sts_layout,
+            whiten_dims=args.whiten_dims, abtt_components=args.abtt_components, sif_a=args.sif_a))
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -337,7 +366,40 @@ def cmd_eval(args):
         print(f"word pairs: {args.pairs}")
         print(f"  spearman {_num(r['spearman'])}  pearson {_num(r['pearson'])}  "
               f"pairs {r['pairs']}  known {r['known']}  oov {100 * r['oov_ratio']:.1f}%")
+    if args.sts:
+        _print_sts(results["sts"], kv.vector_size)
     return 0
+
+
+_STS_COLUMNS = {None: "none", "words": "whiten words", "sentences": "whiten sentences", "abtt": "all-but-the-top"}
+
+
+def _print_sts(r, dim):
+    from .evaluate import POOLING
+    malformed = f"{r['malformed']} malformed lines"
+    if r["malformed"]:
+        more = ", ..." if r["malformed"] > len(r["malformed_lines"]) else ""
+        malformed += f" (lines {', '.join(map(str, r['malformed_lines']))}{more})"
+    print(f"sentence pairs: {r['file']} ({r['layout']} layout{', with a header' if r['header'] else ''})")
+    print(f"  {r['pairs']} pairs, {r['scored']} scored, {r['no_known_word']} with a sentence without known words; "
+          f"{malformed}; unknown tokens {100 * r['oov_token_share']:.1f}%")
+    cells = {(x["method"], x["whiten"]): x for x in r["rows"]}
+    widths = [max(len(c), 7) for c in _STS_COLUMNS.values()]
+    header = "  ".join(f"{c:>{w}}" for c, w in zip(_STS_COLUMNS.values(), widths))
+    for title, key in (("spearman", "spearman"), ("anisotropy of the sentence vectors", "anisotropy_after")):
+        print(f"  {title}")
+        print(f"  {'':<7}  {header}")
+        for method in POOLING:
+            values = [_num(cells[method, w][key]) for w in _STS_COLUMNS]
+            print(f"  {method:<7}  " + "  ".join(f"{v:>{w}}" for v, w in zip(values, widths)))
+    after = {x["whiten"]: x["word_anisotropy_after"] for x in r["rows"]}
+    print(f"  anisotropy of the file's word vectors: none {_num(r['word_anisotropy'])}, "
+          f"whiten words {_num(after['words'])}, all-but-the-top {_num(after['abtt'])}")
+    k = r["abtt_components"]
+    print(f"  SIF: a={r['sif_a']:g}, word probabilities from "
+          f"{'the counts' if r['probabilities'] == 'counts' else 'Zipf ranks (the vectors have no counts)'}; "
+          f"idf from {'the counts' if r['idf'] == 'counts' else 'the sentences'}; whitening keeps "
+          f"{r['whiten_dims'] or dim} of {dim} dims; all-but-the-top removes {k} direction{'s' if k != 1 else ''}")
 
 
 def cmd_info(args):

@@ -1,4 +1,5 @@
-"""Intrinsic benchmarks: word analogies (questions-words format) and word-pair similarity (WordSim353, SimLex).
+"""Benchmarks: word analogies (questions-words format), word-pair similarity (WordSim353, SimLex) and sentence
+similarity (STS: STS-Benchmark, SICK or plain score/sentence/sentence files).
 
 evaluate_analogies follows word2vec's compute-accuracy protocol: only the `restrict_vocab` most frequent
 words (the first rows; trainers store words by descending frequency) are candidates, a question with a
@@ -7,22 +8,34 @@ case-insensitive by default. All questions go through one matrix-matrix product 
 """
 import math
 import os
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import geometry
 from ._io import describe_os_error
 from .errors import W2VError
+from .vectors import KeyedVectors
 
-__all__ = ["evaluate_analogies", "evaluate_word_pairs", "read_analogies", "read_word_pairs", "spearman", "pearson"]
+__all__ = ["evaluate_analogies", "evaluate_word_pairs", "read_analogies", "read_word_pairs", "spearman", "pearson",
+           "tokenize", "read_sentence_pairs", "SentencePairs", "STS_LAYOUTS", "evaluate_sentence_pairs",
+           "evaluate_sentence_table", "recall_at_k", "reciprocal_rank", "ndcg_at_k", "retrieval_metrics", "read_texts",
+           "read_judgements", "evaluate_retrieval", "contingency_table", "nmi", "ari", "evaluate_word_clusters"]
+
+
+def _read_bytes(path, what):
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise W2VError(describe_os_error(exc, path, f"read the {what} file")) from None
 
 
 def _read_lines(path, what):
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise W2VError(describe_os_error(exc, path, f"read the {what} file")) from None
+    data = _read_bytes(path, what)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -255,3 +268,569 @@ def evaluate_word_pairs(kv, path, case_insensitive=True, restrict_vocab=None, sc
         "oov": oov,
         "oov_ratio": oov / len(pairs),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# sentence pairs (STS)
+# ---------------------------------------------------------------------------------------------
+
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")  # \w is str.isalnum() plus "_"
+
+
+def tokenize(sentence, lowercase=True):
+    """The default tokeniser of the sentence evaluations, matching how the corpora were prepared:
+    lower-case (unless lowercase=False), every character that is not a letter or digit (str.isalnum,
+    any script) becomes a space, split on the spaces.
+
+    "There's a U.S.-based Wi-Fi café!" -> ["there", "s", "a", "u", "s", "based", "wi", "fi", "café"].
+    To tokenise differently, pass any callable str -> list of str as ``tokenizer=``.
+    """
+    if lowercase:
+        sentence = sentence.lower()
+    return _NOT_LETTER_OR_DIGIT.sub(" ", sentence).split()
+
+
+# layout -> (score column, sentence 1 column, sentence 2 column), 0-based, tab-separated; extra columns ignored
+STS_LAYOUTS = {
+    "stsb": (4, 5, 6),   # STS-Benchmark: genre, file, year, id, score, sentence 1, sentence 2
+    "sick": (3, 1, 2),   # SICK (SemEval 2014): pair_ID, sentence_A, sentence_B, relatedness_score
+    "plain": (0, 1, 2),  # score, sentence 1, sentence 2
+}
+_HEADER_NAMES = (
+    {"score", "gold", "gold_score", "relatedness_score", "similarity", "similarity_score", "sim"},
+    {"sentence1", "sentence_1", "sentence 1", "sentence_a", "sent1", "s1", "text1", "text_a"},
+    {"sentence2", "sentence_2", "sentence 2", "sentence_b", "sent2", "s2", "text2", "text_b"},
+)
+
+
+@dataclass
+class SentencePairs:
+    """Sentence pairs read from a file.
+
+    scores, first, second, lines: gold score, the two sentences and the line number of each pair.
+    layout: the layout used ("stsb", "sick", "plain", or "header" when the columns came from a header's names),
+    columns: (score, sentence 1, sentence 2) column indices, header: whether the first line was a header,
+    malformed: line numbers of the lines that did not parse (blank lines and "#" comments are not counted).
+    """
+    scores: list = field(default_factory=list)
+    first: list = field(default_factory=list)
+    second: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+    layout: str = ""
+    columns: tuple = ()
+    header: bool = False
+    malformed: list = field(default_factory=list)
+
+
+def _parse_pair(fields, columns):
+    """(score, sentence 1, sentence 2) from a line's fields, or None if they do not fit the columns."""
+    score_col, c1, c2 = columns
+    if len(fields) <= max(columns):
+        return None
+    try:
+        score = float(fields[score_col])
+    except ValueError:
+        return None
+    s1, s2 = fields[c1].strip(), fields[c2].strip()
+    if not math.isfinite(score) or not s1 or not s2:
+        return None
+    return score, s1, s2
+
+
+def _header_columns(fields):
+    names = [f.strip().lower() for f in fields]
+    found = []
+    for wanted in _HEADER_NAMES:
+        hits = [i for i, name in enumerate(names) if name in wanted]
+        if not hits:
+            return None
+        found.append(hits[0])
+    return tuple(found)
+
+
+def read_sentence_pairs(path, layout="auto"):
+    """Read scored sentence pairs from a tab-separated file (UTF-8).
+
+    Layouts (STS_LAYOUTS): "stsb" (genre, file, year, id, score, sentence 1, sentence 2: STS-Benchmark),
+    "sick" (pair_ID, sentence_A, sentence_B, relatedness_score: SICK) and "plain" (score, sentence 1,
+    sentence 2); columns after those are ignored. layout="auto" takes the columns from a header line that
+    names them (e.g. "sentence1", "sentence_A", "score", "relatedness_score"), else the layout under which
+    most lines parse (ties: stsb, sick, plain; "sick" also needs a numeric pair ID). A first line whose score
+    is not a number is a header. Blank lines and lines starting with "#" are skipped. A line that does not
+    parse (too few columns, a score that is not a finite number, an empty sentence, invalid UTF-8) is
+    counted in ``malformed``; W2VError only when no line parses.
+    """
+    path = os.fspath(path)
+    if layout != "auto" and layout not in STS_LAYOUTS:
+        raise W2VError(f"unknown sentence-pair layout {layout!r}; use auto, {', '.join(STS_LAYOUTS)}")
+    rows = []           # (line number, fields) of the lines with content
+    undecodable = []
+    for line_no, raw in enumerate(_read_bytes(path, "sentence-pair").split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            undecodable.append(line_no)
+            continue
+        if line_no == 1:
+            line = line.lstrip("\ufeff")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        rows.append((line_no, line.split("\t")))
+    out = SentencePairs()
+    columns = None
+    if rows:
+        if layout == "auto":
+            columns = _header_columns(rows[0][1])
+            if columns is not None:  # a header naming the columns (marked as a header below: its score is a name)
+                out.layout = next((name for name, cols in STS_LAYOUTS.items() if cols == columns), "header")
+            else:
+                def parsed(name):
+                    cols = STS_LAYOUTS[name]
+                    return sum(1 for _, f in rows if _parse_pair(f, cols) is not None
+                               and (name != "sick" or f[0].strip().isdigit()))
+                counts = {name: parsed(name) for name in STS_LAYOUTS}
+                out.layout = max(STS_LAYOUTS, key=lambda name: counts[name])  # first of the best: the tie order
+        else:
+            out.layout = layout
+        columns = out.columns = columns or STS_LAYOUTS[out.layout]
+        fields = rows[0][1]
+        if len(fields) > max(columns) and _parse_pair(fields, columns) is None:
+            try:
+                float(fields[columns[0]])
+            except ValueError:
+                out.header = True   # a score column that is not a number: a header line
+    malformed = list(undecodable)
+    for line_no, fields in rows[1:] if out.header else rows:
+        pair = _parse_pair(fields, columns)
+        if pair is None:
+            malformed.append(line_no)
+            continue
+        out.lines.append(line_no)
+        out.scores.append(pair[0])
+        out.first.append(pair[1])
+        out.second.append(pair[2])
+    out.malformed = sorted(malformed)
+    if not out.scores:
+        raise W2VError(f"{path}: no sentence pairs found ({len(out.malformed)} malformed lines); expected "
+                       "tab-separated lines 'score<TAB>sentence 1<TAB>sentence 2', STS-Benchmark's layout "
+                       "(genre, file, year, id, score, sentence 1, sentence 2) or SICK's")
+    return out
+
+
+POST_PROCESSING = {
+    None: "none",
+    "words": "whitening fitted on the word vectors",
+    "sentences": "whitening fitted on the pooled sentence vectors",
+    "abtt": "all-but-the-top on the word vectors",
+}
+POOLING = ("mean", "tfidf", "sif")
+
+
+def _check_choice(value, choices, what):
+    if value not in choices:
+        raise W2VError(f"unknown {what} {value!r}; use one of: {', '.join(str(c) for c in choices)}")
+
+
+def evaluate_sentence_table(kv, path, methods=POOLING, whitenings=tuple(POST_PROCESSING), tokenizer=None,
+                            layout="auto", whiten_dims=None, abtt_components=None, sif_a=1e-3):
+    """Sentence similarity (STS) for several poolings x post-processings, reading the file once.
+
+    For each pair, the cosine of the two pooled sentence vectors is compared with the gold score
+    (Spearman and Pearson), over the pairs whose two sentences both have a known word.
+
+    methods: poolings of geometry.sentence_vectors ("mean", "tfidf", "sif"). SIF's word probabilities
+    come from the vectors' counts, else from Zipf's law over the row order (geometry.word_probabilities);
+    tf-idf's idf from the counts (geometry.idf_from_counts), else from the file's sentences as documents.
+    SIF's common component is fitted on all the file's sentences.
+    whitenings: post-processings, any of None (none), "words" (whitening fitted on the word vectors,
+    keeping `whiten_dims` dimensions if given), "sentences" (whitening fitted on the pooled vectors of the
+    scored sentences, `whiten_dims` likewise), "abtt" (all-but-the-top on the word vectors: the mean and
+    `abtt_components` top principal directions removed, default dim / 100).
+    tokenizer: str -> list of tokens (default: tokenize). layout: see read_sentence_pairs.
+
+    Returns a dict: "pairs" (parsed), "scored", "no_known_word" (pairs with a sentence without a known
+    word: not scored), "tokens", "unknown_tokens", "oov_token_share", "malformed" (count),
+    "malformed_lines" (the first 10), "layout", "header", "probabilities" ("counts" or "zipf"), "idf"
+    ("counts" or "sentences"), "word_anisotropy" (of the vectors of the words the file uses), the options
+    "sif_a", "whiten_dims" and "abtt_components" (the number of directions removed), and "rows": one dict per
+    (method, whitening) with "method", "whiten", "spearman", "pearson", "anisotropy_before" and
+    "anisotropy_after" (mean cosine between the scored sentences' vectors without and with the
+    post-processing), "word_anisotropy_after" (of the file's words, for "words" and "abtt", else None).
+    Whitening and all-but-the-top are fitted on all the word vectors, weighing every word alike.
+    """
+    if tokenizer is None:
+        tokenizer = tokenize
+    encoder = _SentenceEncoder(kv, methods, whitenings, whiten_dims, abtt_components, sif_a)
+    pairs = read_sentence_pairs(path, layout)
+    n = len(pairs.scores)
+    encoder.encode([list(tokenizer(s)) for s in pairs.first + pairs.second])
+    scored = (encoder.known[:n] > 0) & (encoder.known[n:] > 0)
+    if scored.sum() < 2:
+        raise W2VError(f"{path}: only {int(scored.sum())} of {n} sentence pairs have a known word in both "
+                       "sentences; check that the vectors and the file are in the same language and case")
+    gold = np.asarray(pairs.scores, dtype=np.float64)[scored]
+    m = len(gold)
+    rows = []
+    for method in methods:
+        for whiten in whitenings:
+            before, v = encoder.vectors(method, whiten, np.concatenate([scored, scored]))
+            unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
+            cosines = np.einsum("ij,ij->i", unit[:m], unit[m:])
+            rows.append({
+                "method": method, "whiten": whiten,
+                "spearman": spearman(gold, cosines), "pearson": pearson(gold, cosines),
+                "anisotropy_before": geometry.anisotropy(before), "anisotropy_after": geometry.anisotropy(v),
+                "word_anisotropy_after": encoder.word_anisotropy.get(whiten) if whiten in ("words", "abtt") else None,
+            })
+    return {
+        "pairs": n, "scored": int(scored.sum()), "no_known_word": int(n - scored.sum()),
+        **encoder.token_counts(),
+        "malformed": len(pairs.malformed), "malformed_lines": pairs.malformed[:10],
+        "layout": pairs.layout, "header": pairs.header, **encoder.settings(), "rows": rows,
+    }
+
+
+class _SentenceEncoder:
+    """Pooled and post-processed vectors of one list of tokenised sentences, each variant computed once.
+
+    Word probabilities, idf and the word-vector transforms come from the whole vocabulary; pooling reads
+    only the rows of the words the sentences use.
+    """
+
+    def __init__(self, kv, methods, whitenings, whiten_dims=None, abtt_components=None, sif_a=1e-3):
+        for method in methods:
+            _check_choice(method, POOLING, "pooling method")
+        for whiten in whitenings:
+            _check_choice(whiten, tuple(POST_PROCESSING), "post-processing")
+        self.kv, self.methods, self.whitenings = kv, tuple(methods), tuple(whitenings)
+        self.whiten_dims, self.abtt_components, self.sif_a = whiten_dims, abtt_components, sif_a
+
+    def encode(self, sentences):
+        kv, k2i = self.kv, self.kv.key_to_index
+        self.sentences = sentences
+        self.known = np.array([sum(1 for t in tokens if t in k2i) for tokens in sentences], dtype=np.int64)
+        used = np.array(sorted({k2i[t] for tokens in sentences for t in tokens if t in k2i}), dtype=np.int64)
+        file_kv = KeyedVectors([kv.index_to_key[i] for i in used], kv.vectors[used])
+        probabilities, self.p_source = geometry.word_probabilities(kv, fallback="zipf")
+        idf, self.idf_source = None, None
+        if "tfidf" in self.methods:
+            if self.p_source == "counts":
+                idf, self.idf_source = geometry.idf_from_counts(kv)[used], "counts"
+            else:
+                idf, self.idf_source = geometry.idf_from_documents(file_kv, sentences), "sentences"
+        self.options = {"mean": {}, "tfidf": {"idf": idf},
+                        "sif": {"a": self.sif_a, "probabilities": probabilities[used]}}
+        self.word_kv = {None: file_kv}
+        if "words" in self.whitenings:
+            fitted = geometry.whitening_transform(kv, k=self.whiten_dims)
+            self.word_kv["words"] = geometry.whiten(file_kv, transform=fitted)
+        if "abtt" in self.whitenings:
+            fitted = geometry.all_but_the_top_transform(kv, self.abtt_components)
+            self.abtt_components = len(fitted[1])
+            self.word_kv["abtt"] = geometry.all_but_the_top(file_kv, transform=fitted)
+        self.word_anisotropy = {w: geometry.anisotropy(v) for w, v in self.word_kv.items()} if len(used) > 1 else {}
+        self.pooled = {}
+
+    def _pool(self, method, words):
+        if (method, words) not in self.pooled:
+            v = geometry.sentence_vectors(self.word_kv[words], self.sentences, method, **self.options[method]).vectors
+            self.pooled[method, words] = np.asarray(v, dtype=np.float64)
+        return self.pooled[method, words]
+
+    def vectors(self, method, whiten, rows):
+        """(before, after): the pooled vectors of the sentences selected by `rows` without and with the
+        post-processing; whitening of sentences is fitted on those sentences."""
+        before = self._pool(method, None)[rows]
+        v = self._pool(method, whiten if whiten in ("words", "abtt") else None)[rows]
+        if whiten == "sentences":
+            mu, w = geometry.whitening_transform(v, k=self.whiten_dims)
+            v = (v - mu) @ w
+        return before, v
+
+    def token_counts(self):
+        tokens = sum(len(t) for t in self.sentences)
+        unknown = int(tokens - self.known.sum())
+        return {"tokens": tokens, "unknown_tokens": unknown, "oov_token_share": unknown / tokens if tokens else None}
+
+    def settings(self):
+        return {"probabilities": self.p_source, "idf": self.idf_source,
+                "word_anisotropy": self.word_anisotropy.get(None), "sif_a": self.sif_a,
+                "whiten_dims": self.whiten_dims, "abtt_components": self.abtt_components}
+
+
+def evaluate_sentence_pairs(kv, path, method="mean", whiten=None, tokenizer=None, layout="auto",
+                            whiten_dims=None, abtt_components=None, sif_a=1e-3):
+    """Sentence similarity (STS): Spearman and Pearson correlation between the gold scores of a file's
+    sentence pairs and the cosines of their pooled sentence vectors.
+
+    method: "mean", "tfidf" or "sif" pooling; whiten: None, "words", "sentences" or "abtt" (see
+    evaluate_sentence_table, which computes several at once, for these and the other options).
+    Returns the dict of evaluate_sentence_table with its single row's entries in place of "rows":
+    "spearman", "pearson", "pairs", "scored", "no_known_word", "oov_token_share", "malformed", ...,
+    "anisotropy_before", "anisotropy_after" (sentence vectors), "word_anisotropy", "word_anisotropy_after".
+    """
+    result = evaluate_sentence_table(kv, path, (method,), (whiten,), tokenizer, layout, whiten_dims,
+                                     abtt_components, sif_a)
+    result.update(result.pop("rows")[0])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# retrieval: Recall@k, MRR, nDCG@k
+# ---------------------------------------------------------------------------------------------
+
+def _relevant(relevance):
+    return {doc for doc, grade in relevance.items() if grade > 0}
+
+
+def recall_at_k(ranking, relevance, k):
+    """Share of a query's relevant documents (grade > 0 in `relevance`, a dict doc -> grade) among the first
+    k of `ranking` (document ids, best first); None when the query has no relevant document. With one
+    relevant document per query this is the hit rate ("top-k accuracy")."""
+    relevant = _relevant(relevance)
+    if not relevant:
+        return None
+    return len(relevant.intersection(ranking[:k])) / len(relevant)
+
+
+def reciprocal_rank(ranking, relevance):
+    """1 / the rank (1-based) of the first relevant document in `ranking`, 0 if none is ranked; None when
+    the query has no relevant document. Its mean over the queries is the MRR."""
+    relevant = _relevant(relevance)
+    if not relevant:
+        return None
+    for rank, doc in enumerate(ranking, 1):
+        if doc in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(ranking, relevance, k):
+    """DCG@k / ideal DCG@k with linear gains: DCG@k = sum over ranks i = 1..k of grade_i / log2(i + 1) (the
+    form of trec_eval and scikit-learn's ndcg_score); unjudged documents have grade 0 and the ideal ranking
+    orders all the query's judged documents by grade. None when the query has no relevant document."""
+    if not _relevant(relevance):
+        return None
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    gains = np.array([relevance.get(doc, 0.0) for doc in ranking[:k]], dtype=np.float64)
+    ideal = np.sort(np.fromiter(relevance.values(), dtype=np.float64))[::-1][:k]
+    return float(gains @ discount[:len(gains)] / (ideal @ discount[:len(ideal)]))
+
+
+def retrieval_metrics(rankings, judgements, ks=(1, 5, 10)):
+    """Mean Recall@k, MRR and nDCG@k over the queries that have a relevant document.
+
+    rankings: query id -> document ids, best first. judgements: query id -> {document id: grade}; grade 0
+    means judged not relevant. Returns {"queries": n evaluated, "without_relevant": judged queries with no
+    relevant document (not averaged), "mrr", "recall@k" and "ndcg@k" for each k}; None values when n is 0.
+    """
+    ks = [_check_k(k) for k in ks]
+    per_query = [(rankings.get(q, ()), rel) for q, rel in judgements.items() if _relevant(rel)]
+    out = {"queries": len(per_query), "without_relevant": len(judgements) - len(per_query)}
+
+    def mean(values):
+        return float(np.mean(values)) if values else None
+    out["mrr"] = mean([reciprocal_rank(list(r), rel) for r, rel in per_query])
+    for k in ks:
+        out[f"recall@{k}"] = mean([recall_at_k(list(r), rel, k) for r, rel in per_query])
+    for k in ks:
+        out[f"ndcg@{k}"] = mean([ndcg_at_k(list(r), rel, k) for r, rel in per_query])
+    return out
+
+
+def _check_k(k):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise W2VError(f"k must be a positive integer, got {k!r}")
+    return int(k)
+
+
+def _fields(line):
+    return [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
+
+
+def read_texts(path):
+    """Read 'id<TAB>text' lines (queries or documents) into a dict id -> text, in file order.
+
+    Blank lines and lines starting with "#" are skipped; a line without a tab or a repeated id is an error.
+    """
+    texts = {}
+    for line_no, line in enumerate(_read_lines(path, "text"), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        if "\t" not in line:
+            raise W2VError(f"{path}: line {line_no}: expected 'id<TAB>text'")
+        key, text = line.split("\t", 1)
+        key = key.strip()
+        if key in texts:
+            raise W2VError(f"{path}: line {line_no}: id {key!r} appears twice")
+        texts[key] = text
+    if not texts:
+        raise W2VError(f"{path}: no texts found (expected 'id<TAB>text' lines)")
+    return texts
+
+
+def read_judgements(path):
+    """Read relevance judgements into a dict query id -> {document id: grade}.
+
+    One judgement per line: 'query_id document_id grade' (tab- or space-separated), or the 4 columns of
+    TREC qrels 'query_id iteration document_id grade' (the iteration is ignored). The grade is a number
+    >= 0: 0 judged not relevant, higher more relevant (binary judgements use 1). Blank lines and lines
+    starting with "#" are skipped; anything else that does not parse, or a pair judged twice, is an error.
+    """
+    judgements = {}
+    for line_no, line in enumerate(_read_lines(path, "relevance-judgement"), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = _fields(line.strip())
+        if len(fields) not in (3, 4):
+            raise W2VError(f"{path}: line {line_no}: expected 'query_id document_id grade' "
+                           f"(or TREC's 'query_id 0 document_id grade'), got {len(fields)} fields")
+        query, doc, grade = fields[0], fields[-2], fields[-1]
+        try:
+            grade = float(grade)
+            if not math.isfinite(grade) or grade < 0:
+                raise ValueError
+        except ValueError:
+            raise W2VError(f"{path}: line {line_no}: grade {fields[-1]!r} is not a number >= 0") from None
+        if doc in judgements.setdefault(query, {}):
+            raise W2VError(f"{path}: line {line_no}: query {query!r} and document {doc!r} are judged twice")
+        judgements[query][doc] = grade
+    if not judgements:
+        raise W2VError(f"{path}: no relevance judgements found (expected 'query_id document_id grade' lines)")
+    return judgements
+
+
+def evaluate_retrieval(kv, queries, documents, judgements, method="mean", whiten=None, ks=(1, 5, 10),
+                       tokenizer=None, whiten_dims=None, abtt_components=None, sif_a=1e-3):
+    """Rank all documents for each query by the cosine of pooled sentence vectors; Recall@k, MRR, nDCG@k.
+
+    queries, documents: 'id<TAB>text' files (read_texts) or dicts id -> text; judgements: a file
+    (read_judgements) or a dict query id -> {document id: grade}. method, whiten and the options are those
+    of evaluate_sentence_table; SIF's common component and whitening of sentences are fitted on the queries
+    and documents together. Documents with equal cosines keep file order; a query or document without a known
+    word gets a zero vector (cosine 0 with everything). Returns retrieval_metrics' dict plus "documents",
+    "unknown_tokens", "oov_token_share", "no_known_word" (queries and documents without a known word).
+    """
+    ks = [_check_k(k) for k in ks]
+    queries = queries if isinstance(queries, dict) else read_texts(queries)
+    documents = documents if isinstance(documents, dict) else read_texts(documents)
+    judgements = judgements if isinstance(judgements, dict) else read_judgements(judgements)
+    for query, rel in judgements.items():
+        if query not in queries:
+            raise W2VError(f"query {query!r} has relevance judgements but is not among the queries")
+        missing = [doc for doc in rel if doc not in documents]
+        if missing:
+            raise W2VError(f"query {query!r} is judged against document {missing[0]!r}, which is not among "
+                           "the documents")
+    if tokenizer is None:
+        tokenizer = tokenize
+    encoder = _SentenceEncoder(kv, (method,), (whiten,), whiten_dims, abtt_components, sif_a)
+    query_ids, doc_ids = list(queries), list(documents)
+    encoder.encode([list(tokenizer(queries[q])) for q in query_ids] + [list(tokenizer(documents[d])) for d in doc_ids])
+    has_word = encoder.known > 0
+    if has_word.sum() < 2:
+        raise W2VError("fewer than two queries and documents have a known word; check that the vectors and "
+                       "the texts are in the same language and case")
+    _, v = encoder.vectors(method, whiten, has_word)
+    full = np.zeros((len(has_word), v.shape[1]))
+    full[has_word] = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
+    q_vecs, d_vecs = full[:len(query_ids)], full[len(query_ids):]
+    position = {q: i for i, q in enumerate(query_ids)}
+    judged = list(judgements)
+    rankings = {}
+    for start in range(0, len(judged), 256):  # a block of queries at a time bounds the memory
+        block = judged[start:start + 256]
+        order = np.argsort(-(q_vecs[[position[q] for q in block]] @ d_vecs.T), axis=1, kind="stable")
+        rankings.update((q, [doc_ids[j] for j in row]) for q, row in zip(block, order))
+    out = retrieval_metrics(rankings, judgements, ks)
+    out.update(documents=len(doc_ids), no_known_word=int((~has_word).sum()), **encoder.token_counts())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# clustering: NMI, ARI
+# ---------------------------------------------------------------------------------------------
+
+def contingency_table(labels_true, labels_pred):
+    """Counts n_ij of items with true class i and predicted cluster j (classes and clusters in sorted order)."""
+    a = np.asarray(labels_true)
+    b = np.asarray(labels_pred)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise W2VError(f"labels must be two 1-D sequences of the same length, got shapes {a.shape} and {b.shape}")
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    na, nb = (int(ia.max()) + 1, int(ib.max()) + 1) if len(a) else (0, 0)
+    return np.bincount(ia.ravel() * nb + ib.ravel(), minlength=na * nb).reshape(na, nb)
+
+
+def _entropy(counts):
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def nmi(labels_true, labels_pred):
+    """Normalised mutual information I(U; V) / ((H(U) + H(V)) / 2) (the arithmetic normalisation, scikit-learn's
+    default), between 0 (independent) and 1 (the same partition). Two single-cluster labellings give 1."""
+    table = contingency_table(labels_true, labels_pred)
+    n = table.sum()
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    i, j = np.nonzero(table)
+    nij = table[i, j].astype(np.float64)
+    mi = float((nij / n * np.log(nij * n / (rows[i].astype(np.float64) * cols[j]))).sum())
+    h = (_entropy(rows) + _entropy(cols)) / 2
+    return float(np.clip(mi / h, 0.0, 1.0)) if h > 0 else 1.0   # h = 0: both are a single cluster
+
+
+def ari(labels_true, labels_pred):
+    """Adjusted Rand index (Hubert and Arabie 1985): 1 for the same partition, about 0 for a random one
+    (it can be negative). From the contingency table n_ij with row sums a_i and column sums b_j:
+    (sum C(n_ij, 2) - E) / ((sum C(a_i, 2) + sum C(b_j, 2)) / 2 - E), E = sum C(a_i, 2) sum C(b_j, 2) / C(n, 2)."""
+    table = contingency_table(labels_true, labels_pred).astype(np.float64)
+    n = table.sum()
+    if n < 2:
+        return 1.0
+
+    def pairs(x):
+        return float((x * (x - 1) / 2).sum())
+    index = pairs(table)
+    a, b = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    expected = a * b / (n * (n - 1) / 2)
+    maximum = (a + b) / 2
+    if maximum == expected:  # only when both are one cluster or both all singletons: the same partition
+        return 1.0
+    return float((index - expected) / (maximum - expected))
+
+
+def evaluate_word_clusters(kv, path, k=None, restrict_vocab=30000, case_insensitive=True, seed=0):
+    """Cluster the words of an analogy file (questions-words format) by k-means on their unit vectors and
+    compare the clusters with the file's sections: NMI and ARI.
+
+    Each word of a question belongs to its section; words found in more than one section are left out (and
+    counted), as are words outside the `restrict_vocab` most frequent. k defaults to the number of sections
+    with words. Returns {"nmi", "ari", "words", "ambiguous", "unknown", "sections", "k"}.
+    """
+    sections = read_analogies(path)
+    n_words = len(kv) if restrict_vocab is None else min(len(kv), int(restrict_vocab))
+    lookup, _ = _lookup(kv, n_words, case_insensitive)
+    section_of = {}
+    ambiguous = set()
+    unknown = set()
+    for s, (_, questions) in enumerate(sections):
+        for _, *words in questions:
+            for word in words:
+                word = word.lower() if case_insensitive else word
+                row = lookup.get(word)
+                if row is None:
+                    unknown.add(word)
+                elif section_of.setdefault(row, s) != s:
+                    ambiguous.add(row)
+    rows = [r for r in section_of if r not in ambiguous]
+    labels = np.array([section_of[r] for r in rows])
+    n_sections = len(set(labels.tolist()))
+    k = n_sections if k is None else int(k)
+    if len(rows) < 2 or not 1 <= k <= len(rows):
+        raise W2VError(f"{path}: {len(rows)} words in a single section are known; too few to cluster into {k}")
+    x = kv.get_normed_vectors()[np.array(rows)]
+    clusters = geometry.kmeans(x, k, seed=seed)
+    return {"nmi": nmi(labels, clusters), "ari": ari(labels, clusters), "words": len(rows),
+            "ambiguous": len(ambiguous), "unknown": len(unknown), "sections": n_sections, "k": k}

@@ -10,6 +10,8 @@ Sentence vectors pool the vectors of a sentence's known tokens:
   p(w) = count(w) / total. Rare words then get df ~ count, very frequent words df ~ N (idf ~ 1).
 - ``sif``: smooth inverse frequency (Arora, Liang and Ma 2017): weight a / (a + p(w)), then the projection
   on the first principal component (uncentred, as in the paper) of the batch's sentence vectors is removed.
+  p(w) comes from the vectors' counts, or is given (``probabilities=``; see word_probabilities for the
+  Zipf fallback used when vectors have no counts).
 
 Unknown tokens are ignored and counted (``PooledVectors.unknown``); a sentence with no known token gets a
 zero vector.
@@ -25,7 +27,8 @@ from .vectors import KeyedVectors
 
 __all__ = [
     "PooledVectors", "sentence_vectors", "sentence_vector", "mean_vectors", "tfidf_vectors", "sif_vectors",
-    "idf_from_counts", "idf_from_documents", "anisotropy", "whitening_transform", "whiten",
+    "idf_from_counts", "idf_from_documents", "word_probabilities", "anisotropy", "whitening_transform", "whiten",
+    "all_but_the_top_transform", "all_but_the_top", "kmeans",
     "ProcrustesResult", "procrustes_align",
 ]
 
@@ -94,6 +97,24 @@ def _probabilities(kv, what):
     return counts / total, total
 
 
+def word_probabilities(kv, fallback=None):
+    """Unigram probability of each word (array aligned with kv's rows) and where it came from.
+
+    Returns (p, source): p = count / total and source "counts" when kv has counts; otherwise, with
+    fallback="zipf", Zipf's law over the row order, p(rank r) = 1 / (r H_V) for r = 1..V (H_V the V-th
+    harmonic number), which assumes the rows are sorted most frequent first, as trainers store them
+    (the word2vec bin/txt formats keep that order but not the counts), and source "zipf".
+    Without counts and without a fallback it raises W2VError.
+    """
+    has_counts = kv.counts is not None and float(kv.counts.sum()) > 0
+    if has_counts or fallback is None:
+        return _probabilities(kv, "word probabilities")[0], "counts"
+    if fallback != "zipf":
+        raise W2VError(f"unknown probability fallback {fallback!r}; use 'zipf' or None")
+    inv_rank = 1.0 / np.arange(1, len(kv) + 1, dtype=np.float64)
+    return inv_rank / inv_rank.sum(), "zipf"
+
+
 def idf_from_counts(kv, doc_length=100):
     """Per-word idf (array aligned with kv's rows) from the training counts; see the module docstring."""
     if not doc_length or doc_length <= 0:
@@ -141,16 +162,22 @@ def tfidf_vectors(kv, sentences, documents=None, idf=None, doc_length=100, unit=
     return _pool(kv, sentences, lambda idx: idf[idx], unit)
 
 
-def sif_vectors(kv, sentences, a=1e-3, remove_components=1, components=None, unit=False):
+def sif_vectors(kv, sentences, a=1e-3, remove_components=1, components=None, unit=False, probabilities=None):
     """SIF sentence vectors (Arora et al. 2017): average of a / (a + p(w)) * v_w, then remove the
     projection on the first `remove_components` principal directions of the batch.
 
     To embed new sentences consistently with an earlier batch, pass that batch's ``components``.
-    p(w) = count(w) / total count, from kv.counts.
+    p(w) = count(w) / total count, from kv.counts, unless ``probabilities`` (one per row) are given,
+    e.g. word_probabilities(kv, fallback="zipf")[0] for vectors without counts.
     """
     if a <= 0:
         raise W2VError(f"a must be positive, got {a!r}")
-    p, _ = _probabilities(kv, "SIF weighting")
+    if probabilities is None:
+        p, _ = _probabilities(kv, "SIF weighting")
+    else:
+        p = np.asarray(probabilities, dtype=np.float64)
+        if p.shape != (len(kv),):
+            raise W2VError(f"probabilities must have one value per word ({len(kv)}), got shape {p.shape}")
     weights = a / (a + p)
     # Arora et al. divide by the sentence length (known tokens), not by the sum of the weights.
     pooled = _pool(kv, sentences, lambda idx: weights[idx], unit, by_length=True)
@@ -257,17 +284,96 @@ def whitening_transform(vectors, k=None, eps=1e-10):
     return mu, w
 
 
-def whiten(vectors, k=None, eps=1e-10):
+def whiten(vectors, k=None, eps=1e-10, transform=None):
     """Whitened copy: (v - mu) Sigma^(-1/2), or the top-k PCA-whitened components with `k`.
 
     Given an array, returns a float32 array; given a KeyedVectors, returns a new KeyedVectors with
-    the same words and counts. Use whitening_transform to apply the same map to other vectors.
+    the same words and counts. transform=(mu, W) from whitening_transform applies a map fitted on other
+    vectors (e.g. on the whole vocabulary) instead of fitting one here.
     """
-    mu, w = whitening_transform(vectors, k, eps)
+    mu, w = whitening_transform(vectors, k, eps) if transform is None else transform
     out = ((np.asarray(_matrix(vectors), dtype=np.float64) - mu) @ w).astype(np.float32)
     if isinstance(vectors, KeyedVectors):
         return KeyedVectors(vectors.index_to_key, out, vectors.counts)
     return out
+
+
+def all_but_the_top_transform(vectors, n_components=None):
+    """Mean mu and the top principal directions U (n_components x D) of the centred vectors, for
+    all-but-the-top (Mu and Viswanath 2018): v' = (v - mu) - ((v - mu) U^T) U.
+
+    n_components=None takes the paper's rule of thumb, D / 100 directions (at least 1).
+    """
+    m = np.asarray(_matrix(vectors), dtype=np.float64)
+    n, d = m.shape
+    if n < 2:
+        raise W2VError("all-but-the-top needs at least two vectors")
+    if n_components is None:
+        n_components = max(1, round(d / 100))
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
+            or not 0 <= n_components < d:
+        raise W2VError(f"n_components must be between 0 and the dimension - 1 ({d - 1}), got {n_components!r}")
+    mu = m.mean(axis=0)
+    x = m - mu
+    lam, u = np.linalg.eigh(x.T @ x)
+    components = u[:, ::-1][:, :int(n_components)].T  # top directions first
+    return mu, components
+
+
+def all_but_the_top(vectors, n_components=None, transform=None):
+    """All-but-the-top copy (Mu and Viswanath 2018): remove the mean, then the projections on the top
+    `n_components` principal directions (default D / 100). Array in, float32 array out; KeyedVectors
+    in, KeyedVectors out (same words and counts). transform=(mu, U) from all_but_the_top_transform
+    applies a map fitted on other vectors instead of fitting one here."""
+    mu, u = all_but_the_top_transform(vectors, n_components) if transform is None else transform
+    x = np.asarray(_matrix(vectors), dtype=np.float64) - mu
+    out = (x - (x @ u.T) @ u).astype(np.float32)
+    if isinstance(vectors, KeyedVectors):
+        return KeyedVectors(vectors.index_to_key, out, vectors.counts)
+    return out
+
+
+def kmeans(vectors, k, seed=0, iterations=100, restarts=4):
+    """Lloyd's k-means with k-means++ seeding (Arthur and Vassilvitskii 2007), the best of `restarts` runs by
+    the within-cluster sum of squares. Returns each row's cluster (int64, 0..k-1). A cluster left empty is
+    moved to the point farthest from its centre. Seeded: the same input and seed give the same clusters.
+    """
+    x = np.asarray(_matrix(vectors), dtype=np.float64)
+    n = x.shape[0]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+        raise W2VError(f"k must be between 1 and the number of vectors ({n}), got {k!r}")
+    rng = np.random.default_rng(seed)
+    sq = np.einsum("ij,ij->i", x, x)
+    rows = np.arange(n)
+    best, best_cost = None, math.inf
+    for _ in range(max(1, int(restarts))):
+        centres = np.empty((k, x.shape[1]))
+        centres[0] = x[rng.integers(n)]
+        d2 = np.maximum(sq - 2 * x @ centres[0] + centres[0] @ centres[0], 0.0)
+        for j in range(1, k):  # k-means++: the next centre with probability proportional to d^2
+            total = d2.sum()
+            i = rng.choice(n, p=d2 / total) if total > 0 else rng.integers(n)
+            centres[j] = x[i]
+            d2 = np.minimum(d2, np.maximum(sq - 2 * x @ x[i] + sq[i], 0.0))
+        labels = None
+        for _ in range(iterations):
+            dist = sq[:, None] - 2 * x @ centres.T + np.einsum("ij,ij->i", centres, centres)[None, :]
+            new = dist.argmin(axis=1)
+            if labels is not None and np.array_equal(new, labels):
+                break
+            labels = new
+            for j in range(k):
+                members = labels == j
+                if members.any():
+                    centres[j] = x[members].mean(axis=0)
+                else:
+                    far = int(dist[rows, labels].argmax())
+                    centres[j] = x[far]
+                    labels[far] = j
+        cost = float(np.maximum(dist[rows, labels], 0.0).sum())
+        if cost < best_cost:
+            best, best_cost = labels.copy(), cost
+    return best.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
