@@ -275,6 +275,18 @@ def _add_vector_commands(sub):
     p.add_argument("--limit", type=int, help="convert only the first N words")
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("classes", help="cluster the words into classes (k-means, as word2vec.c's -classes)",
+                       description="Spherical k-means over the word vectors; writes `word class` per line.")
+    p.add_argument("vectors", help="vector file")
+    p.add_argument("-k", "--classes", type=int, required=True, metavar="K", help="number of classes")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.add_argument("--iterations", type=int, default=10, help="k-means rounds (default 10, as word2vec.c)")
+    p.add_argument("--init", choices=("kmeans++", "word2vec"), default="kmeans++",
+                   help="starting classes: k-means++ seeding (default) or word2vec.c's word i in class i mod K")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the k-means++ seeding (default 1)")
+    _add_load_options(p)
+    p.set_defaults(func=cmd_classes)
+
 
 def _add_load_options(p):
     p.add_argument("--limit", type=int, help="load only the first N (most frequent) words")
@@ -433,6 +445,27 @@ def cmd_convert(args):
     kv = load(args.input, limit=_positive(args.limit, "--limit"))
     kv.save(args.output, format=fmt)
     print(f"wrote {len(kv):,} words x {kv.vector_size} dims to {args.output} ({fmt} format)", file=sys.stderr)
+
+
+def cmd_classes(args):
+    import time
+
+    from .geometry import word_classes, write_classes
+
+    if args.output is not None:
+        _check_writable(args.output)
+    kv = _load_vectors(args)
+    t0 = time.perf_counter()
+    labels = word_classes(kv, args.classes, iterations=_positive(args.iterations, "--iterations"),
+                          init=args.init, seed=args.seed)
+    seconds = time.perf_counter() - t0
+    if args.output is None:
+        sys.stdout.write("".join(f"{w} {int(c)}\n" for w, c in zip(kv.index_to_key, labels)))
+        return 0
+    write_classes(kv, labels, args.output)
+    print(f"wrote the classes of {len(kv):,} words ({args.classes} classes, {seconds:.1f}s) to {args.output}",
+          file=sys.stderr)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from .vectors import KeyedVectors
 __all__ = [
     "PooledVectors", "sentence_vectors", "sentence_vector", "mean_vectors", "tfidf_vectors", "sif_vectors",
     "idf_from_counts", "idf_from_documents", "word_probabilities", "anisotropy", "whitening_transform", "whiten",
-    "all_but_the_top_transform", "all_but_the_top", "kmeans",
+    "all_but_the_top_transform", "all_but_the_top", "kmeans", "word_classes", "write_classes",
     "ProcrustesResult", "procrustes_align",
 ]
 
@@ -374,6 +374,104 @@ def kmeans(vectors, k, seed=0, iterations=100, restarts=4):
         if cost < best_cost:
             best, best_cost = labels.copy(), cost
     return best.astype(np.int64)
+
+
+def word_classes(kv, k, iterations=10, init="kmeans++", seed=1, block_rows=8192):
+    """Cluster the words into k classes as word2vec.c's `-classes` does: spherical k-means, each
+    class's centre the normalised sum of its members' vectors, each word assigned to the centre
+    with the largest dot product (the largest cosine), for `iterations` rounds (word2vec.c: 10).
+
+    init "word2vec" starts as word2vec.c (word i in class i mod k: deterministic); "kmeans++"
+    (the default) seeds the centres by k-means++ on the unit vectors with `seed`, which starts
+    far closer to a good clustering. A class left empty takes the word farthest from its centre
+    (word2vec.c's centre would become NaN). Returns int64 classes, one per word, in kv's order;
+    the same input, init and seed give the same classes.
+    """
+    x = np.asarray(kv.vectors if isinstance(kv, KeyedVectors) else _matrix(kv), dtype=np.float32)
+    n, dim = x.shape
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+        raise W2VError(f"the number of classes must be between 1 and the number of words ({n:,}), not {k!r}")
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
+        raise W2VError(f"iterations must be a positive whole number, not {iterations!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise W2VError(f"seed must be a whole number >= 0, not {seed!r}")
+    if init == "word2vec":
+        labels = np.arange(n, dtype=np.int64) % k
+        centres = _class_centres(x, labels, k)
+    elif init == "kmeans++":
+        centres = _kmeanspp_unit(x, k, seed, block_rows)
+        labels = None
+    else:
+        raise W2VError(f"init must be 'kmeans++' or 'word2vec', not {init!r}")
+    for it in range(iterations):
+        labels, score = _assign(x, centres, block_rows)
+        centres = _class_centres(x, labels, k, score)
+    return labels
+
+
+def _unit_rows(a):
+    norms = np.sqrt(np.einsum("ij,ij->i", a, a, dtype=np.float64)).astype(np.float32)
+    norms[norms == 0] = 1.0
+    return a / norms[:, None]
+
+
+def _assign(x, centres, block_rows):
+    """Each row's centre of largest dot product, and that dot product."""
+    labels = np.empty(len(x), dtype=np.int64)
+    score = np.empty(len(x), dtype=np.float32)
+    ct = np.ascontiguousarray(centres.T)
+    for start in range(0, len(x), block_rows):
+        sims = x[start:start + block_rows] @ ct
+        best = sims.argmax(axis=1)
+        labels[start:start + len(best)] = best
+        score[start:start + len(best)] = sims[np.arange(len(best)), best]
+    return labels, score
+
+
+def _class_centres(x, labels, k, score=None):
+    """Normalised sums of each class's vectors; an empty class is centred on a word of lowest score
+    (the dot product with its own centre), which the next assignment then gives it."""
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=k)
+    sums = np.zeros((k, x.shape[1]), dtype=np.float64)
+    filled = np.flatnonzero(counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[filled]
+    sums[filled] = np.add.reduceat(x[order].astype(np.float64), starts, axis=0)
+    empty = np.flatnonzero(counts == 0)
+    if len(empty):
+        if score is None:
+            score = np.zeros(len(x), dtype=np.float32)
+        worst = np.argsort(score, kind="stable")[:len(empty)]
+        sums[empty] = x[worst]
+    return _unit_rows(sums.astype(np.float32))
+
+
+def _kmeanspp_unit(x, k, seed, block_rows):
+    """k-means++ seeding on the unit vectors (squared distance 2 - 2 cos)."""
+    rng = np.random.default_rng(seed)
+    u = _unit_rows(x)
+    n = len(u)
+    centres = np.empty((k, u.shape[1]), dtype=np.float32)
+    first = int(rng.integers(n))
+    centres[0] = u[first]
+    d2 = np.maximum(2.0 - 2.0 * (u @ u[first]), 0.0).astype(np.float64)
+    for j in range(1, k):
+        total = d2.sum()
+        i = int(np.searchsorted(np.cumsum(d2), rng.random() * total, side="right")) if total > 0 else int(rng.integers(n))
+        i = min(i, n - 1)
+        centres[j] = u[i]
+        np.minimum(d2, np.maximum(2.0 - 2.0 * (u @ u[i]), 0.0), out=d2)
+    return centres
+
+
+def write_classes(kv, labels, path):
+    """word2vec.c's classes file: `word class` per line, in the vectors' order; written atomically."""
+    from ._io import atomic_write
+    words = kv.index_to_key
+    if len(labels) != len(words):
+        raise W2VError(f"{len(labels)} classes for {len(words)} words")
+    with atomic_write(path) as fh:
+        fh.write("".join(f"{w} {int(c)}\n" for w, c in zip(words, labels)).encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------
