@@ -439,7 +439,7 @@ def test_analogies_match_gensim(both, tmp_path, kwargs):
 
 
 def test_gensim_test_data_match(tmp_path):
-    from gensim.models import KeyedVectors as GensimKeyedVectors
+    GensimKeyedVectors = pytest.importorskip("gensim.models").KeyedVectors
     vectors = gensim_data("euclidean_vectors.bin")
     g = GensimKeyedVectors.load_word2vec_format(vectors, binary=True)
     w = compat.KeyedVectors.load_word2vec_format(vectors, binary=True, limit=None)
@@ -456,7 +456,7 @@ def test_gensim_test_data_match(tmp_path):
 
 def test_files_interoperate_with_gensim(both, tmp_path):
     g, w = both
-    from gensim.models import KeyedVectors as GensimKeyedVectors
+    GensimKeyedVectors = pytest.importorskip("gensim.models").KeyedVectors
     counts = np.random.default_rng(2).integers(1, 1000, len(w))   # not sorted: both writers sort by count
     for i, key in enumerate(w.index_to_key):
         g.set_vecattr(key, "count", int(counts[i]))
