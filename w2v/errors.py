@@ -17,3 +17,14 @@ class UnknownWordError(W2VError, KeyError):
 
     def __str__(self):  # KeyError would otherwise print the repr of the args
         return self.args[0]
+
+
+class WordEncodingError(W2VError, UnicodeDecodeError):
+    """A word whose bytes are not valid UTF-8; also a UnicodeDecodeError (what gensim raises there)."""
+
+    def __init__(self, message, raw=b"", start=0, end=1, reason="invalid data"):
+        UnicodeDecodeError.__init__(self, "utf-8", raw, start, end, reason)
+        self.message = message
+
+    def __str__(self):
+        return self.message

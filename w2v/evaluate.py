@@ -21,7 +21,8 @@ from .vectors import KeyedVectors
 __all__ = ["evaluate_analogies", "evaluate_word_pairs", "read_analogies", "read_word_pairs", "spearman", "pearson",
            "tokenize", "read_sentence_pairs", "SentencePairs", "STS_LAYOUTS", "evaluate_sentence_pairs",
            "evaluate_sentence_table", "recall_at_k", "reciprocal_rank", "ndcg_at_k", "retrieval_metrics", "read_texts",
-           "read_judgements", "evaluate_retrieval", "contingency_table", "nmi", "ari", "evaluate_word_clusters"]
+           "read_judgements", "evaluate_retrieval", "contingency_table", "nmi", "ari", "evaluate_word_clusters",
+           "analogy_outcomes", "pair_similarities", "correlation_pvalue", "betainc_regularized"]
 
 
 def _read_bytes(path, what):
@@ -33,14 +34,17 @@ def _read_bytes(path, what):
         raise W2VError(describe_os_error(exc, path, f"read the {what} file")) from None
 
 
-def _read_lines(path, what):
+def _read_lines(path, what, encoding="utf-8"):
     path = os.fspath(path)
     data = _read_bytes(path, what)
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
+    except LookupError:
+        raise W2VError(f"unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise W2VError(f"{path}: line {line}: not valid UTF-8") from None
+        name = "UTF-8" if encoding == "utf-8" else encoding
+        raise W2VError(f"{path}: line {line}: not valid {name}") from None
     return text.splitlines()
 
 
@@ -92,6 +96,63 @@ def _summary(name, correct, answered, total):
     }
 
 
+def _candidates(kv, restrict_vocab):
+    n_cand = len(kv) if restrict_vocab is None else int(restrict_vocab)
+    if n_cand < 1:
+        raise W2VError(f"restrict_vocab must be a positive integer, got {restrict_vocab!r}")
+    return min(n_cand, len(kv))
+
+
+def analogy_outcomes(kv, sections, restrict_vocab=30000, case_insensitive=True):
+    """The analogy loop behind evaluate_analogies and w2v.compat's evaluate_word_analogies.
+
+    `sections` is read_analogies' list. Returns (n_cand, known, correct): the number of candidate
+    words, and two boolean arrays over all questions in file order: all four words are among the
+    candidates, and the answer (the best candidate that is no question word) is the expected word.
+    """
+    n_cand = _candidates(kv, restrict_vocab)
+    lookup, canon = _lookup(kv, n_cand, case_insensitive)
+
+    # Rows sharing a canonical row are case variants of one word; all are excluded when it is a question word.
+    variants = {}
+    if case_insensitive:
+        order = np.argsort(canon, kind="stable")
+        bounds = np.flatnonzero(np.diff(canon[order])) + 1
+        for group in np.split(order, bounds):
+            if len(group) > 1:
+                variants[int(canon[group[0]])] = group
+
+    n_questions = sum(len(questions) for _, questions in sections)
+    known = np.zeros(n_questions, dtype=bool)
+    rows = []
+    q_no = 0
+    for _, questions in sections:
+        for _, *words in questions:
+            if case_insensitive:
+                words = [w.lower() for w in words]
+            idx = [lookup.get(w) for w in words]
+            if None not in idx:
+                known[q_no] = True
+                rows.append(idx)
+            q_no += 1
+
+    correct = np.zeros(n_questions, dtype=bool)
+    if rows:
+        q = np.array(rows, dtype=np.int64)
+        exclude = q[:, :3]
+        if variants:
+            groups = [[variants.get(int(i), (i,)) for i in row] for row in exclude]
+            width = max(sum(len(g) for g in row) for row in groups)
+            exclude = np.full((len(q), width), -1, dtype=np.int64)
+            for r, row in enumerate(groups):
+                flat = np.concatenate([np.asarray(g, dtype=np.int64) for g in row])
+                exclude[r, :len(flat)] = flat
+        best, _ = kv.analogy_rows(q[:, 0], q[:, 1], q[:, 2], exclude, topn=1, restrict_vocab=n_cand)
+        best = best[:, 0]
+        correct[known] = (best >= 0) & (canon[np.maximum(best, 0)] == canon[q[:, 3]])
+    return n_cand, known, correct
+
+
 def evaluate_analogies(kv, path, restrict_vocab=30000, case_insensitive=True):
     """Analogy accuracy ("a is to b as c is to d": is d the nearest word to b - a + c?).
 
@@ -105,60 +166,20 @@ def evaluate_analogies(kv, path, restrict_vocab=30000, case_insensitive=True):
     case variant of the expected word counts as correct.
     """
     sections = read_analogies(path)
-    n_cand = len(kv) if restrict_vocab is None else int(restrict_vocab)
-    if n_cand < 1:
-        raise W2VError(f"restrict_vocab must be a positive integer, got {restrict_vocab!r}")
-    n_cand = min(n_cand, len(kv))
-    lookup, canon = _lookup(kv, n_cand, case_insensitive)
-
-    # Rows sharing a canonical row are case variants of one word; all are excluded when it is a question word.
-    variants = {}
-    if case_insensitive:
-        order = np.argsort(canon, kind="stable")
-        bounds = np.flatnonzero(np.diff(canon[order])) + 1
-        for group in np.split(order, bounds):
-            if len(group) > 1:
-                variants[int(canon[group[0]])] = group
-
-    per_section = []  # (name, total, question rows)
-    rows = []
-    for name, questions in sections:
-        answered = []
-        for _, *words in questions:
-            if case_insensitive:
-                words = [w.lower() for w in words]
-            idx = [lookup.get(w) for w in words]
-            if None not in idx:
-                answered.append(idx)
-        per_section.append((name, len(questions), len(rows), len(rows) + len(answered)))
-        rows.extend(answered)
-
-    correct = np.zeros(len(rows), dtype=bool)
-    if rows:
-        q = np.array(rows, dtype=np.int64)
-        exclude = q[:, :3]
-        if variants:
-            groups = [[variants.get(int(i), (i,)) for i in row] for row in exclude]
-            width = max(sum(len(g) for g in row) for row in groups)
-            exclude = np.full((len(q), width), -1, dtype=np.int64)
-            for r, row in enumerate(groups):
-                flat = np.concatenate([np.asarray(g, dtype=np.int64) for g in row])
-                exclude[r, :len(flat)] = flat
-        best, _ = kv.analogy_rows(q[:, 0], q[:, 1], q[:, 2], exclude, topn=1, restrict_vocab=n_cand)
-        best = best[:, 0]
-        correct = (best >= 0) & (canon[np.maximum(best, 0)] == canon[q[:, 3]])
-
+    n_cand, known, correct = analogy_outcomes(kv, sections, restrict_vocab, case_insensitive)
     result_sections = []
     totals = {"semantic": [0, 0, 0], "syntactic": [0, 0, 0]}
-    for name, total, lo, hi in per_section:
-        c, a = int(correct[lo:hi].sum()), hi - lo
-        result_sections.append(_summary(name, c, a, total))
+    lo = 0
+    for name, questions in sections:
+        hi = lo + len(questions)
+        c, a = int(correct[lo:hi].sum()), int(known[lo:hi].sum())
+        result_sections.append(_summary(name, c, a, len(questions)))
         kind = totals["syntactic" if name.startswith("gram") else "semantic"]
         kind[0] += c
         kind[1] += a
-        kind[2] += total
-    n_total = sum(total for _, total, _, _ in per_section)
-    out = _summary("total", int(correct.sum()), len(rows), n_total)
+        kind[2] += len(questions)
+        lo = hi
+    out = _summary("total", int(correct.sum()), int(known.sum()), len(known))
     del out["name"]
     out["semantic"] = _summary("semantic", *totals["semantic"])
     out["syntactic"] = _summary("syntactic", *totals["syntactic"])
@@ -172,21 +193,24 @@ def evaluate_analogies(kv, path, restrict_vocab=30000, case_insensitive=True):
 # word pairs
 # ---------------------------------------------------------------------------------------------
 
-def read_word_pairs(path, score_column=2):
+def read_word_pairs(path, score_column=2, delimiter=None, encoding="utf-8"):
     """Parse a word-pair file into a list of (word1, word2, score).
 
-    Fields are tab-separated when the line has a tab, else whitespace-separated; word1 and word2 are
-    the first two fields and the score is field `score_column` (0-based, default 2: "w1 w2 score").
-    Lines starting with "#" and blank lines are ignored, and so is a first line whose score is not a
-    number (a column header).
+    Fields are separated by `delimiter` if given, else by tabs when the line has a tab, else by
+    whitespace; word1 and word2 are the first two fields and the score is field `score_column`
+    (0-based, default 2: "w1 w2 score"). Lines starting with "#" and blank lines are ignored, and so
+    is a first line whose score is not a number (a column header).
     """
     pairs = []
     seen_data = False
-    for line_no, line in enumerate(_read_lines(path, "word-pair"), 1):
+    for line_no, line in enumerate(_read_lines(path, "word-pair", encoding), 1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        fields = [f.strip() for f in stripped.split("\t")] if "\t" in stripped else stripped.split()
+        if delimiter is not None:
+            fields = [f.strip() for f in stripped.split(delimiter)]
+        else:
+            fields = [f.strip() for f in stripped.split("\t")] if "\t" in stripped else stripped.split()
         if len(fields) <= max(2, score_column):
             raise W2VError(f"{path}: line {line_no}: expected 'word1 word2 score', got {len(fields)} fields")
         try:
@@ -237,6 +261,28 @@ def spearman(x, y):
     return pearson(_rank(x), _rank(y))
 
 
+def pair_similarities(kv, pairs, restrict_vocab=None, case_insensitive=True):
+    """Cosine similarity of each (word1, word2, score) pair, NaN where a word is not among the first
+    `restrict_vocab` words (all by default). With case_insensitive=True a word matches the most
+    frequent vocabulary word equal to it lower-cased. Behind evaluate_word_pairs and w2v.compat's."""
+    n_words = len(kv) if restrict_vocab is None else min(len(kv), int(restrict_vocab))
+    lookup, _ = _lookup(kv, n_words, case_insensitive)
+    i1, i2, where = [], [], []
+    for k, (w1, w2, _) in enumerate(pairs):
+        if case_insensitive:
+            w1, w2 = w1.lower(), w2.lower()
+        a, b = lookup.get(w1), lookup.get(w2)
+        if a is not None and b is not None:
+            i1.append(a)
+            i2.append(b)
+            where.append(k)
+    sims = np.full(len(pairs), np.nan)
+    if i1:
+        normed = kv.get_normed_vectors()
+        sims[where] = np.einsum("ij,ij->i", normed[i1], normed[i2])
+    return sims
+
+
 def evaluate_word_pairs(kv, path, case_insensitive=True, restrict_vocab=None, score_column=2):
     """Correlation between human similarity scores and cosine similarity, over pairs with both words known.
 
@@ -246,25 +292,16 @@ def evaluate_word_pairs(kv, path, case_insensitive=True, restrict_vocab=None, sc
     `restrict_vocab` limits the vocabulary to the first N words.
     """
     pairs = read_word_pairs(path, score_column)
-    n_words = len(kv) if restrict_vocab is None else min(len(kv), int(restrict_vocab))
-    lookup, _ = _lookup(kv, n_words, case_insensitive)
-    i1, i2, human = [], [], []
-    for w1, w2, score in pairs:
-        if case_insensitive:
-            w1, w2 = w1.lower(), w2.lower()
-        a, b = lookup.get(w1), lookup.get(w2)
-        if a is not None and b is not None:
-            i1.append(a)
-            i2.append(b)
-            human.append(score)
-    normed = kv.get_normed_vectors()
-    model = np.einsum("ij,ij->i", normed[i1], normed[i2]) if i1 else np.zeros(0)
-    oov = len(pairs) - len(i1)
+    sims = pair_similarities(kv, pairs, restrict_vocab, case_insensitive)
+    known = ~np.isnan(sims)
+    human = np.array([score for _, _, score in pairs])[known]
+    model = sims[known]
+    oov = len(pairs) - int(known.sum())
     return {
         "spearman": spearman(human, model),
         "pearson": pearson(human, model),
         "pairs": len(pairs),
-        "known": len(i1),
+        "known": int(known.sum()),
         "oov": oov,
         "oov_ratio": oov / len(pairs),
     }
@@ -834,3 +871,70 @@ def evaluate_word_clusters(kv, path, k=None, restrict_vocab=30000, case_insensit
     clusters = geometry.kmeans(x, k, seed=seed)
     return {"nmi": nmi(labels, clusters), "ari": ari(labels, clusters), "words": len(rows),
             "ambiguous": len(ambiguous), "unknown": len(unknown), "sections": n_sections, "k": k}
+
+
+# ---------------------------------------------------------------------------------------------
+# significance of a correlation
+# ---------------------------------------------------------------------------------------------
+
+def correlation_pvalue(r, n):
+    """Two-sided p-value of a Pearson (or Spearman) correlation `r` over `n` pairs, from the t test
+    with n - 2 degrees of freedom, as scipy.stats.pearsonr and spearmanr compute it.
+
+    With t = r * sqrt((n - 2) / (1 - r^2)), P(|T| >= |t|) = I_x(df / 2, 1 / 2) with x = df / (df + t^2)
+    = 1 - r^2 (I the regularised incomplete beta function). NaN when r is undefined or n < 3.
+    """
+    if r is None or not math.isfinite(r) or n < 3:
+        return math.nan
+    return betainc_regularized((n - 2) / 2.0, 0.5, max(0.0, 1.0 - r * r))
+
+
+def betainc_regularized(a, b, x):
+    """I_x(a, b), the regularised incomplete beta function: scipy.special.betainc when scipy is
+    installed, else the continued fraction of Numerical Recipes (3rd ed., section 6.4; modified
+    Lentz's method), accurate to about 1e-14 for the a, b of correlation tests."""
+    try:
+        from scipy.special import betainc
+    except ImportError:
+        return _betainc_cf(a, b, x)
+    return float(betainc(a, b, x))
+
+
+def _betainc_cf(a, b, x):
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    # x^a (1-x)^b / (a B(a, b)) times the continued fraction; use the symmetry
+    # I_x(a, b) = 1 - I_{1-x}(b, a) where the fraction converges slowly.
+    log_front = a * math.log(x) + b * math.log1p(-x) + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def _beta_fraction(a, b, x, eps=1e-15, max_terms=100000):
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = 1.0
+    d = 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, max_terms):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))  # even step
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))  # odd step
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            return h
+    raise W2VError(f"the incomplete beta function did not converge (a={a}, b={b}, x={x})")

@@ -24,6 +24,7 @@ Loading never returns a partial result silently: a truncated file, a header that
 a wrong number of values on a line or undecodable words raise a W2VError that says what is wrong.
 """
 import json
+import math
 import mmap
 import os
 import warnings
@@ -31,7 +32,7 @@ import warnings
 import numpy as np
 
 from ._io import atomic_write, describe_os_error
-from .errors import UnknownWordError, W2VError
+from .errors import UnknownWordError, W2VError, WordEncodingError
 
 __all__ = ["KeyedVectors", "load", "detect_format", "FORMATS"]
 
@@ -64,6 +65,42 @@ def _check_positive_int(value, name, allow_none=True):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise W2VError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _as_list(items):
+    """gensim's convention for query terms: None -> [], a single word or 1-D vector -> [it],
+    a 2-D array -> its rows, any other iterable -> a list of its items."""
+    if items is None:
+        return []
+    if isinstance(items, str):
+        return [items]
+    if isinstance(items, np.ndarray):
+        if items.ndim == 1:
+            return [items]
+        if items.ndim == 2:
+            return list(items)
+        raise W2VError(f"expected words or vectors, got a {items.ndim}-D array")
+    try:
+        return list(items)
+    except TypeError:
+        raise W2VError(f"expected a word, a vector or a list of them, got {type(items).__name__}") from None
+
+
+def _words_list(words):
+    """A word or an iterable of words, as a list."""
+    if words is None:
+        return []
+    return [words] if isinstance(words, str) else list(words)
+
+
+def _weight(value):
+    try:
+        w = float(value)
+    except (TypeError, ValueError):
+        raise W2VError(f"a weight must be a number, got {value!r}") from None
+    if not math.isfinite(w):
+        raise W2VError(f"a weight must be finite, got {value!r}")
+    return w
 
 
 class KeyedVectors:
@@ -144,12 +181,19 @@ class KeyedVectors:
     def vector_size(self):
         return int(self.vectors.shape[1])
 
-    def get_index(self, word):
-        """Row of `word`; UnknownWordError (a KeyError and W2VError) if it is not in the vocabulary."""
+    def get_index(self, word, default=None):
+        """Row of `word`; `default` if one is given and the word is unknown, else UnknownWordError
+        (a KeyError and a W2VError)."""
         try:
             return self.key_to_index[word]
         except (KeyError, TypeError):
+            if default is not None:
+                return default
             raise UnknownWordError(word) from None
+
+    def has_index_for(self, word):
+        """True if `word` has a row (the same as ``word in kv``)."""
+        return word in self
 
     def _indices(self, words):
         return np.array([self.get_index(w) for w in words], dtype=np.int64)
@@ -161,12 +205,132 @@ class KeyedVectors:
             return self.get_normed_vectors()[i]
         return self.vectors[i]
 
+    def _count_array(self):
+        """The counts the per-word attribute "count" reads (None when there are none)."""
+        return self.counts
+
     def get_count(self, word):
         """Corpus count of `word`. W2VError if the vectors carry no counts (word2vec bin/txt files)."""
         i = self.get_index(word)
-        if self.counts is None:
+        counts = self._count_array()
+        if counts is None:
             raise W2VError("these vectors have no word counts (the word2vec bin/txt formats do not store them)")
-        return int(self.counts[i])
+        return int(counts[i])
+
+    @staticmethod
+    def _check_attr(attr):
+        if attr != "count":
+            raise W2VError(f"unknown per-word attribute {attr!r}: w2v keeps one, 'count'")
+
+    def get_vecattr(self, word, attr):
+        """gensim's per-word attribute lookup; the one attribute here is "count" (see get_count)."""
+        self._check_attr(attr)
+        return self.get_count(word)
+
+    def set_vecattr(self, word, attr, value):
+        """Set the "count" of `word` (vectors without counts get counts: 0 for every other word)."""
+        self._check_attr(attr)
+        i = self.get_index(word)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise W2VError(f"a count must be a non-negative integer, got {value!r}")
+        if self.counts is None:
+            base = self._count_array()
+            self.counts = np.zeros(len(self), dtype=np.int64) if base is None else np.array(base, dtype=np.int64)
+        elif not self.counts.flags.writeable:
+            self.counts = self.counts.copy()
+        self.counts[i] = value
+
+    @classmethod
+    def _from_parts(cls, index_to_key, vectors, counts=None):
+        """A `cls` built from words, vectors and counts (whatever the signature of cls.__init__)."""
+        kv = cls.__new__(cls)
+        KeyedVectors.__init__(kv, index_to_key, vectors, counts)
+        return kv
+
+    @classmethod
+    def _adopt(cls, kv):
+        """`kv` as a `cls`, sharing its arrays (no copy)."""
+        if isinstance(kv, cls):
+            return kv
+        out = cls.__new__(cls)
+        out.__dict__.update(kv.__dict__)
+        return out
+
+    # ---- adding and selecting words ------------------------------------------------------------
+
+    def add_vectors(self, keys, weights, extras=None, replace=False):
+        """Append words and their vectors (gensim's add_vectors). A word already present keeps its vector
+        unless ``replace=True``. `extras` may give {"count": counts}; otherwise new words count 0 when the
+        vectors have counts. The matrix is reallocated: add in batches, not one word at a time."""
+        if isinstance(keys, str):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        keys = list(keys)
+        for i, key in enumerate(keys):
+            if not isinstance(key, str):
+                raise W2VError(f"key {i} is {type(key).__name__} {key!r}, not a str")
+        if len(set(keys)) != len(keys):
+            dup = next(k for i, k in enumerate(keys) if k in keys[:i])
+            raise W2VError(f"duplicate key {dup!r} in keys; give each word once")
+        try:
+            weights = np.asarray(weights, dtype=np.float32).reshape(len(keys), -1) if keys else \
+                np.zeros((0, self.vector_size), dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise W2VError(f"weights must be {len(keys)} vectors of {self.vector_size} numbers: {exc}") from None
+        if weights.shape != (len(keys), self.vector_size):
+            raise W2VError(f"weights must be {len(keys)} x {self.vector_size}, got shape {weights.shape}")
+        new_counts = None
+        for attr, values in (extras or {}).items():
+            self._check_attr(attr)
+            new_counts = np.asarray(values).reshape(-1)
+            if new_counts.shape != (len(keys),) or new_counts.dtype.kind not in "iu" or (new_counts < 0).any():
+                raise W2VError(f"extras['count'] must be {len(keys)} non-negative integers, one per key")
+        is_new = np.array([k not in self.key_to_index for k in keys], dtype=bool)
+        old_rows = [self.key_to_index[k] for k, new in zip(keys, is_new) if not new]
+        counts = self.counts
+        if counts is not None or new_counts is not None:
+            if counts is None:
+                counts = self._count_array()
+            counts = np.zeros(len(self), dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+            add = new_counts[is_new] if new_counts is not None else np.zeros(int(is_new.sum()), dtype=np.int64)
+            counts = np.concatenate([counts, add])
+            if replace and new_counts is not None:
+                counts[old_rows] = new_counts[~is_new]
+        vectors = np.concatenate([self.vectors, weights[is_new]])  # a new array, also for a read-only memmap
+        if replace:
+            vectors[old_rows] = weights[~is_new]
+        for key in (k for k, new in zip(keys, is_new) if new):
+            self.key_to_index[key] = len(self.index_to_key)
+            self.index_to_key.append(key)
+        self.vectors = vectors
+        self.counts = counts
+        self.reset_norms()
+
+    def add_vector(self, key, vector):
+        """Add one word (see add_vectors; an existing word keeps its vector). Returns its row."""
+        self.add_vectors([key], [vector])
+        return self.key_to_index[key]
+
+    def __setitem__(self, keys, weights):
+        """``kv["word"] = vector`` or ``kv[["a", "b"]] = vectors``: add or replace."""
+        if isinstance(keys, str):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        self.add_vectors(keys, weights, replace=True)
+
+    def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
+        """New vectors holding the known words of `keys` (each once, in the order given); with
+        ``copy_vecattrs`` their counts too. (Word2vec vectors infer nothing for unknown words.)"""
+        words, seen = [], set()
+        for key in keys:
+            if key not in seen:
+                seen.add(key)
+                if key in self:
+                    words.append(key)
+        idx = self._indices(words)
+        counts = self._count_array() if copy_vecattrs else None
+        return self._from_parts(words, np.asarray(self.vectors[idx]).reshape(len(idx), self.vector_size),
+                                None if counts is None else counts[idx])
 
     # ---- normalisation -----------------------------------------------------------------------
 
@@ -195,100 +359,268 @@ class KeyedVectors:
         self._norms = None
         self._normed = None
 
+    def fill_norms(self, force=False):
+        """Compute the norms now (gensim's name); ``force=True`` recomputes them after ``vectors`` changed."""
+        if force:
+            self.reset_norms()
+        return self.norms
+
+    def unit_normalize_all(self):
+        """Replace ``vectors`` by their unit-length copies (a new array: training weights are not touched)."""
+        self.vectors = np.array(self.get_normed_vectors())
+        self.reset_norms()
+
     # ---- similarity --------------------------------------------------------------------------
+    #
+    # Query terms follow gensim 4: `positive` and `negative` are lists (or a single item) of words, vectors
+    # (1-D arrays; a 2-D array is a list of rows) or (term, weight) pairs. Weights default to +1 for positive
+    # and -1 for negative terms; a pair's weight is used as given. The query is the weighted mean of the
+    # terms, words by their unit vectors and vectors as given (gensim's get_mean_vector), then unit-normalised.
 
     def similarity(self, w1, w2):
-        """Cosine similarity of two words."""
+        """Cosine similarity of two words (exactly 1 for a word and itself, 0 if either vector is zero)."""
+        i1, i2 = self.get_index(w1), self.get_index(w2)
+        if i1 == i2:  # exact, where the float32 dot product of a unit vector with itself is 1 +- 1e-7
+            return 1.0 if self.norms[i1] > 0 else 0.0
         normed = self.get_normed_vectors()
-        return float(np.dot(normed[self.get_index(w1)], normed[self.get_index(w2)]))
+        return float(np.dot(normed[i1], normed[i2]))
+
+    def distance(self, w1, w2):
+        """Cosine distance of two words: 1 - similarity."""
+        return 1.0 - self.similarity(w1, w2)
 
     def _restrict(self, restrict_vocab):
         n = _check_positive_int(restrict_vocab, "restrict_vocab")
         return len(self) if n is None else min(n, len(self))
 
-    def _unit(self, vec, what):
+    def _vector(self, vec, what):
         v = np.asarray(vec, dtype=np.float32)
         if v.shape != (self.vector_size,):
             raise W2VError(f"{what} must be a word or a vector of {self.vector_size} values, got shape {v.shape}")
+        return v
+
+    def _unit(self, vec, what):
+        v = self._vector(vec, what)
         n = float(np.linalg.norm(v))
         return v / n if n > 0 else v
 
-    def _terms(self, items, what):
-        """Unit vectors and row indices (for words) of the query terms."""
-        if items is None:
-            return [], []
-        if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
-            items = [items]
+    def _terms(self, positive, negative):
+        """gensim's query terms as (terms, weights): each term a word or a vector."""
+        terms, weights = [], []
+        for items, sign in ((positive, 1.0), (negative, -1.0)):
+            for item in _as_list(items):
+                if (isinstance(item, (tuple, list)) and len(item) == 2
+                        and isinstance(item[0], (str, np.ndarray))):  # (term, weight)
+                    terms.append(item[0])
+                    weights.append(_weight(item[1]))
+                else:
+                    terms.append(item)
+                    weights.append(sign)
+        return terms, weights
+
+    def get_mean_vector(self, keys, weights=None, pre_normalize=True, post_normalize=False, ignore_missing=True):
+        """Weighted mean of words and vectors, as gensim's get_mean_vector: sum(w_i * term_i) / sum(|w_i|).
+
+        Words count by their unit vectors (``pre_normalize=True``) or raw ones; vectors as given.
+        ``post_normalize=True`` returns the mean at unit length. An unknown word is skipped with
+        ``ignore_missing=True`` (the default, as in gensim) and raises UnknownWordError otherwise.
+        """
+        keys = _as_list(keys)
+        if not keys:
+            raise W2VError("get_mean_vector needs at least one word or vector")
+        if weights is None:
+            weights = np.ones(len(keys))
+        weights = [_weight(w) for w in np.asarray(weights, dtype=object).reshape(-1)]
+        if len(weights) != len(keys):
+            raise W2VError(f"{len(keys)} keys but {len(weights)} weights; give one weight per key")
+        rows, row_w, vecs, vec_w = [], [], [], []
+        for key, w in zip(keys, weights):
+            if isinstance(key, str):
+                i = self.get_index(key, -1)
+                if i >= 0:
+                    rows.append(i)
+                    row_w.append(w)
+                elif not ignore_missing:
+                    raise UnknownWordError(key)
+            else:
+                vecs.append(self._vector(key, "each key"))
+                vec_w.append(w)
+        mean = np.zeros(self.vector_size, dtype=np.float64)
+        if rows:
+            source = self.get_normed_vectors() if pre_normalize else self.vectors
+            mean += np.asarray(row_w) @ np.asarray(source[rows], dtype=np.float64)
+        for v, w in zip(vecs, vec_w):
+            mean += w * v
+        total = sum(abs(w) for w in row_w + vec_w)
+        if total > 0:
+            mean /= total
+        if post_normalize:
+            n = float(np.linalg.norm(mean))
+            if n > 0:
+                mean /= n
+        return mean.astype(np.float32)
+
+    def _query(self, positive, negative):
+        """The unit query vector of `positive` and `negative`, and the rows of the words in it."""
+        terms, weights = self._terms(positive, negative)
+        if not terms:
+            raise W2VError("give at least one positive or negative word")
+        query = self.get_mean_vector(terms, weights, pre_normalize=True, post_normalize=True, ignore_missing=False)
+        return query, [self.key_to_index[t] for t in terms if isinstance(t, str)]
+
+    def _clip(self, clip_start, clip_end, restrict_vocab):
+        """Candidate rows [start, stop): the first `restrict_vocab` words, else gensim's clip_start:clip_end."""
+        if restrict_vocab is not None:
+            return 0, self._restrict(restrict_vocab)
+        if isinstance(clip_start, bool) or not isinstance(clip_start, (int, np.integer)) or clip_start < 0:
+            raise W2VError(f"clip_start must be a non-negative integer, got {clip_start!r}")
+        stop = len(self) if clip_end is None else min(len(self), _check_positive_int(clip_end, "clip_end"))
+        if clip_start >= stop:
+            raise W2VError(f"clip_start {clip_start} leaves no candidates (clip_end {stop}, {len(self)} words)")
+        return int(clip_start), stop
+
+    def _similarities(self, positive, negative, clip_start=0, clip_end=None, restrict_vocab=None, indexer=None):
+        """(cosines of the candidate rows with the query, first candidate row, rows to exclude)."""
+        if indexer is not None:
+            raise W2VError("indexer= is not supported: w2v searches all candidates exactly; drop the argument")
+        query, exclude = self._query(positive, negative)
+        start, stop = self._clip(clip_start, clip_end, restrict_vocab)
+        return self.get_normed_vectors()[start:stop] @ query, start, exclude
+
+    def most_similar(self, positive=None, negative=None, topn=10, clip_start=0, clip_end=None,
+                     restrict_vocab=None, indexer=None):
+        """Nearest words to the mean of `positive` minus `negative` terms, by cosine (3CosAdd).
+
+        Terms are words, vectors or (term, weight) pairs (a single word or vector may be given alone); see
+        get_mean_vector. Words used in the query are excluded from the answer. Candidates are the first
+        `restrict_vocab` words (all by default; or rows clip_start:clip_end, as in gensim).
+        Returns up to `topn` (word, cosine) pairs, best first; ``topn=None`` ranks every candidate.
+        """
+        scores, start, exclude = self._similarities(positive, negative, clip_start, clip_end, restrict_vocab, indexer)
+        return self._pick(scores, exclude, self._topn(topn, len(scores)), start)
+
+    def _cosmul_terms(self, items, what):
         vecs, idx = [], []
-        normed = None
-        for item in items:
+        for item in _as_list(items):
             if isinstance(item, str):
                 i = self.get_index(item)
-                if normed is None:
-                    normed = self.get_normed_vectors()
-                vecs.append(normed[i])
+                vecs.append(self.get_normed_vectors()[i])
                 idx.append(i)
+            elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (str, np.ndarray)):
+                raise W2VError("most_similar_cosmul takes no (term, weight) pairs; give words or vectors")
             else:
                 vecs.append(self._unit(item, what))
         return vecs, idx
 
-    def _query(self, positive, negative):
-        pos, pos_idx = self._terms(positive, "a positive term")
-        neg, neg_idx = self._terms(negative, "a negative term")
+    def _cosmul_scores(self, positive, negative, restrict_vocab):
+        pos, pos_idx = self._cosmul_terms(positive, "a positive term")
+        neg, neg_idx = self._cosmul_terms(negative, "a negative term")
         if not pos and not neg:
             raise W2VError("give at least one positive or negative word")
-        query = np.zeros(self.vector_size, dtype=np.float32)
+        normed = self.get_normed_vectors()[:self._restrict(restrict_vocab)]
+        scores = np.ones(normed.shape[0], dtype=np.float64)
         for v in pos:
-            query += v
+            scores *= (1.0 + normed @ v) / 2.0
+        denom = np.ones(normed.shape[0], dtype=np.float64)
         for v in neg:
-            query -= v
-        return query, pos, neg, pos_idx + neg_idx
-
-    def most_similar(self, positive=None, negative=None, topn=10, restrict_vocab=None):
-        """Nearest words to the sum of the unit vectors of `positive` minus those of `negative` (3CosAdd).
-
-        Terms are words or vectors (a single word may be given as a string). Words used in the query are
-        excluded from the answer. Candidates are the first `restrict_vocab` words (all by default).
-        Returns up to `topn` (word, cosine) pairs, best first; ``topn=None`` ranks every candidate.
-        """
-        query, _, _, exclude = self._query(positive, negative)
-        return self._rank_one(query, exclude, topn, restrict_vocab)
+            denom *= (1.0 + normed @ v) / 2.0
+        return scores / (denom + 1e-6), pos_idx + neg_idx
 
     def most_similar_cosmul(self, positive=None, negative=None, topn=10, restrict_vocab=None):
         """3CosMul (Levy and Goldberg 2014): argmax prod((1+cos(x,p))/2) / (prod((1+cos(x,n))/2) + 1e-6).
 
-        Same arguments as most_similar; the score returned is that ratio, not a cosine.
+        Terms are words or vectors (each counts by its direction only: every factor is a cosine);
+        otherwise the same arguments as most_similar. The score returned is that ratio, not a cosine.
         """
-        _, pos, neg, exclude = self._query(positive, negative)
-        n = self._restrict(restrict_vocab)
-        topn = self._topn(topn, n)
-        normed = self.get_normed_vectors()[:n]
-        scores = np.ones(n, dtype=np.float64)
-        for v in pos:
-            scores *= (1.0 + normed @ v) / 2.0
-        denom = np.ones(n, dtype=np.float64)
-        for v in neg:
-            denom *= (1.0 + normed @ v) / 2.0
-        scores /= denom + 1e-6
-        return self._pick(scores, exclude, topn)
+        scores, exclude = self._cosmul_scores(positive, negative, restrict_vocab)
+        return self._pick(scores, exclude, self._topn(topn, len(scores)))
 
     def similar_by_vector(self, vector, topn=10, restrict_vocab=None):
         """Nearest words to a vector (by cosine); nothing is excluded."""
-        query = self._unit(vector, "the query")
-        return self._rank_one(query, [], topn, restrict_vocab)
+        return self.most_similar(positive=[self._vector(vector, "the query")], topn=topn,
+                                 restrict_vocab=restrict_vocab)
 
     def similar_by_word(self, word, topn=10, restrict_vocab=None):
         """Nearest words to `word`, excluding itself."""
         return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
 
+    similar_by_key = similar_by_word
+
+    def distances(self, word_or_vector, other_words=()):
+        """Cosine distances (1 - cosine) from a word or vector to `other_words`, or to every word
+        (itself included) when `other_words` is empty. A float32 array."""
+        if isinstance(word_or_vector, str):
+            query = self.get_normed_vectors()[self.get_index(word_or_vector)]
+        else:
+            query = self._unit(word_or_vector, "word_or_vector")
+        other_words = _words_list(other_words)
+        normed = self.get_normed_vectors()
+        if other_words:
+            normed = normed[self._indices(other_words)]
+        return np.float32(1) - normed @ query
+
+    def closer_than(self, word1, word2):
+        """Words closer to `word1` (by cosine) than `word2` is, in vocabulary order; `word1` left out."""
+        i1, i2 = self.get_index(word1), self.get_index(word2)
+        dist = self.distances(word1)
+        return [self.index_to_key[i] for i in np.flatnonzero(dist < dist[i2]) if i != i1]
+
+    def rank(self, word1, word2):
+        """Rank of `word2` among the neighbours of `word1`: 1 + the number of words closer than it."""
+        return len(self.closer_than(word1, word2)) + 1
+
+    def n_similarity(self, words1, words2):
+        """Cosine of the means of two word lists (raw vectors, as in gensim). Unknown words raise."""
+        words1, words2 = _as_list(words1), _as_list(words2)
+        if not words1 or not words2:
+            raise W2VError("n_similarity needs at least one word in each list")
+        m1 = self.get_mean_vector(words1, pre_normalize=False, post_normalize=True, ignore_missing=False)
+        m2 = self.get_mean_vector(words2, pre_normalize=False, post_normalize=True, ignore_missing=False)
+        return float(m1 @ m2)
+
+    def most_similar_to_given(self, word, candidates):
+        """The word of `candidates` most similar to `word`."""
+        candidates = _words_list(candidates)
+        if not candidates:
+            raise W2VError("most_similar_to_given needs at least one candidate")
+        normed = self.get_normed_vectors()
+        sims = normed[self._indices(candidates)] @ normed[self.get_index(word)]
+        return candidates[int(np.argmax(sims))]
+
+    def relative_cosine_similarity(self, wa, wb, topn=10):
+        """similarity(wa, wb) / the sum of the similarities of the `topn` nearest words of `wa`
+        (Leeuwenberg et al. 2016, equation 1)."""
+        sims = KeyedVectors.most_similar(self, positive=[wa], topn=topn)
+        if not sims:
+            raise W2VError(f"{wa!r} has no neighbours to compare with")
+        return self.similarity(wa, wb) / sum(s for _, s in sims)
+
+    def rank_by_centrality(self, words, use_norm=True):
+        """(cosine, word) pairs, most central first: each word's cosine with the mean of the (unit, with
+        ``use_norm``) vectors of `words`."""
+        words = _words_list(words)
+        if not words:
+            raise W2VError("give at least one word")
+        source = self.get_normed_vectors() if use_norm else self.vectors
+        vecs = np.asarray(source[self._indices(words)], dtype=np.float32)
+        mean = vecs.mean(axis=0)
+        n = float(np.linalg.norm(mean))
+        sims = vecs @ (mean / n if n > 0 else mean)
+        return sorted(zip(sims.tolist(), words), reverse=True)
+
     def doesnt_match(self, words):
         """The word furthest (by cosine) from the mean of the unit vectors of `words`."""
-        words = [words] if isinstance(words, str) else list(words)
+        words = _words_list(words)
         if len(words) < 2:
             raise W2VError("doesnt_match needs at least two words")
-        normed = self.get_normed_vectors()[self._indices(words)]
-        mean = normed.mean(axis=0)
-        return words[int(np.argmin(normed @ mean))]
+        return self.rank_by_centrality(words)[-1][1]
+
+    @staticmethod
+    def cosine_similarities(vector_1, vectors_all):
+        """Cosines of one vector with each row of `vectors_all` (any arrays, not only these vectors)."""
+        v = np.asarray(vector_1, dtype=np.float64)
+        m = np.asarray(vectors_all, dtype=np.float64)
+        return (m @ v) / (np.linalg.norm(m, axis=-1) * np.linalg.norm(v))
 
     def analogy(self, a, b, c, topn=1, restrict_vocab=None):
         """"a is to b as c is to ?": most_similar(positive=[b, c], negative=[a]). Returns (word, cosine) pairs."""
@@ -426,20 +758,11 @@ class KeyedVectors:
             return n_cand
         return _check_positive_int(topn, "topn", allow_none=False)
 
-    def _rank_one(self, query, exclude, topn, restrict_vocab):
-        n = self._restrict(restrict_vocab)
-        topn = self._topn(topn, n)
-        qn = float(np.linalg.norm(query))
-        if qn > 0:
-            query = query / qn
-        scores = self.get_normed_vectors()[:n] @ query
-        return self._pick(scores, exclude, topn)
-
-    def _pick(self, scores, exclude, topn):
-        """Best `topn` of a score vector, skipping rows in `exclude`."""
+    def _pick(self, scores, exclude, topn, start=0):
+        """Best `topn` of a score vector over rows start, start + 1, ..., skipping rows in `exclude`."""
         scores = np.array(scores, dtype=np.float64)
         n = scores.shape[0]
-        ex = [i for i in exclude if i < n]
+        ex = [i - start for i in exclude if start <= i < start + n]
         scores[ex] = -np.inf
         k = min(n, topn + len(ex))
         if k <= 0:
@@ -447,7 +770,7 @@ class KeyedVectors:
         best = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
         best = best[np.argsort(-scores[best], kind="stable")]
         keys = self.index_to_key
-        return [(keys[i], float(scores[i])) for i in best if np.isfinite(scores[i])][:topn]
+        return [(keys[start + i], float(scores[i])) for i in best if np.isfinite(scores[i])][:topn]
 
     # ---- files ---------------------------------------------------------------------------------
 
@@ -460,26 +783,84 @@ class KeyedVectors:
         fmt = _normalize_format(format)
         if fmt is None:
             raise W2VError("give a format: native, bin or txt")
-        self._check_words_for_save(fmt)
+        _check_words_for_save(self.index_to_key, fmt)
         with atomic_write(path) as fh:
             if fmt == "native":
                 _write_native(fh, self)
             elif fmt == "bin":
-                _write_bin(fh, self)
+                _write_bin(fh, self.index_to_key, self.vectors)
             else:
-                _write_txt(fh, self, _check_positive_int(precision, "precision", allow_none=False))
+                _write_txt(fh, self.index_to_key, self.vectors,
+                           _check_positive_int(precision, "precision", allow_none=False))
 
-    def _check_words_for_save(self, fmt):
-        bad = "\n" if fmt == "native" else " \n"
-        for word in self.index_to_key:
-            if not word or any(ch in word for ch in bad):
-                what = "an empty word" if not word else f"word {word!r} contains a space or newline"
-                raise W2VError(f"cannot save in {fmt} format: {what}, which the format cannot represent")
+    def save_word2vec_format(self, fname, fvocab=None, binary=False, total_vec=None, write_header=True,
+                             prefix="", append=False, sort_attr="count"):
+        """word2vec.c's binary (``binary=True``) or text format, under gensim's name and arguments.
+
+        Vectors with counts are written most frequent first (a stable sort by count, as gensim does;
+        ``sort_attr=None`` keeps their order). `fvocab` also writes word2vec.c's vocabulary file
+        ("word count" lines). `prefix` is put before every word; ``write_header=False`` leaves out the
+        "count dim" line. Both files are written atomically. `append` and a `total_vec` other than the
+        number of vectors (gensim's way of writing one file in two parts) are not supported.
+        """
+        if append:
+            raise W2VError("append=True is not supported: w2v writes whole files atomically; write a new file")
+        if total_vec is not None and total_vec != len(self):
+            raise W2VError(f"total_vec={total_vec} would announce a different number of vectors than the "
+                           f"{len(self)} written; leave it out")
+        if sort_attr is not None:
+            self._check_attr(sort_attr)
+        if not isinstance(prefix, str):
+            raise W2VError(f"prefix must be a str, got {type(prefix).__name__}")
+        counts = self._count_array()
+        if fvocab is not None and counts is None:
+            raise W2VError("fvocab needs word counts, and these vectors have none")
+        words, vectors = self.index_to_key, self.vectors
+        if counts is not None and sort_attr is not None and np.any(np.diff(counts) > 0):
+            order = np.argsort(-np.asarray(counts), kind="stable")
+            words, vectors, counts = [words[i] for i in order], vectors[order], counts[order]
+        if prefix:
+            words = [prefix + w for w in words]
+        _check_words_for_save(words, "bin" if binary else "txt")
+        if fvocab is not None:
+            with atomic_write(fvocab) as fh:
+                fh.write("".join(f"{w} {int(c)}\n" for w, c in zip(words, counts)).encode("utf-8"))
+        with atomic_write(fname) as fh:
+            if binary:
+                _write_bin(fh, words, vectors, header=bool(write_header))
+            else:
+                _write_txt(fh, words, vectors, 9, header=bool(write_header))
 
     @classmethod
     def load(cls, path, format=None, mmap=False, limit=None, unicode_errors="strict"):
         """Same as the module function ``load``."""
-        return load(path, format=format, mmap=mmap, limit=limit, unicode_errors=unicode_errors)
+        return cls._adopt(_load(path, format, mmap, limit, unicode_errors))
+
+    @classmethod
+    def load_word2vec_format(cls, fname, fvocab=None, binary=False, encoding="utf8", unicode_errors="strict",
+                             limit=None, datatype=np.float32, no_header=False):
+        """Read word2vec.c's binary (``binary=True``) or text format, under gensim's name and arguments.
+
+        `fvocab` reads the counts from word2vec.c's vocabulary file ("word count" lines; it must list
+        every word). `limit` reads only the first words. `unicode_errors` is "strict" (an invalid word
+        raises a W2VError that is also a UnicodeDecodeError), "replace" or "ignore" (both warn).
+        ``no_header=True`` reads a text file without its "count dim" line (GloVe's format).
+        Words are UTF-8 and vectors float32: another `encoding` or `datatype` is an error.
+        """
+        if str(encoding).lower().replace("-", "").replace("_", "") != "utf8":
+            raise W2VError(f"encoding={encoding!r} is not supported: w2v reads UTF-8 word2vec files")
+        try:
+            float32 = np.dtype(datatype) == np.float32
+        except TypeError:
+            float32 = False
+        if not float32:
+            raise W2VError(f"datatype={datatype!r} is not supported: w2v keeps vectors as float32")
+        if no_header and binary:
+            raise W2VError("no_header=True works with text files only (binary=False)")
+        kv = _load(fname, "bin" if binary else "txt", False, limit, unicode_errors, no_header=no_header)
+        if fvocab is not None:
+            kv.counts = _read_fvocab(fvocab, kv.index_to_key, unicode_errors)
+        return cls._adopt(kv)
 
 
 def _top_k(sims, exclude, k):
@@ -564,31 +945,41 @@ def _write_rows(fh, vectors):
         fh.write(memoryview(block).cast("B"))
 
 
-def _write_bin(fh, kv):
-    dim = kv.vector_size
-    fh.write(f"{len(kv)} {dim}\n".encode("ascii"))
+def _check_words_for_save(words, fmt):
+    bad = "\n" if fmt == "native" else " \n"
+    for word in words:
+        if not word or any(ch in word for ch in bad):
+            what = "an empty word" if not word else f"word {word!r} contains a space or newline"
+            raise W2VError(f"cannot save in {fmt} format: {what}, which the format cannot represent")
+
+
+def _write_bin(fh, words, vectors, header=True):
+    dim = vectors.shape[1]
+    if header:
+        fh.write(f"{len(words)} {dim}\n".encode("ascii"))
     step = max(1, (8 << 20) // (4 * dim + 16))
-    for start in range(0, len(kv), step):
-        block = np.ascontiguousarray(kv.vectors[start:start + step], dtype="<f4")
+    for start in range(0, len(words), step):
+        block = np.ascontiguousarray(vectors[start:start + step], dtype="<f4")
         raw = memoryview(block).cast("B")
         nb = 4 * dim
         parts = []
-        for j, word in enumerate(kv.index_to_key[start:start + step]):
+        for j, word in enumerate(words[start:start + step]):
             parts.append(word.encode("utf-8") + b" ")
             parts.append(raw[j * nb:(j + 1) * nb])
             parts.append(b"\n")
         fh.write(b"".join(parts))
 
 
-def _write_txt(fh, kv, precision):
-    dim = kv.vector_size
-    fh.write(f"{len(kv)} {dim}\n".encode("ascii"))
+def _write_txt(fh, words, vectors, precision, header=True):
+    dim = vectors.shape[1]
+    if header:
+        fh.write(f"{len(words)} {dim}\n".encode("ascii"))
     fmt = " ".join([f"%.{precision}g"] * dim)
     step = 4096
-    for start in range(0, len(kv), step):
-        block = np.asarray(kv.vectors[start:start + step], dtype=np.float32).astype(np.float64).tolist()
-        words = kv.index_to_key[start:start + step]
-        lines = [w + " " + fmt % tuple(row) + "\n" for w, row in zip(words, block)]
+    for start in range(0, len(words), step):
+        block = np.asarray(vectors[start:start + step], dtype=np.float32).astype(np.float64).tolist()
+        chunk = words[start:start + step]
+        lines = [w + " " + fmt % tuple(row) + "\n" for w, row in zip(chunk, block)]
         fh.write("".join(lines).encode("utf-8"))
 
 
@@ -608,13 +999,18 @@ def load(path, format=None, mmap=False, limit=None, unicode_errors="strict"):
         Load only the first `limit` words (the most frequent ones for trainer output). The rest of
         the file is not read, so it is not checked either.
     unicode_errors
-        "strict" (default): a word that is not valid UTF-8 is an error. "replace": such bytes become
-        U+FFFD, ``kv.replaced_words`` counts the words affected and a warning says how many.
+        "strict" (default): a word that is not valid UTF-8 is an error (a W2VError that is also a
+        UnicodeDecodeError). "replace": such bytes become U+FFFD; "ignore": they are dropped. Either way
+        ``kv.replaced_words`` counts the words affected and a warning says how many.
     """
+    return _load(path, format, mmap, limit, unicode_errors)
+
+
+def _load(path, format, mmap, limit, unicode_errors, no_header=False):
     fmt = _normalize_format(format)
     limit = _check_positive_int(limit, "limit")
-    if unicode_errors not in ("strict", "replace"):
-        raise W2VError(f"unicode_errors must be 'strict' or 'replace', not {unicode_errors!r}")
+    if unicode_errors not in ("strict", "replace", "ignore"):
+        raise W2VError(f"unicode_errors must be 'strict', 'replace' or 'ignore', not {unicode_errors!r}")
     path = os.fspath(path)
     try:
         with open(path, "rb") as fh:
@@ -631,16 +1027,40 @@ def load(path, format=None, mmap=False, limit=None, unicode_errors="strict"):
             elif fmt == "bin":
                 kv = _read_bin(fh, path, limit, unicode_errors)
             else:
-                kv = _read_txt(fh, path, limit, unicode_errors)
+                kv = _read_txt(fh, path, limit, unicode_errors, no_header)
     except OSError as exc:
         raise W2VError(describe_os_error(exc, path, "read")) from None
     except MemoryError:
         raise W2VError(f"{path}: not enough memory to load it; try limit=N or the native format with mmap") from None
     kv.source_format = fmt
     if kv.replaced_words:
-        warnings.warn(f"{path}: {kv.replaced_words} words were not valid UTF-8; "
-                      "their bad bytes were replaced by U+FFFD", UnicodeWarning, stacklevel=2)
+        done = "replaced by U+FFFD" if unicode_errors == "replace" else "removed"
+        warnings.warn(f"{path}: {kv.replaced_words} words were not valid UTF-8; their bad bytes were {done}",
+                      UnicodeWarning, stacklevel=3)
     return kv
+
+
+def _read_fvocab(path, words, unicode_errors):
+    """Counts of `words` from word2vec.c's vocabulary file ("word count" per line)."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise W2VError(describe_os_error(exc, path, "read")) from None
+    counts = {}
+    for line_no, line in enumerate(data.split(b"\n"), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[1].isdigit():
+            raise W2VError(f"{path}: line {line_no}: expected 'word count', got {line[:60]!r}")
+        (word,), _ = _decode_words([parts[0]], path, unicode_errors, lambda i: f"line {line_no}")
+        counts.setdefault(word, int(parts[1]))
+    missing = next((w for w in words if w not in counts), None)
+    if missing is not None:
+        raise W2VError(f"{path}: no count for the word {missing!r}; the vocabulary file must list every word")
+    return np.array([counts[w] for w in words], dtype=np.int64)
 
 
 def detect_format(path):
@@ -658,6 +1078,9 @@ def _sniff(head, fh, path):
         raise W2VError(f"{path}: the file is empty")
     if head.startswith(NATIVE_MAGIC):
         return "native"
+    if head.startswith(b"\x80"):  # pickle protocol 2 or later: what gensim's save() writes
+        raise W2VError(f"{path}: a Python pickle (gensim's save() writes these), which w2v does not read; "
+                       "in gensim, write the vectors with save_word2vec_format(path, binary=True) and load that")
     nl = head.find(b"\n")
     if nl < 0:
         raise W2VError(f"{path}: not a vector file (no 'count dim' header line)")
@@ -770,7 +1193,7 @@ def _read_native(fh, path, size, mmap, limit):
 
 
 def _decode_words(raw_words, path, unicode_errors, where):
-    """Decode a list of word bytes; returns (words, number replaced)."""
+    """Decode a list of word bytes; returns (words, number of words with bad bytes)."""
     try:
         words = b"\n".join(raw_words).decode("utf-8").split("\n")
         if len(words) == len(raw_words):  # else a word held a newline: decode one by one
@@ -781,11 +1204,13 @@ def _decode_words(raw_words, path, unicode_errors, where):
     for i, raw in enumerate(raw_words):
         try:
             words.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
             if unicode_errors == "strict":
-                raise W2VError(f"{path}: {where(i)}: word {raw[:40]!r} is not valid UTF-8 "
-                               "(load with unicode_errors='replace' to replace the bad bytes)") from None
-            words.append(raw.decode("utf-8", "replace"))
+                raise WordEncodingError(
+                    f"{path}: {where(i)}: word {raw[:40]!r} is not valid UTF-8 "
+                    "(load with unicode_errors='replace' to replace the bad bytes)",
+                    exc.object, exc.start, exc.end, exc.reason) from None
+            words.append(raw.decode("utf-8", unicode_errors))
             bad += 1
     return words, bad
 
@@ -821,8 +1246,8 @@ def _parse_bin(data, path, limit, unicode_errors):
     end = len(data)
     pos = nl + 1
     for i in range(n):
-        if pos < end and data[pos] == 10:  # the newline word2vec.c writes after each vector (optional)
-            pos += 1
+        while pos < end and data[pos] == 10:  # the newline word2vec.c writes after each vector (optional;
+            pos += 1                          # gensim and word2vec.c's readers skip any number of them)
         sp = find(b" ", pos, pos + _MAX_WORD_BYTES)
         if sp < 0:
             if find(b" ", pos) < 0 and end - pos < _MAX_WORD_BYTES:
@@ -856,7 +1281,9 @@ def _parse_bin(data, path, limit, unicode_errors):
     return kv
 
 
-def _read_txt(fh, path, limit, unicode_errors):
+def _read_txt(fh, path, limit, unicode_errors, no_header=False):
+    if no_header:  # GloVe's format: no "count dim" line; the lines give both
+        return _read_txt_no_header(fh, path, limit, unicode_errors)
     first = fh.readline()
     if not first:
         raise W2VError(f"{path}: the file is empty")
@@ -865,13 +1292,7 @@ def _read_txt(fh, path, limit, unicode_errors):
     count, dim = _parse_header(first, path)
     n = count if limit is None else min(limit, count)
     if limit is None:
-        data = fh.read()
-        if data.strip() and not data.rstrip(b" \t\r").endswith(b"\n"):
-            # every writer ends the last line; without it the last value may be cut short
-            raise _corrupt(path, "the last line has no newline (the file may be truncated)")
-        lines = data.split(b"\n")
-        if lines and not lines[-1].strip():
-            lines.pop()  # text after the last newline, if blank
+        lines = _read_lines(fh, path)
     else:
         lines = []
         for _ in range(n):
@@ -879,9 +1300,38 @@ def _read_txt(fh, path, limit, unicode_errors):
             if not line:
                 break
             lines.append(line.rstrip(b"\n"))
+    return _parse_txt_lines(lines, count, dim, n, limit, path, unicode_errors, 2)
+
+
+def _read_lines(fh, path):
+    """The rest of a text file as lines (without a blank last one)."""
+    data = fh.read()
+    if data.strip() and not data.rstrip(b" \t\r").endswith(b"\n"):
+        # every writer ends the last line; without it the last value may be cut short
+        raise _corrupt(path, "the last line has no newline (the file may be truncated)")
+    lines = data.split(b"\n")
+    if lines and not lines[-1].strip():
+        lines.pop()  # text after the last newline, if blank
+    return lines
+
+
+def _read_txt_no_header(fh, path, limit, unicode_errors):
+    lines = _read_lines(fh, path)
+    if not lines:
+        raise W2VError(f"{path}: the file is empty")
+    dim = len(lines[0].split()) - 1
+    if dim < 1:
+        raise W2VError(f"{path}: line 1: expected a word and its values, got {lines[0][:60]!r}")
+    count = len(lines)
+    n = count if limit is None else min(limit, count)
+    return _parse_txt_lines(lines, count, dim, n, limit, path, unicode_errors, 1)
+
+
+def _parse_txt_lines(lines, count, dim, n, limit, path, unicode_errors, first):
+    """Words and vectors of text-format `lines`; `first` is the file's line number of lines[0]."""
     for i, line in enumerate(lines[:n]):
         if not line.strip():
-            raise W2VError(f"{path}: line {i + 2} is empty; expected a word and {dim} values")
+            raise W2VError(f"{path}: line {i + first} is empty; expected a word and {dim} values")
     if len(lines) < n:
         raise _corrupt(path, f"the header announces {count} words but the file has {len(lines)}")
     if len(lines) > n and limit is None:
@@ -895,7 +1345,7 @@ def _read_txt(fh, path, limit, unicode_errors):
     for i, line in enumerate(lines):
         word, sep, rest = line.partition(b" ")
         if not sep or not word:
-            raise W2VError(f"{path}: line {i + 2}: expected a word and {dim} values, got {line[:60]!r}")
+            raise W2VError(f"{path}: line {i + first}: expected a word and {dim} values, got {line[:60]!r}")
         raw_words.append(word)
         rests.append(rest)
     vectors = np.empty((n, dim), dtype=np.float32)
@@ -910,10 +1360,10 @@ def _read_txt(fh, path, limit, unicode_errors):
         if ok:
             ok = all(_value_count(rest) == dim for rest in chunk)
         if not ok:
-            _find_bad_line(chunk, start, dim, path)
-            raise W2VError(f"{path}: lines {start + 2}-{start + len(chunk) + 1}: cannot read the values")
+            _find_bad_line(chunk, start + first - 2, dim, path)
+            raise W2VError(f"{path}: lines {start + first}-{start + len(chunk) + first - 1}: cannot read the values")
         vectors[start:start + len(chunk)] = values.reshape(-1, dim)
-    words, bad = _decode_words(raw_words, path, unicode_errors, lambda i: f"line {i + 2}")
+    words, bad = _decode_words(raw_words, path, unicode_errors, lambda i: f"line {i + first}")
     kv = KeyedVectors(words, vectors)
     kv.replaced_words = bad
     return kv
