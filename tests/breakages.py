@@ -43,7 +43,7 @@ BREAKAGES = [
      "weights = np.power(np.asarray(counts, dtype=np.float64), exponent)",
      "weights = np.asarray(counts, dtype=np.float64)"),
     ("noise-alias-unused", "noise draws in the training loop", KERNELS,
-     "        nz.words[j] = alias_resolve(m, r[j], nz.words[j])\n", "\n"),
+     "        nz.words[j] = alias_resolve(m, r[j], nz.words[j])\n", "        pass\n"),
     ("alias-build", "alias table", KERNELS,
      "scaled[l] = (scaled[l] + scaled[s]) - 1.0", "scaled[l] = scaled[l] - 1.0"),
     ("label-true", "label of the true word", KERNELS,
