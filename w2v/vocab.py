@@ -9,9 +9,15 @@ dropping out-of-vocabulary tokens. Epochs then read the
 final id array; text is never tokenised again.
 
 Memory stays bounded on corpora with huge numbers of distinct tokens: when the table of
-distinct tokens exceeds `max_distinct`, the rarest ones are pruned during the scan (as
-word2vec.c's ReduceVocab does; a pruned token that appears again starts counting afresh),
-and that it happened is reported.
+distinct tokens exceeds `max_distinct` after a block of text, the rarest ones are pruned (as
+word2vec.c's ReduceVocab does: tokens seen at most 1, then 2, 3, ... times; a pruned token that
+appears again starts counting afresh, and its earlier occurrences are dropped), and that it
+happened is reported. The survivors are renumbered, so the table's ids, counts and slots never
+exceed max_distinct + the distinct tokens of one block (at most one per two bytes of the block
+size) + 1 ids; the ids already written are renumbered once, at the end of the scan (or every
+PRUNES_PER_PASS prunes), from a bitmap of one bit per id that each prune leaves.
+The scan is deterministic: the same corpus, max_distinct and block size give the same
+vocabulary and ids, which is how a run whose scan pruned is resumed (see train.Word2Vec.resume).
 """
 import dataclasses
 import os
@@ -28,6 +34,8 @@ from .errors import W2VError
 
 EOS = np.uint32(_kernels.EOS)
 _DROP = np.uint32(0xFFFFFFFE)
+_PRUNED = np.uint32(0xFFFFFFFF)     # in the provisional stream: an occurrence of a token a prune forgot
+PRUNES_PER_PASS = 64                # the stream is renumbered after this many prunes (bitmaps <= 8 bytes an id)
 
 
 @dataclasses.dataclass
@@ -38,6 +46,8 @@ class Vocab:
     distinct: int = 0         # distinct tokens seen (a lower bound if pruning happened)
     pruned: int = 0           # times the scan pruned rare tokens to bound memory
     prune_threshold: int = 0  # the last pruning's count threshold
+    max_distinct: int = 0     # the scan's prune limit, and ...
+    block_bytes: int = 0      # ... its block size: with the corpus, they repeat its pruning (0: not recorded)
     bad_utf8: int = 0         # vocabulary words whose invalid UTF-8 bytes were replaced
 
     def __len__(self):
@@ -80,12 +90,17 @@ class Encoded:
 class _Stream:
     """Where the provisional id stream goes: one growable array in memory (remapped in place
     at the end, so the old and new streams never both exist), or a temporary file for corpora
-    larger than RAM."""
+    larger than RAM.
+
+    Each prune of the table renumbers its ids (see _scan.TokenTable.prune); the ids written
+    before it are renumbered later, in one pass over the stream (at the end, or every
+    PRUNES_PER_PASS prunes), from the survivor bitmaps the prunes returned."""
 
     def __init__(self, cache_dir, capacity=1 << 20):
         self.n = 0
         self.file = None
         self.buf = None
+        self.prunes = []        # (stream length at the prune, survivor bitmap), oldest first
         if cache_dir is not None:
             self.file = tempfile.NamedTemporaryFile(prefix="w2v-scan-", suffix=".u32", dir=cache_dir)
         else:
@@ -107,9 +122,54 @@ class _Stream:
             self.buf[self.n:self.n + len(arr)] = arr
         self.n += len(arr)
 
+    def pruned(self, survivors):
+        """The table was pruned (survivors: TokenTable.prune's bitmap): the ids written so far
+        are in the numbering before it."""
+        self.prunes.append((self.n, survivors))
+        if len(self.prunes) >= PRUNES_PER_PASS:
+            self.renumber()
+
+    def renumber(self, size=1 << 20):
+        """Rewrite the ids written before the prunes into the table's present numbering, the last
+        stretch first (each stretch's map is the next one's composed with its own prune's);
+        occurrences of tokens a prune forgot become _PRUNED."""
+        if not self.prunes:
+            return
+        view = self._writable()
+        to_now = None           # provisional id in the current stretch's numbering -> today's (or _PRUNED)
+        for k in range(len(self.prunes) - 1, -1, -1):
+            end, survivors = self.prunes[k]
+            start = self.prunes[k - 1][0] if k else 0
+            bits = np.unpackbits(survivors, bitorder="little")
+            step = np.cumsum(bits, dtype=np.uint32)
+            step -= 1
+            step[bits == 0] = _PRUNED
+            del bits
+            # _PRUNED (and ids past the end) clip to the appended last entry, _PRUNED
+            to_now = step if to_now is None else np.take(np.append(to_now, _PRUNED), step, mode="clip")
+            del step
+            table = np.append(to_now, _PRUNED)
+            for i in range(start, end, size):
+                j = min(i + size, end)
+                view[i:j] = np.take(table, view[i:j], mode="clip")
+        del view
+        self.prunes = []
+
+    def _writable(self):
+        if self.file is None:
+            return self.buf
+        try:
+            self.file.flush()
+        except OSError as exc:
+            raise W2VError(describe_os_error(exc, self.file.name)) from None
+        return np.memmap(self.file.name, dtype=np.uint32, mode="r+", shape=(self.n,))
+
     def remap(self, table, n_out, cache_dir, size=1 << 20):
         """The final id stream: table[id] for every id, without the ids mapped to _DROP
         (table None: the ids as they are)."""
+        self.renumber()
+        if table is not None:
+            table = np.append(table, _DROP)     # _PRUNED clips to it
         if self.file is None:
             out = self.buf          # in place: the write position never passes the read position
         elif cache_dir is not None:
@@ -120,7 +180,7 @@ class _Stream:
         pos = 0
         for chunk in self._chunks(size):
             if table is not None:
-                chunk = table[chunk]
+                chunk = np.take(table, chunk, mode="clip")
                 chunk = chunk[chunk != _DROP]
             out[pos:pos + len(chunk)] = chunk
             pos += len(chunk)
@@ -191,7 +251,7 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
         if len(table) > max_distinct:
             threshold += 1
             pruned += 1
-            table.prune(threshold)
+            stream.pruned(table.prune(threshold))
     stats.lines, stats.split_lines, stats.cut_tokens = table.lines, table.split_lines, table.cut_tokens
     return pruned, threshold
 
@@ -206,7 +266,7 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
         pruned, threshold = _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes)
         counts = table.counts()
         n_ids = table.next_id
-        total_tokens = int(counts[1:n_ids].sum())
+        total_tokens = stream.n - int(counts[0])     # pruned tokens' counts are gone, their ids are not
         if total_tokens == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
         words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab)
@@ -319,7 +379,7 @@ def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, 
         known = remap[1:] != _DROP
         corpus_counts = np.bincount(remap[1:][known], weights=counts[1:][known],
                                     minlength=n_words).astype(np.int64)
-        total = int(counts[1:].sum())
+        total = stream.n - int(counts[0])
         if total == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
         if corpus_counts.sum() == 0:
