@@ -426,6 +426,37 @@ cdef class TokenTable:
         self.next_id = rank
         return keep
 
+    cdef uint64_t _survivors(self, int64_t threshold) noexcept nogil:
+        """Tokens prune(threshold) would keep that were not seeded. Every id below next_id
+        is a token of the table (pruning renumbers), so this is one pass over the counts."""
+        cdef uint64_t i, n = 0
+        for i in range(<uint64_t>self.seed_ids + 1, self.next_id):
+            n += self.counts_[i] > threshold
+        return n
+
+    def prune_threshold(self, uint64_t max_live, int64_t at_least=1):
+        """The smallest threshold >= at_least after which prune() leaves at most max_live tokens
+        (seeded ones included; if they alone are more, every other token goes)."""
+        cdef uint64_t allowed = max_live - self.seed_ids if max_live > self.seed_ids else 0
+        cdef int64_t lo = at_least, hi = at_least, mid
+        cdef uint64_t i
+        if at_least < 1:
+            raise ValueError("at_least must be at least 1")
+        with nogil:
+            if self._survivors(lo) > allowed:
+                # rare: one more than the last threshold did not suffice; search up to the top count
+                for i in range(<uint64_t>self.seed_ids + 1, self.next_id):
+                    if self.counts_[i] > hi:
+                        hi = self.counts_[i]
+                while hi - lo > 1:      # survivors(lo) > allowed >= survivors(hi)
+                    mid = lo + (hi - lo) // 2
+                    if self._survivors(mid) > allowed:
+                        lo = mid
+                    else:
+                        hi = mid
+                lo = hi
+        return lo
+
     def find(self, bytes token):
         """The id of a token in the table, or 0."""
         cdef uint32_t tag

@@ -30,6 +30,8 @@ class ReadStats:
     split_lines: int = 0     # lines longer than MAX_SENTENCE tokens, split into chunks
     nul_bytes: int = 0
     cut_tokens: int = 0      # 64 KiB pieces cut from runs of over 1 MiB without whitespace
+    peak_ids: int = 0        # the most token ids the scanner's table used at once (see vocab)
+    id_capacity: int = 0     # ids its per-id counts array had room for at the end
 
 
 def list_files(path):

@@ -12,10 +12,13 @@ Memory stays bounded on corpora with huge numbers of distinct tokens: when the t
 distinct tokens exceeds `max_distinct` after a block of text, the rarest ones are pruned (as
 word2vec.c's ReduceVocab does: tokens seen at most 1, then 2, 3, ... times; a pruned token that
 appears again starts counting afresh, and its earlier occurrences are dropped), and that it
-happened is reported. The survivors are renumbered, so the table's ids, counts and slots never
-exceed max_distinct + the distinct tokens of one block (at most one per two bytes of the block
-size) + 1 ids; the ids already written are renumbered once, at the end of the scan (or every
-PRUNES_PER_PASS prunes), from a bitmap of one bit per id that each prune leaves.
+happened is reported. A prune raises the count threshold by one, or more if that is needed to
+bring the table back to max_distinct tokens, and the survivors are renumbered. So the table
+never holds more than max_distinct + block_bytes // 2 + 1 tokens (a block of B bytes completes
+at most B // 2 + 1 of them), and its ids, per-id counts and slots never exceed that bound
+(+1 for the sentence end), however many distinct tokens the corpus has. The ids already
+written are renumbered in one pass at the end of the scan (and every PRUNES_PER_PASS prunes),
+from the one bit per id that each prune leaves.
 The scan is deterministic: the same corpus, max_distinct and block size give the same
 vocabulary and ids, which is how a run whose scan pruned is resumed (see train.Word2Vec.resume).
 """
@@ -27,7 +30,7 @@ import numpy as np
 
 from . import _kernels
 from ._scan import TokenTable
-from .corpus import ReadStats, estimate_size, iter_blocks, read_ahead
+from .corpus import BLOCK_BYTES, ReadStats, estimate_size, iter_blocks, read_ahead
 from .params import MAX_SENTENCE
 from ._io import describe_os_error
 from .errors import W2VError
@@ -223,7 +226,8 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
     corpora larger than RAM. progress: optional callable(bytes_read) called now and then.
     capacity: expected tokens plus sentence ends, if already estimated (sizes the id buffer).
-    max_distinct: prune the rarest tokens when more distinct ones than this are held.
+    max_distinct: prune the rarest tokens when more distinct ones than this are held (see the
+    module's docstring for the bound on the scanner's memory).
     block_bytes: read the text in blocks of this size (default corpus.BLOCK_BYTES).
     """
     encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes)
@@ -249,10 +253,14 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
                 progress(stats.bytes_read)
         stream.add(out[:n])
         if len(table) > max_distinct:
-            threshold += 1
+            # word2vec.c's ReduceVocab raises its threshold by one, and again with each new word
+            # while the table is still too big; here, after a block, it rises at once to the
+            # smallest value that brings the table back to max_distinct
+            threshold = table.prune_threshold(max_distinct, threshold + 1)
             pruned += 1
             stream.pruned(table.prune(threshold))
     stats.lines, stats.split_lines, stats.cut_tokens = table.lines, table.split_lines, table.cut_tokens
+    stats.peak_ids, stats.id_capacity = table.peak_ids, table.counts_capacity
     return pruned, threshold
 
 
@@ -277,7 +285,8 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
                 f"no word occurs at least {min_count} times (the most frequent occurs {top} times); "
                 f"lower --min-count or use a larger corpus")
         vocab = Vocab(words=words, counts=word_counts, total_tokens=total_tokens, distinct=distinct,
-                      pruned=pruned, prune_threshold=threshold, bad_utf8=bad)
+                      pruned=pruned, prune_threshold=threshold, bad_utf8=bad, max_distinct=max_distinct,
+                      block_bytes=block_bytes or BLOCK_BYTES)
 
         remap = np.full(n_ids, _DROP, dtype=np.uint32)
         remap[0] = EOS
