@@ -100,6 +100,52 @@ def test_stopped_model_resumes_exactly_in_memory(corpus, reference):
     np.testing.assert_array_equal(m.syn0, reference["sg"].syn0)
 
 
+def write_pruned_corpus(path, lines=40_000, seed=3):
+    """Planted groups; a token seen only once on every line, so that a prune limit of 2,000 prunes
+    after every block of 1 MiB; and ten words seen once in the first block, then often in the
+    second half: pruned, then counted afresh. Returns those words' counts in the second half."""
+    rng = np.random.default_rng(seed)
+    late = {}
+    with open(path, "w") as fh:
+        for i in range(lines):
+            g = rng.integers(20)
+            words = [f"g{g}w{j}" for j in rng.integers(0, 20, 10)] + [f"r{i}"]
+            if i < 10:
+                words.insert(5, f"late{i}")
+            elif i > lines // 2 and i % 7 == 0:
+                words.insert(5, f"late{i % 10}")
+                late[f"late{i % 10}"] = late.get(f"late{i % 10}", 0) + 1
+            fh.write(" ".join(words) + "\n")
+    return path, late
+
+
+def test_run_whose_scan_pruned_resumes_exactly(tmp_path, monkeypatch):
+    """Resuming encodes the corpus as the pruning scan did (a word pruned and seen again lost its
+    early occurrences), so the resumed run ends with the uninterrupted run's vectors."""
+    corpus, late = write_pruned_corpus(tmp_path / "c.txt")
+    params = dict(SMALL, min_count=2, epochs=2, chunk_words=20_000, prune_limit=2000)
+    ref = w2v.train(corpus, **params)
+    v = ref.vocab
+    assert v.pruned >= 2 and v.max_distinct == 2000
+    assert {w: int(c) for w, c in zip(v.words, v.counts) if w.startswith("late")} == late
+    copies = snapshots_every_segment(monkeypatch, tmp_path)
+    full = w2v.train(corpus, checkpoint=tmp_path / "ck", checkpoint_every="1h", **params)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(full.syn0, ref.syn0)
+    assert len(copies) > 10
+    for snap in (copies[0], copies[len(copies) // 2], copies[-1]):
+        m = w2v.Word2Vec.load(snap)
+        assert m.schedule.exact and m.vocab.pruned == v.pruned
+        m.resume(corpus)
+        np.testing.assert_array_equal(m.syn0, ref.syn0)
+        np.testing.assert_array_equal(m.syn1neg, ref.syn1neg)
+        assert m.loss_history == ref.loss_history
+    m = w2v.Word2Vec.load(copies[0])
+    m.vocab.max_distinct = 10 ** 6              # a scan that does not prune: another vocabulary
+    with pytest.raises(w2v.W2VError, match="does not give this run's vocabulary when scanned again"):
+        m.resume(corpus)
+
+
 def test_several_threads_pause_and_resume(tmp_path, monkeypatch, corpus):
     copies = snapshots_every_segment(monkeypatch, tmp_path)
     params = dict(SMALL, threads=2)
