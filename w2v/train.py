@@ -25,8 +25,8 @@ from . import _kernels
 from . import checkpoint as _ckpt
 from .errors import W2VError
 from .params import Params
-from .corpus import fingerprint, fingerprint_mismatch
-from .vocab import BLOCK_BYTES, EOS, Encoded, Vocab, alias_table, encode, keep_probabilities, scan
+from .corpus import BLOCK_BYTES, fingerprint, fingerprint_mismatch
+from .vocab import EOS, Encoded, Vocab, alias_table, encode, keep_probabilities, scan
 
 
 class StopTraining(Exception):
@@ -96,7 +96,7 @@ class Word2Vec:
             "params": dataclasses.asdict(self.params),
             "vocab": {"total_tokens": v.total_tokens, "distinct": v.distinct, "pruned": v.pruned,
                       "prune_threshold": v.prune_threshold, "bad_utf8": v.bad_utf8,
-                      "max_distinct": v.max_distinct, "block_bytes": v.block_bytes},
+                      "block_bytes": v.block_bytes},
             "epochs_done": self.epochs_done,
             "loss_history": self.loss_history,
             "schedule": dataclasses.asdict(self.schedule) if self.schedule is not None else None,
@@ -196,13 +196,12 @@ class Word2Vec:
     def _rescan(self, corpus, cache_dir, reporter):
         """The ids of the scan that built this vocabulary, by scanning the corpus again the same way."""
         v, p = self.vocab, self.params
-        limit = v.max_distinct or p.prune_limit
-        enc = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=limit, cache_dir=cache_dir,
-                   progress=reporter.scan_progress, block_bytes=v.block_bytes or None)
+        enc = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
+                   cache_dir=cache_dir, progress=reporter.scan_progress, block_bytes=v.block_bytes or None)
         if enc.vocab.words != v.words or not np.array_equal(enc.vocab.counts, v.counts):
             raise W2VError(f"corpus {os.fspath(corpus)} does not give this run's vocabulary when scanned again with "
-                           f"its prune limit ({limit:,}); resume with the same corpus and the w2v version that "
-                           f"started the run")
+                           f"its prune limit ({p.prune_limit:,}); resume with the same corpus and the w2v version "
+                           f"that started the run")
         return Encoded(vocab=v, ids=enc.ids, stats=enc.stats, oov_tokens=enc.vocab.total_tokens - v.train_words,
                        corpus_counts=v.counts)
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _kernels
 from ._scan import TokenTable
-from .corpus import BLOCK_BYTES, ReadStats, estimate_size, iter_blocks, read_ahead
+from .corpus import ReadStats, estimate_size, iter_blocks, read_ahead
 from .params import MAX_SENTENCE
 from ._io import describe_os_error
 from .errors import W2VError
@@ -49,8 +49,7 @@ class Vocab:
     distinct: int = 0         # distinct tokens seen (a lower bound if pruning happened)
     pruned: int = 0           # times the scan pruned rare tokens to bound memory
     prune_threshold: int = 0  # the last pruning's count threshold
-    max_distinct: int = 0     # the scan's prune limit, and ...
-    block_bytes: int = 0      # ... its block size: with the corpus, they repeat its pruning (0: not recorded)
+    block_bytes: int = 0      # the scan's block size: with the corpus and max_distinct, it repeats the pruning
     bad_utf8: int = 0         # vocabulary words whose invalid UTF-8 bytes were replaced
 
     def __len__(self):
@@ -285,8 +284,7 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
                 f"no word occurs at least {min_count} times (the most frequent occurs {top} times); "
                 f"lower --min-count or use a larger corpus")
         vocab = Vocab(words=words, counts=word_counts, total_tokens=total_tokens, distinct=distinct,
-                      pruned=pruned, prune_threshold=threshold, bad_utf8=bad, max_distinct=max_distinct,
-                      block_bytes=block_bytes or BLOCK_BYTES)
+                      pruned=pruned, prune_threshold=threshold, bad_utf8=bad, block_bytes=stats.block_bytes)
 
         remap = np.full(n_ids, _DROP, dtype=np.uint32)
         remap[0] = EOS
