@@ -102,12 +102,17 @@ def test_stopped_model_resumes_exactly_in_memory(corpus, reference):
     np.testing.assert_array_equal(m.syn0, reference["sg"].syn0)
 
 
-def write_pruned_corpus(path, lines=40_000, seed=3):
+def write_pruned_corpus(path, block, lines=40_000, seed=3):
     """Planted groups; a token seen only once on every line, so that a prune limit of 2,000 prunes
-    after every block of 1 MiB; and ten words seen once in the first block, then often in the
-    second half: pruned, then counted afresh. Returns those words' counts in the second half."""
+    after every block of `block` bytes; ten words seen once in the first block, then often in the
+    second half; five words seen once in the first block, twice in the second, then often from
+    the fifth on (the first two prunes forget them: with blocks twice as large, the first would
+    not). Returns how often the scan should count those words (their occurrences after their last
+    prune)."""
     rng = np.random.default_rng(seed)
-    late = {}
+    after = {}
+    pos = 0
+    placed = set()
     with open(path, "w") as fh:
         for i in range(lines):
             g = rng.integers(20)
@@ -116,22 +121,33 @@ def write_pruned_corpus(path, lines=40_000, seed=3):
                 words.insert(5, f"late{i}")
             elif i > lines // 2 and i % 7 == 0:
                 words.insert(5, f"late{i % 10}")
-                late[f"late{i % 10}"] = late.get(f"late{i % 10}", 0) + 1
-            fh.write(" ".join(words) + "\n")
-    return path, late
+                after[f"late{i % 10}"] = after.get(f"late{i % 10}", 0) + 1
+            for at in (0.5, 1.2, 1.5):      # once in the first block, twice in the second
+                if pos >= at * block and at not in placed:
+                    placed.add(at)
+                    words += [f"mid{j}" for j in range(5)]
+            if pos >= 2.2 * block and i % 11 == 0:
+                words.insert(3, f"mid{i % 5}")
+                after[f"mid{i % 5}"] = after.get(f"mid{i % 5}", 0) + 1
+            line = " ".join(words) + "\n"
+            pos += len(line)
+            fh.write(line)
+    assert len(placed) == 3 and pos > 5 * block
+    return path, after
 
 
 def test_run_whose_scan_pruned_resumes_exactly(tmp_path, monkeypatch):
     """Resuming encodes the corpus as the pruning scan did (a word pruned and seen again lost its
     early occurrences), so the resumed run ends with the uninterrupted run's vectors."""
-    corpus, late = write_pruned_corpus(tmp_path / "c.txt")
+    block = 1 << 19                     # the run is made with another block size than the default
+    corpus, after = write_pruned_corpus(tmp_path / "c.txt", block)
     params = dict(SMALL, min_count=2, epochs=2, chunk_words=20_000, prune_limit=2000)
     copies = snapshots_every_segment(monkeypatch, tmp_path)
-    monkeypatch.setattr(corpus_module, "BLOCK_BYTES", 1 << 19)     # a run made with another block size
+    monkeypatch.setattr(corpus_module, "BLOCK_BYTES", block)
     ref = w2v.train(corpus, **params)
     v = ref.vocab
-    assert v.pruned >= 4 and v.block_bytes == 1 << 19
-    assert {w: int(c) for w, c in zip(v.words, v.counts) if w.startswith("late")} == late
+    assert v.pruned >= 5 and v.block_bytes == block
+    assert {w: int(c) for w, c in zip(v.words, v.counts) if w.startswith(("late", "mid"))} == after
     full = w2v.train(corpus, checkpoint=tmp_path / "ck", checkpoint_every="1h", **params)
     monkeypatch.undo()
     np.testing.assert_array_equal(full.syn0, ref.syn0)

@@ -27,7 +27,7 @@ def reduce_vocab_reference(lines, max_distinct, min_count):
     zero and its earlier occurrences are not part of the corpus any more.
 
     Returns (words by descending count, ties in order of first appearance; their counts; the
-    corpus as sentences of vocabulary words; the most steps t rose in one check)."""
+    corpus as sentences of vocabulary words; the last t; the most steps t rose in one check)."""
     table = {}                  # token -> [count, when its current tenure began]
     tenure = 0
     occurrences = []            # per non-empty line: [(token, tenure)]
@@ -51,7 +51,7 @@ def reduce_vocab_reference(lines, max_distinct, min_count):
     words = sorted((k for k, v in table.items() if v[0] >= min_count), key=lambda k: (-table[k][0], table[k][1]))
     known = set(words)
     sentences = [[k for k, ten in occ if k in known and table[k][1] == ten] for occ in occurrences]
-    return words, [table[w][0] for w in words], sentences, most_steps
+    return words, [table[w][0] for w in words], sentences, t, most_steps
 
 
 def decode(enc):
@@ -83,17 +83,16 @@ def test_pruning_keeps_what_word2vec_reduce_vocab_keeps(tmp_path, monkeypatch, w
     lines.append("n0 n0 n1 n1")
     for i in range(2500):
         lines.append(" ".join(rng.choice(pool, size=rng.integers(0, 12), p=p / p.sum())))
-    path = tmp_path / "c.txt"
-    path.write_bytes(b"".join(line.encode().ljust(block - 1) + b"\n" for line in lines))
-    assert all(len(line) < block for line in lines)
+    path = write_one_line_a_block(tmp_path / "c.txt", lines, block)
     cache = None
     if where == "cache_dir":
         cache = tmp_path / "cache"
         cache.mkdir()
     max_distinct, min_count = 40, 2
     enc = scan(path, min_count=min_count, max_distinct=max_distinct, block_bytes=block, cache_dir=cache)
-    words, counts, sentences, most_steps = reduce_vocab_reference(lines, max_distinct, min_count)
+    words, counts, sentences, t, most_steps = reduce_vocab_reference(lines, max_distinct, min_count)
     assert most_steps >= 2 and enc.vocab.pruned > 64 * 2       # the data exercises all of it
+    assert enc.vocab.prune_threshold == t
     known = set(words)
     assert sum(map(len, sentences)) < sum(t in known for line in lines for t in line.split())  # pruned, then back
     assert enc.vocab.words == words
@@ -103,6 +102,26 @@ def test_pruning_keeps_what_word2vec_reduce_vocab_keeps(tmp_path, monkeypatch, w
     assert enc.stats.peak_ids <= max_distinct + block // 2 + 2      # the bound stated in w2v.vocab
     if cache is not None:
         assert list(cache.iterdir()) == []
+
+
+def write_one_line_a_block(path, lines, block):
+    path.write_bytes(b"".join(line.encode().ljust(block - 1) + b"\n" for line in lines))
+    assert all(len(line) < block for line in lines)
+    return path
+
+
+def test_a_prune_raises_the_threshold_until_the_table_fits(tmp_path):
+    """40 tokens seen 3 times, 2 new ones twice, the 2 again: after the 13th line t must reach 2 (at
+    1 nothing goes), after the 14th 3, which forgets all 42 (raising t by one a check would forget
+    nothing there). One line is one block."""
+    lines = [" ".join(f"h{i}" for i in range(k, k + 10)) for k in (0, 10, 20, 30) for _ in range(3)]
+    lines += ["n0 n0 n1 n1", "n0 n1"] + ["h0 h1 n1 n0"] * 3
+    path = write_one_line_a_block(tmp_path / "c.txt", lines, 64)
+    enc = scan(path, min_count=1, max_distinct=40, block_bytes=64)
+    words, counts, sentences, t, _ = reduce_vocab_reference(lines, 40, 1)
+    assert (words, counts, t) == (["h0", "h1", "n1", "n0"], [3, 3, 3, 3], 3)
+    assert (enc.vocab.words, enc.vocab.counts.tolist(), enc.vocab.prune_threshold) == (words, counts, t)
+    assert decode(enc) == sentences == [[]] * 14 + [["h0", "h1", "n1", "n0"]] * 3
 
 
 def write_distinct_corpus(path, lines, rare_per_line=9, frequent=10):
