@@ -99,7 +99,7 @@ def test_pruning_keeps_what_word2vec_reduce_vocab_keeps(tmp_path, monkeypatch, w
     assert enc.vocab.counts.tolist() == counts
     assert decode(enc) == sentences
     assert enc.vocab.total_tokens == sum(len(line.split()) for line in lines)
-    assert enc.stats.peak_ids <= max_distinct + block // 2 + 2      # the bound stated in w2v.vocab
+    assert enc.stats.peak_ids <= max_distinct + block // 2 + 2      # one block completes at most block // 2 + 1 tokens here
     if cache is not None:
         assert list(cache.iterdir()) == []
 
@@ -155,7 +155,7 @@ def test_ten_million_distinct_tokens_keep_the_table_bounded(tmp_path):
     max_distinct = 50_000
     enc = scan(path, min_count=2, max_distinct=max_distinct)
     assert enc.vocab.total_tokens == lines * 10 and enc.vocab.pruned > 64
-    bound = max_distinct + BLOCK_BYTES // 2 + 2            # stated in w2v.vocab
+    bound = max_distinct + BLOCK_BYTES // 2 + 19           # stated in w2v.vocab
     assert enc.stats.peak_ids <= max_distinct + BLOCK_BYTES // 8 + 2 <= bound   # 8-byte tokens here
     assert enc.stats.id_capacity < 2 * bound                # the counts array grows by doubling
     expected = np.bincount(which, minlength=10)
@@ -190,6 +190,9 @@ def test_running_out_of_ids_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1 and "ran out of token ids" in err and "--prune-limit" in err
     assert not (tmp_path / "v.w2v").exists()
     assert main(args + ["--prune-limit", "200"]) == 0     # what the message says to do
+    capsys.readouterr()
+    assert main(args + ["--prune-limit", "4000000001"]) == 2      # more than 32-bit ids can hold with a block
+    assert "--prune-limit must be between 1 and 4000000000" in capsys.readouterr().err
     assert set(w2v.load(tmp_path / "v.w2v").index_to_key[:6]) == {"the", "cat", "sat", "on", "a", "mat"}
 
 

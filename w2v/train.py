@@ -564,7 +564,7 @@ def estimate_memory(corpus, p, cache_dir=None):
     if p.max_vocab:
         vocab = min(vocab, p.max_vocab)
     tokens = int(est.tokens * 1.05)    # sentence ends
-    table = 100 * min(est.distinct, p.prune_limit + BLOCK_BYTES // 2 + 2)
+    table = 100 * min(est.distinct, p.prune_limit + BLOCK_BYTES // 2 + 18)
     scan_bytes = 4 * tokens + table if cache_dir is None else table
     return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
                           available=available_memory(), scan_bytes=scan_bytes, threads=p.threads,

@@ -14,9 +14,10 @@ word2vec.c's ReduceVocab does: tokens seen at most 1, then 2, 3, ... times; a pr
 appears again starts counting afresh, and its earlier occurrences are dropped), and that it
 happened is reported. A prune raises the count threshold by one, or more if that is needed to
 bring the table back to max_distinct tokens, and the survivors are renumbered. So the table
-never holds more than max_distinct + block_bytes // 2 + 1 tokens (a block of B bytes completes
-at most B // 2 + 1 of them), and its ids, per-id counts and slots never exceed that bound
-(+1 for the sentence end), however many distinct tokens the corpus has. The ids already
+never holds more than max_distinct + block_bytes // 2 + 18 tokens (a block of B bytes completes
+at most B // 2 + 1 tokens, two bytes each, and 17 pieces of a run without whitespace that earlier
+blocks began), and its ids and per-id counts never exceed that bound + 1 (the sentence end),
+however many distinct tokens the corpus has. The ids already
 written are renumbered in one pass at the end of the scan (and every PRUNES_PER_PASS prunes),
 from the one bit per id that each prune leaves.
 The scan is deterministic: the same corpus, max_distinct and block size give the same
