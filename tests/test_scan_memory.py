@@ -124,6 +124,15 @@ def test_a_prune_raises_the_threshold_until_the_table_fits(tmp_path):
     assert decode(enc) == sentences == [[]] * 14 + [["h0", "h1", "n1", "n0"]] * 3
 
 
+def test_a_scan_whose_last_prune_leaves_no_word_says_what_to_do(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(" ".join(f"t{i}" for i in range(100)) + "\n")
+    with pytest.raises(W2VError, match=r"^no word occurs at least 1 times since the scan last pruned rare tokens "
+                                       r"\(it pruned 1 times to hold at most 10\); raise --prune-limit") as exc:
+        scan(path, min_count=1, max_distinct=10)
+    assert "\n" not in str(exc.value)
+
+
 def write_distinct_corpus(path, lines, rare_per_line=9, frequent=10):
     """Each line: one of `frequent` tokens (line k has token k % frequent), then rare_per_line
     tokens never seen before. Every token is 7 bytes and a separator: 8 bytes."""

@@ -280,10 +280,14 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
         words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab)
         del table
         if not words:
-            top = int(counts[1:].max())     # a lower bound if pruning happened
+            if pruned:      # the counts are those since each token's last prune; the last may have left none
+                raise W2VError(
+                    f"no word occurs at least {min_count} times since the scan last pruned rare tokens "
+                    f"(it pruned {pruned} times to hold at most {max_distinct:,}); raise --prune-limit or "
+                    f"lower --min-count")
             raise W2VError(
-                f"no word occurs at least {min_count} times (the most frequent occurs {top} times); "
-                f"lower --min-count or use a larger corpus")
+                f"no word occurs at least {min_count} times (the most frequent occurs {int(counts[1:].max())} "
+                f"times); lower --min-count or use a larger corpus")
         vocab = Vocab(words=words, counts=word_counts, total_tokens=total_tokens, distinct=distinct,
                       pruned=pruned, prune_threshold=threshold, bad_utf8=bad, block_bytes=stats.block_bytes)
 
