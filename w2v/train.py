@@ -310,7 +310,9 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     """Train word vectors on a corpus (a text file, a .gz file, or a directory of them).
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
-    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent). Returns a
+    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, chunk_words,
+    shared_negatives, prune_limit: while reading, the rarest tokens are pruned whenever more
+    distinct ones are held, which bounds the scan's memory; see w2v.vocab). Returns a
     Word2Vec whose .wv are the vectors. Raises W2VError for bad parameters or input.
 
     callbacks: callables receiving a Progress about once a second and at each epoch's end,
