@@ -192,7 +192,6 @@ class Word2Vec:
                       f"{note}; read in {seconds:.1f}s")
         return encoded
 
-
     def _rescan(self, corpus, cache_dir, reporter):
         """The ids of the scan that built this vocabulary, by scanning the corpus again the same way."""
         v, p = self.vocab, self.params

@@ -50,8 +50,8 @@ class Vocab:
     distinct: int = 0         # distinct tokens seen (a lower bound if pruning happened)
     pruned: int = 0           # times the scan pruned rare tokens to bound memory
     prune_threshold: int = 0  # the last pruning's count threshold
-    block_bytes: int = 0      # the scan's block size: with the corpus and max_distinct, it repeats the pruning
     bad_utf8: int = 0         # vocabulary words whose invalid UTF-8 bytes were replaced
+    block_bytes: int = 0      # the scan's block size: with the corpus and max_distinct, it repeats the pruning
 
     def __len__(self):
         return len(self.words)
@@ -274,7 +274,7 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
         pruned, threshold = _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes)
         counts = table.counts()
         n_ids = table.next_id
-        total_tokens = stream.n - int(counts[0])     # pruned tokens' counts are gone, their ids are not
+        total_tokens = stream.n - int(counts[0])     # not counts[1:].sum(): pruned tokens' counts are gone
         if total_tokens == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
         words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab)
