@@ -242,6 +242,27 @@ def test_chunk_bounds_need_memory_for_the_chunks_not_the_sentences():
     assert peak < 16 << 20, peak
 
 
+def test_memory_estimate_counts_the_words_and_their_index():
+    """What 100,000 words of 3 to 9 characters cost as Python strings, and the word -> row index
+    that the vectors build, measured, is within the estimate (and not far below it)."""
+    rng = np.random.default_rng(2)
+    lengths = rng.integers(3, 10, 100_000)
+    tracemalloc.start()
+    try:
+        words = [f"{i:x}".rjust(int(n), "w") for i, n in enumerate(lengths)]
+        kv = w2v.KeyedVectors(words, np.zeros((len(words), 1), dtype=np.float32))
+        used = tracemalloc.get_traced_memory()[0] - 400_000        # the vectors and counts
+    finally:
+        tracemalloc.stop()
+    assert len(kv) == len(words)
+    est = train_module.MemoryEstimate(vocab_size=len(words), dim=1, tokens=0, cache_dir=None, exact=False)
+    assert 0.7 * est.words_bytes < used <= est.words_bytes
+    index = train_module.INDEX_BYTES * len(words)       # what an exact check adds: the strings exist by then
+    est.exact, est.available = True, est.model_bytes + est.bounds_bytes + index - 1
+    with pytest.raises(W2VError, match="not enough memory"):
+        est.check()
+
+
 def test_memory_estimate_counts_the_chunk_table(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text("a b c d e f g h i j\n" * 20_000)
@@ -250,14 +271,16 @@ def test_memory_estimate_counts_the_chunk_table(tmp_path):
     est = train_module.MemoryEstimate.after_scan(enc, p, None)
     bounds = train_module.chunk_bounds(enc.ids, p.chunk_words)
     assert 2 * bounds.nbytes <= est.bounds_bytes <= 2 * bounds.nbytes + 64     # the offsets, and a copy while made
-    assert est.needed == est.model_bytes + est.corpus_bytes + est.scan_bytes + est.bounds_bytes
+    assert est.needed == est.model_bytes + est.corpus_bytes + est.scan_bytes + est.bounds_bytes + est.words_bytes
     assert "chunk table" in est.describe()
-    # with just enough memory for the model but not for the chunk table, the run does not fit
-    est.available = est.model_bytes + est.bounds_bytes // 2
+    # with just enough memory for the model and the words' index but not for the chunk table, the run does not fit
+    index = train_module.INDEX_BYTES * est.vocab_size
+    est.available = est.model_bytes + index + est.bounds_bytes // 2
     with pytest.raises(W2VError, match="not enough memory"):
         est.check()
-    est.available = est.model_bytes + est.bounds_bytes
+    est.available = est.model_bytes + index + est.bounds_bytes
     est.check()
     before = train_module.estimate_memory(path, p)       # tokens estimated from a sample: close, not equal
-    assert before.needed == before.model_bytes + before.corpus_bytes + before.scan_bytes + before.bounds_bytes
+    assert before.needed == (before.model_bytes + before.corpus_bytes + before.scan_bytes + before.bounds_bytes
+                             + before.words_bytes)
     assert 0.8 * est.bounds_bytes < before.bounds_bytes < 1.2 * est.bounds_bytes

@@ -487,6 +487,10 @@ def _fmt_bytes(n):
         n /= 1000
 
 
+WORD_BYTES = 64     # a vocabulary word as a Python string in a list (measured: 63-64 bytes for 3-9 characters)
+INDEX_BYTES = 88    # its share of the vectors' word -> row dict and list of words (measured: 67-80 bytes)
+
+
 @dataclasses.dataclass
 class MemoryEstimate:
     vocab_size: int
@@ -516,8 +520,12 @@ class MemoryEstimate:
         return 16 * (self.tokens // self.chunk_words + 2)
 
     @property
+    def words_bytes(self):      # the words as Python strings, and the index the vectors (model.wv) build over them
+        return (WORD_BYTES + INDEX_BYTES) * self.vocab_size
+
+    @property
     def needed(self):
-        return self.model_bytes + self.corpus_bytes + self.bounds_bytes + self.scan_bytes
+        return self.model_bytes + self.corpus_bytes + self.bounds_bytes + self.words_bytes + self.scan_bytes
 
     @classmethod
     def after_scan(cls, encoded, p, cache_dir):
@@ -535,7 +543,7 @@ class MemoryEstimate:
         dims = f"{self.dim} dims" if stride == self.dim else f"{self.dim} dims (rows padded to {stride})"
         text = (f"{what}: model {_fmt_bytes(self.model_bytes)} (2 x {self.vocab_size:,} words x {dims} "
                 f"x 4 bytes{hot}), {corpus}")
-        text += f", chunk table {_fmt_bytes(self.bounds_bytes)}"
+        text += f", chunk table {_fmt_bytes(self.bounds_bytes)}, words {_fmt_bytes(self.words_bytes)}"
         if self.scan_bytes:
             text += f", reading {_fmt_bytes(self.scan_bytes)}"
         if self.available is not None:
@@ -543,7 +551,8 @@ class MemoryEstimate:
         return text
 
     def check(self, margin=1.0):
-        need = self.model_bytes + self.bounds_bytes if self.exact else self.needed
+        # after the scan, the encoded corpus and the words' strings are already in memory
+        need = self.model_bytes + self.bounds_bytes + INDEX_BYTES * self.vocab_size if self.exact else self.needed
         if self.available is None or need <= margin * self.available:
             return
         fixes = [f"a smaller --dim (now {self.dim})", "--max-vocab N or a higher --min-count"]
