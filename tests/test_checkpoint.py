@@ -6,12 +6,14 @@ import subprocess
 import sys
 import time
 
+import dataclasses
 import importlib
 
 import numpy as np
 import pytest
 
 import w2v
+from w2v import corpus as corpus_module
 from w2v.cli import main
 from conftest import write_planted_corpus
 
@@ -98,6 +100,69 @@ def test_stopped_model_resumes_exactly_in_memory(corpus, reference):
     assert m.interrupted and m.epochs_done == 1
     m.resume(corpus)
     np.testing.assert_array_equal(m.syn0, reference["sg"].syn0)
+
+
+def write_pruned_corpus(path, block, lines=40_000, seed=3):
+    """Planted groups; a token seen only once on every line, so that a prune limit of 2,000 prunes
+    after every block of `block` bytes; ten words seen once in the first block, then often in the
+    second half; five words seen once in the first block, twice in the second, then often from
+    the fifth on (the first two prunes forget them: with blocks twice as large, the first would
+    not). Returns how often the scan should count those words (their occurrences after their last
+    prune)."""
+    rng = np.random.default_rng(seed)
+    after = {}
+    pos = 0
+    placed = set()
+    with open(path, "w") as fh:
+        for i in range(lines):
+            g = rng.integers(20)
+            words = [f"g{g}w{j}" for j in rng.integers(0, 20, 10)] + [f"r{i}"]
+            if i < 10:
+                words.insert(5, f"late{i}")
+            elif i > lines // 2 and i % 7 == 0:
+                words.insert(5, f"late{i % 10}")
+                after[f"late{i % 10}"] = after.get(f"late{i % 10}", 0) + 1
+            for at in (0.5, 1.2, 1.5):      # once in the first block, twice in the second
+                if pos >= at * block and at not in placed:
+                    placed.add(at)
+                    words += [f"mid{j}" for j in range(5)]
+            if pos >= 2.2 * block and i % 11 == 0:
+                words.insert(3, f"mid{i % 5}")
+                after[f"mid{i % 5}"] = after.get(f"mid{i % 5}", 0) + 1
+            line = " ".join(words) + "\n"
+            pos += len(line)
+            fh.write(line)
+    assert len(placed) == 3 and pos > 5 * block
+    return path, after
+
+
+def test_run_whose_scan_pruned_resumes_exactly(tmp_path, monkeypatch):
+    """Resuming encodes the corpus as the pruning scan did (a word pruned and seen again lost its
+    early occurrences), so the resumed run ends with the uninterrupted run's vectors."""
+    block = 1 << 19                     # the run is made with another block size than the default
+    corpus, after = write_pruned_corpus(tmp_path / "c.txt", block)
+    params = dict(SMALL, min_count=2, epochs=2, chunk_words=20_000, prune_limit=2000)
+    copies = snapshots_every_segment(monkeypatch, tmp_path)
+    monkeypatch.setattr(corpus_module, "BLOCK_BYTES", block)
+    ref = w2v.train(corpus, **params)
+    v = ref.vocab
+    assert v.pruned >= 5 and v.block_bytes == block
+    assert {w: int(c) for w, c in zip(v.words, v.counts) if w.startswith(("late", "mid"))} == after
+    full = w2v.train(corpus, checkpoint=tmp_path / "ck", checkpoint_every="1h", **params)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(full.syn0, ref.syn0)
+    assert len(copies) > 10
+    for snap in (copies[0], copies[len(copies) // 2], copies[-1]):
+        m = w2v.Word2Vec.load(snap)
+        assert m.schedule.exact and m.vocab.pruned == v.pruned
+        m.resume(corpus)
+        np.testing.assert_array_equal(m.syn0, ref.syn0)
+        np.testing.assert_array_equal(m.syn1neg, ref.syn1neg)
+        assert m.loss_history == ref.loss_history
+    m = w2v.Word2Vec.load(copies[0])
+    m.params = dataclasses.replace(m.params, prune_limit=10 ** 6)     # a scan that does not prune: another vocabulary
+    with pytest.raises(w2v.W2VError, match="does not give this run's vocabulary when scanned again"):
+        m.resume(corpus)
 
 
 def test_several_threads_pause_and_resume(tmp_path, monkeypatch, corpus):

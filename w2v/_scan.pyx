@@ -12,13 +12,18 @@ whitespace is cut into CUT_BYTES pieces. A token that a block boundary splits is
 buffer until its end arrives, so blocks need not end at whitespace.
 
 Counts per id are kept here too. When the table grows too big, prune() forgets the rarest
-tokens (their ids are retired, never reused).
+tokens and renumbers the others 1, 2, ... in the order of their ids, so the ids and counts of
+forgotten tokens are reused: ids, counts and slots never exceed what the table held at its
+fullest. prune() returns which old ids survived, for the caller to renumber the ids it has
+already written (see vocab._Stream).
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, realloc, free, calloc
 from libc.string cimport memcpy, memcmp, memmove, memset
 
 import numpy as np
+
+from .errors import W2VError
 
 cdef extern from *:
     """
@@ -39,6 +44,7 @@ LONG_RUN = C_LONG_RUN
 CUT_BYTES = C_CUT_BYTES
 
 cdef uint64_t C_MAX_ID = 0xFFFFFFF0   # provisional ids stay below the stream's markers
+MAX_ID = C_MAX_ID
 cdef uint32_t LEN_MASK = 0x7F
 cdef uint32_t BAD_UTF8 = 0x80
 
@@ -169,6 +175,8 @@ cdef class TokenTable:
     cdef int64_t *counts_         # per id (id 0: sentence ends)
     cdef uint64_t counts_cap
     cdef uint64_t next_id
+    cdef uint64_t id_limit        # ids stay below this (MAX_ID unless a test lowers it)
+    cdef uint64_t peak_ids        # the largest next_id before a prune
     cdef uint32_t seed_ids        # ids 1..seed_ids came from seed() and are never pruned
     # the unfinished token at the end of the last block
     cdef uint8_t *part
@@ -187,10 +195,13 @@ cdef class TokenTable:
     cdef Py_ssize_t n_out, out_cap
     cdef bint overflow
 
-    def __cinit__(self, Py_ssize_t max_len, Py_ssize_t capacity=1 << 16):
+    def __cinit__(self, Py_ssize_t max_len, Py_ssize_t capacity=1 << 16, uint64_t max_id=C_MAX_ID):
         if max_len < 1:
             raise ValueError("max_len must be at least 1")
+        if not 2 <= max_id <= C_MAX_ID:
+            raise ValueError(f"max_id must be between 2 and {C_MAX_ID}")
         self.max_len = max_len
+        self.id_limit = max_id
         cdef uint64_t n = 1024
         while n < 2 * <uint64_t>capacity:
             n <<= 1
@@ -217,7 +228,19 @@ cdef class TokenTable:
 
     @property
     def next_id(self):
+        """The id the next new token gets: 1 + the tokens in the table (pruning renumbers)."""
         return self.next_id
+
+    @property
+    def peak_ids(self):
+        """The most ids (sentence end included) the table has used at once: the largest
+        next_id so far."""
+        return max(self.peak_ids, self.next_id)
+
+    @property
+    def counts_capacity(self):
+        """Ids the counts array has room for (it grows by doubling, so < 2 * peak_ids + 2**16)."""
+        return self.counts_cap
 
     # ---- the table ----------------------------------------------------------------------
 
@@ -302,9 +325,11 @@ cdef class TokenTable:
         cdef Slot *s = self._probe(p, n, &tag, &key)
         if likely(s.id != 0):
             return s.id
-        if unlikely(self.next_id >= C_MAX_ID):
+        if unlikely(self.next_id >= self.id_limit):
             with gil:
-                raise OverflowError("more than 4 billion distinct tokens")
+                raise W2VError(f"the vocabulary scan ran out of token ids ({self.id_limit - 1:,} distinct tokens "
+                               f"at once); lower the prune limit (--prune-limit, max_distinct) so that rare "
+                               f"tokens are pruned sooner")
         self._ensure_counts(self.next_id + 1)
         if n > 8:
             _reserve(<void **>&self.arena, &self.arena_cap, self.arena_len + n + 8)
@@ -340,36 +365,97 @@ cdef class TokenTable:
         return ids
 
     def prune(self, int64_t threshold):
-        """Forget the tokens seen at most `threshold` times (seeded tokens stay). A forgotten
-        token that appears again gets a new id."""
+        """Forget the tokens seen at most `threshold` times (seeded tokens stay) and renumber the
+        others 1, 2, ... keeping their order (seeded tokens keep their ids); their counts move
+        with them. A forgotten token that appears again is new: it gets the next free id and
+        counts from zero (as word2vec.c's ReduceVocab).
+
+        Returns the old ids that survived, as a bitmap (np.packbits order 'little') over ids
+        0 .. next_id - 1 before the prune, id 0 (sentence end) set: old id i is now the number
+        of set bits below i. None if threshold < 1 (nothing is pruned)."""
         if threshold < 1:
-            return
+            return None
+        cdef uint64_t n_old = self.next_id
+        keep = np.zeros((n_old + 7) // 8, dtype=np.uint8)
+        cdef uint8_t[::1] bits = keep
         cdef Slot *new = <Slot *>calloc(self.mask + 1, sizeof(Slot))
         cdef uint8_t *arena = <uint8_t *>malloc(self.arena_cap)
-        if new == NULL or arena == NULL:
+        cdef uint32_t *new_id = <uint32_t *>malloc(n_old * sizeof(uint32_t))
+        if new == NULL or arena == NULL or new_id == NULL:
             free(new)
             free(arena)
+            free(new_id)
             raise MemoryError()
-        cdef uint64_t i, h, n, pos = 0
+        cdef uint64_t i, h, n, pos = 0, rank = 0
+        cdef uint32_t k
         cdef Slot s
-        self.live = 0
-        for i in range(self.mask + 1):
-            s = self.slots[i]
-            if s.id == 0 or (s.id > self.seed_ids and self.counts_[s.id] <= threshold):
-                continue
-            h = self._slot_hash(&s)
-            if (s.tag & LEN_MASK) > 8:
-                memcpy(&n, self.arena + s.key, 8)
-                memcpy(arena + pos, self.arena + s.key, n + 8)
-                s.key = pos
-                pos += n + 8
-            self._place(new, self.mask, &s, h)
-            self.live += 1
+        with nogil:
+            bits[0] = 1
+            for i in range(self.mask + 1):
+                k = self.slots[i].id
+                if k != 0 and (k <= self.seed_ids or self.counts_[k] > threshold):
+                    bits[k >> 3] |= <uint8_t>(1 << (k & 7))
+            # the survivors' new ids, in the order of the old ones; their counts move down
+            for i in range(n_old):
+                if bits[i >> 3] & (1 << (i & 7)):
+                    new_id[i] = <uint32_t>rank
+                    self.counts_[rank] = self.counts_[i]
+                    rank += 1
+            memset(self.counts_ + rank, 0, (n_old - rank) * sizeof(int64_t))
+            self.live = 0
+            for i in range(self.mask + 1):
+                s = self.slots[i]
+                if s.id == 0 or not (bits[s.id >> 3] & (1 << (s.id & 7))):
+                    continue
+                h = self._slot_hash(&s)
+                if (s.tag & LEN_MASK) > 8:
+                    memcpy(&n, self.arena + s.key, 8)
+                    memcpy(arena + pos, self.arena + s.key, n + 8)
+                    s.key = pos
+                    pos += n + 8
+                s.id = new_id[s.id]
+                self._place(new, self.mask, &s, h)
+                self.live += 1
+        free(new_id)
         free(self.slots)
         free(self.arena)
         self.slots = new
         self.arena = arena
         self.arena_len = pos
+        self.peak_ids = max(self.peak_ids, n_old)
+        self.next_id = rank
+        return keep
+
+    cdef uint64_t _survivors(self, int64_t threshold) noexcept nogil:
+        """Tokens prune(threshold) would keep that were not seeded. Every id below next_id
+        is a token of the table (pruning renumbers), so this is one pass over the counts."""
+        cdef uint64_t i, n = 0
+        for i in range(<uint64_t>self.seed_ids + 1, self.next_id):
+            n += self.counts_[i] > threshold
+        return n
+
+    def prune_threshold(self, uint64_t max_live, int64_t at_least=1):
+        """The smallest threshold >= at_least after which prune() leaves at most max_live tokens
+        (seeded ones included; if they alone are more, every other token goes)."""
+        cdef uint64_t allowed = max_live - self.seed_ids if max_live > self.seed_ids else 0
+        cdef int64_t lo = at_least, hi = at_least, mid
+        cdef uint64_t i
+        if at_least < 1:
+            raise ValueError("at_least must be at least 1")
+        with nogil:
+            if self._survivors(lo) > allowed:
+                # rare: one more than the last threshold did not suffice; search up to the top count
+                for i in range(<uint64_t>self.seed_ids + 1, self.next_id):
+                    if self.counts_[i] > hi:
+                        hi = self.counts_[i]
+                while hi - lo > 1:      # survivors(lo) > allowed >= survivors(hi)
+                    mid = lo + (hi - lo) // 2
+                    if self._survivors(mid) > allowed:
+                        lo = mid
+                    else:
+                        hi = mid
+                lo = hi
+        return lo
 
     def find(self, bytes token):
         """The id of a token in the table, or 0."""

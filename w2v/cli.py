@@ -51,6 +51,9 @@ def _add_train(sub):
     p.add_argument("--chunk-words", type=int, default=d.chunk_words,
                    help=f"tokens a worker claims at a time; checkpoints fall between chunks (default {d.chunk_words:,})")
     p.add_argument("--cache-dir", help="keep the encoded corpus in files here (memory-mapped) instead of RAM")
+    p.add_argument("--prune-limit", type=int, default=d.prune_limit, metavar="N",
+                   help=f"while reading, prune the rarest tokens whenever more than N distinct ones are held, "
+                        f"to bound memory (default {d.prune_limit:,})")
     p.add_argument("--checkpoint-every", metavar="N|Ne|Ns|Nm|Nh",
                    help="save the full training state every N epochs (2, 1e) or every so often (30s, 10m, 1h)")
     p.add_argument("--checkpoint", metavar="PATH",
@@ -87,7 +90,7 @@ def cmd_train(args):
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
                   seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words,
-                  shared_negatives=args.shared_negatives)
+                  shared_negatives=args.shared_negatives, prune_limit=args.prune_limit)
     from .params import Params
     p = Params(**params).validate()       # fail on bad values before reading anything
     if args.cache_dir is not None:

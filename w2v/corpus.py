@@ -25,11 +25,14 @@ BLOCK_BYTES = 1 << 20
 @dataclasses.dataclass
 class ReadStats:
     files: int = 0
+    block_bytes: int = 0     # the size of the blocks read
     bytes_read: int = 0
     lines: int = 0
     split_lines: int = 0     # lines longer than MAX_SENTENCE tokens, split into chunks
     nul_bytes: int = 0
     cut_tokens: int = 0      # 64 KiB pieces cut from runs of over 1 MiB without whitespace
+    peak_ids: int = 0        # the most token ids the scanner's table used at once (see vocab)
+    id_capacity: int = 0     # ids its per-id counts array had room for at the end
 
 
 def list_files(path):
@@ -70,7 +73,7 @@ def iter_blocks(path, stats=None, block_bytes=None):
     (a file's end ends its last line). Counts NUL bytes; refuses files that are not text."""
     if stats is None:
         stats = ReadStats()
-    size = block_bytes or BLOCK_BYTES
+    size = stats.block_bytes = block_bytes or BLOCK_BYTES
     for name in list_files(path):
         stats.files += 1
         reader, raw = _open(name)

@@ -9,6 +9,7 @@ import os
 from .errors import W2VError
 
 MAX_SENTENCE = 10_000  # longer lines are split into chunks of this many tokens (never dropped)
+MAX_PRUNE_LIMIT = 4_000_000_000  # the scanner's ids are 32-bit: the limit + one block's new tokens must fit
 
 
 def usable_cores():
@@ -35,6 +36,7 @@ class Params:
     ns_exponent: float = 0.75    # noise distribution: count ** ns_exponent
     chunk_words: int = 100_000   # tokens a worker claims at a time
     shared_negatives: bool = True  # skip-gram: draw one set of noise words per window (HogBatch)
+    prune_limit: int = 20_000_000  # the scan prunes the rarest tokens when it holds more distinct ones
 
     def resolved(self):
         """A copy with the model-dependent defaults filled in."""
@@ -55,6 +57,7 @@ class Params:
         _check_int("threads", p.threads, 1, 1_024)
         _check_int("seed", p.seed, 0, 2**63 - 1)
         _check_int("chunk_words", p.chunk_words, 1_000, None)
+        _check_int("prune_limit", p.prune_limit, 1, MAX_PRUNE_LIMIT)
         _check_float("sample", p.sample, 0.0, 1.0)
         _check_float("alpha", p.alpha, 0.0, 10.0, low_open=True)
         _check_float("min_alpha", p.min_alpha, 0.0, 10.0)

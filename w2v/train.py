@@ -25,8 +25,8 @@ from . import _kernels
 from . import checkpoint as _ckpt
 from .errors import W2VError
 from .params import Params
-from .corpus import fingerprint, fingerprint_mismatch
-from .vocab import EOS, Vocab, alias_table, encode, keep_probabilities, scan
+from .corpus import BLOCK_BYTES, fingerprint, fingerprint_mismatch
+from .vocab import EOS, Encoded, Vocab, alias_table, encode, keep_probabilities, scan
 
 
 class StopTraining(Exception):
@@ -97,7 +97,8 @@ class Word2Vec:
         meta = {
             "params": dataclasses.asdict(self.params),
             "vocab": {"total_tokens": v.total_tokens, "distinct": v.distinct, "pruned": v.pruned,
-                      "prune_threshold": v.prune_threshold, "bad_utf8": v.bad_utf8},
+                      "prune_threshold": v.prune_threshold, "bad_utf8": v.bad_utf8,
+                      "block_bytes": v.block_bytes},
             "epochs_done": self.epochs_done,
             "loss_history": self.loss_history,
             "schedule": dataclasses.asdict(self.schedule) if self.schedule is not None else None,
@@ -149,7 +150,12 @@ class Word2Vec:
                checkpoint=None, checkpoint_every=None):
         """Finish an interrupted run (a model loaded from a checkpoint, or one that was stopped)
         on the same corpus. With one thread, the result is bit-for-bit that of a run that was
-        never interrupted (with several threads, updates race, as in any multi-thread run)."""
+        never interrupted (with several threads, updates race, as in any multi-thread run).
+
+        The corpus is encoded again with the model's vocabulary; if the run is the one that built
+        the vocabulary and its scan pruned rare tokens, the scan is repeated instead (same prune
+        limit and block size, so the same ids: a word pruned early and seen again later lost its
+        early occurrences), and its vocabulary must equal the model's word for word."""
         s = self.schedule
         if s is None:
             raise W2VError("this model's training is complete; use model.train(corpus, epochs=N) to train more")
@@ -161,7 +167,7 @@ class Word2Vec:
             if why:
                 raise W2VError(f"corpus {os.fspath(corpus)} is not the one this training run started on ({why}); "
                                f"resume with the same corpus, or use model.train() to train on another")
-        encoded = self._encode(corpus, cache_dir, reporter)
+        encoded = self._encode(corpus, cache_dir, reporter, rescan=s.scanned and self.vocab.pruned > 0)
         if encoded.train_words != s.train_words:
             raise W2VError(f"corpus {os.fspath(corpus)} has {encoded.train_words:,} words of the vocabulary, but "
                            f"the run being resumed had {s.train_words:,}; resume with the same corpus")
@@ -175,15 +181,30 @@ class Word2Vec:
         if threads is not None:
             self.params = dataclasses.replace(self.params, threads=threads).validate()
 
-    def _encode(self, corpus, cache_dir, reporter):
+    def _encode(self, corpus, cache_dir, reporter, rescan=False):
         t0 = time.perf_counter()
-        encoded = encode(corpus, self.vocab, cache_dir=cache_dir, progress=reporter.scan_progress)
+        if rescan:
+            encoded = self._rescan(corpus, cache_dir, reporter)
+        else:
+            encoded = encode(corpus, self.vocab, cache_dir=cache_dir, progress=reporter.scan_progress)
         seconds = time.perf_counter() - t0
         self.timings["scan"] = self.timings.get("scan", 0.0) + seconds
         note = f", {encoded.oov_tokens:,} tokens not in the vocabulary were ignored" if encoded.oov_tokens else ""
         reporter.note(f"corpus: {encoded.train_words:,} words of the vocabulary ({len(self.vocab):,} words)"
                       f"{note}; read in {seconds:.1f}s")
         return encoded
+
+    def _rescan(self, corpus, cache_dir, reporter):
+        """The ids of the scan that built this vocabulary, by scanning the corpus again the same way."""
+        v, p = self.vocab, self.params
+        enc = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
+                   cache_dir=cache_dir, progress=reporter.scan_progress, block_bytes=v.block_bytes or None)
+        if enc.vocab.words != v.words or not np.array_equal(enc.vocab.counts, v.counts):
+            raise W2VError(f"corpus {os.fspath(corpus)} does not give this run's vocabulary when scanned again with "
+                           f"its prune limit ({p.prune_limit:,}); resume with the same corpus and the w2v version "
+                           f"that started the run")
+        return Encoded(vocab=v, ids=enc.ids, stats=enc.stats, oov_tokens=enc.vocab.total_tokens - v.train_words,
+                       corpus_counts=v.counts)
 
 
 def row_stride(dim):
@@ -263,18 +284,26 @@ def hot_rows(threads, vocab_size, dim):
     return min(vocab_size, max(64, HOT_BYTES // (4 * dim)))
 
 
-def chunk_bounds(ids, chunk_words):
-    """Start offsets of chunks of about chunk_words tokens, each ending at a sentence end."""
+def chunk_bounds(ids, chunk_words, step=1 << 20):
+    """Start offsets of chunks of about chunk_words tokens, and len(ids) at the end: a chunk ends
+    at the first sentence end at or after each multiple of chunk_words (or at the end of ids).
+    Reads ids `step` at a time, so besides the result (8 bytes a chunk) it needs memory for
+    the sentence ends of one step only, not of the whole corpus."""
     n = len(ids)
-    eos = []
-    step = 1 << 24
+    cuts = [np.zeros(1, dtype=np.int64)]
+    nominal = chunk_words           # the next multiple of chunk_words still without its cut
     for i in range(0, n, step):
-        eos.append(np.flatnonzero(np.asarray(ids[i:i + step]) == EOS) + i)
-    eos = np.concatenate(eos) if eos else np.empty(0, dtype=np.int64)
-    nominal = np.arange(chunk_words, n, chunk_words)
-    k = np.searchsorted(eos, nominal)
-    cuts = eos[k[k < len(eos)]] + 1
-    return np.unique(np.concatenate([[0], cuts, [n]])).astype(np.int64)
+        if nominal >= n:
+            break
+        eos = np.flatnonzero(np.asarray(ids[i:i + step]) == EOS)
+        if not len(eos) or i + int(eos[-1]) < nominal:
+            continue
+        eos += i
+        due = np.arange(nominal, int(eos[-1]) + 1, chunk_words)      # multiples up to this step's last end
+        cuts.append(eos[np.searchsorted(eos, due)] + 1)
+        nominal = int(due[-1]) + chunk_words
+    cuts.append(np.array([n], dtype=np.int64))
+    return np.unique(np.concatenate(cuts)).astype(np.int64)
 
 
 def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
@@ -282,7 +311,9 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     """Train word vectors on a corpus (a text file, a .gz file, or a directory of them).
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
-    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent). Returns a
+    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, chunk_words,
+    shared_negatives, prune_limit: while reading, the rarest tokens are pruned whenever more
+    distinct ones are held, which bounds the scan's memory; see w2v.vocab). Returns a
     Word2Vec whose .wv are the vectors. Raises W2VError for bad parameters or input.
 
     callbacks: callables receiving a Progress about once a second and at each epoch's end,
@@ -307,8 +338,8 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
         estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
         capacity = int(estimate.tokens * 1.25) + (1 << 16)   # the corpus is sampled once, not twice
     t0 = time.perf_counter()
-    encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, cache_dir=cache_dir,
-                   progress=reporter.scan_progress, capacity=capacity)
+    encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
+                   cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity)
     t_scan = time.perf_counter() - t0
     reporter.scanned(encoded, t_scan)
     if check_memory:
@@ -320,7 +351,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     model.timings["scan"] = t_scan
     model.fingerprint = fingerprint(corpus)
     model.extra = dict(extra or {})
-    model.schedule = Schedule.begin(model, encoded.train_words, p.epochs)
+    model.schedule = Schedule.begin(model, encoded.train_words, p.epochs, scanned=True)
     _run(model, encoded.ids, callbacks, reporter, checkpointer)
     return model
 
@@ -342,12 +373,13 @@ class Schedule:
     epoch_examples: int = 0
     epoch_words: int = 0
     exact: bool = True          # False once a stop cut a chunk short (resuming is then not bit-exact)
+    scanned: bool = False       # the ids are those of the scan that built the vocabulary (w2v.train), not encode()'s
 
     @classmethod
-    def begin(cls, model, train_words, epochs):
+    def begin(cls, model, train_words, epochs, scanned=False):
         first = model.epochs_done
         return cls(first_epoch=first, end_epoch=first + epochs, train_words=int(train_words), epoch=first,
-                   words_done=first * int(train_words))
+                   words_done=first * int(train_words), scanned=scanned)
 
     def next_epoch(self, words_done):
         self.epoch += 1
@@ -457,6 +489,10 @@ def _fmt_bytes(n):
         n /= 1000
 
 
+WORD_BYTES = 64     # a vocabulary word as a Python string in a list (measured: 63-64 bytes for 3-9 characters)
+INDEX_BYTES = 88    # its share of the vectors' word -> row dict and list of words (measured: 67-80 bytes)
+
+
 @dataclasses.dataclass
 class MemoryEstimate:
     vocab_size: int
@@ -467,6 +503,7 @@ class MemoryEstimate:
     available: int = None
     scan_bytes: int = 0         # extra memory while reading (the table of distinct tokens)
     threads: int = 1
+    chunk_words: int = Params.chunk_words
 
     @property
     def hot_bytes(self):        # each worker's copies of the hot rows (its own and a snapshot, both matrices)
@@ -481,14 +518,22 @@ class MemoryEstimate:
         return 0 if self.cache_dir is not None else 4 * self.tokens
 
     @property
+    def bounds_bytes(self):     # the chunks' start offsets (8 bytes a chunk, and as much again while they are found)
+        return 16 * (self.tokens // self.chunk_words + 2)
+
+    @property
+    def words_bytes(self):      # the words as Python strings, and the index the vectors (model.wv) build over them
+        return (WORD_BYTES + INDEX_BYTES) * self.vocab_size
+
+    @property
     def needed(self):
-        return self.model_bytes + self.corpus_bytes + self.scan_bytes
+        return self.model_bytes + self.corpus_bytes + self.bounds_bytes + self.words_bytes + self.scan_bytes
 
     @classmethod
     def after_scan(cls, encoded, p, cache_dir):
         # the encoded corpus is already in memory, so MemAvailable no longer includes it
         return cls(vocab_size=len(encoded.vocab), dim=p.dim, tokens=len(encoded.ids), cache_dir=cache_dir,
-                   exact=True, available=available_memory(), threads=p.threads)
+                   exact=True, available=available_memory(), threads=p.threads, chunk_words=p.chunk_words)
 
     def describe(self):
         what = "memory" if self.exact else "memory (estimated before reading)"
@@ -500,6 +545,7 @@ class MemoryEstimate:
         dims = f"{self.dim} dims" if stride == self.dim else f"{self.dim} dims (rows padded to {stride})"
         text = (f"{what}: model {_fmt_bytes(self.model_bytes)} (2 x {self.vocab_size:,} words x {dims} "
                 f"x 4 bytes{hot}), {corpus}")
+        text += f", chunk table {_fmt_bytes(self.bounds_bytes)}, words {_fmt_bytes(self.words_bytes)}"
         if self.scan_bytes:
             text += f", reading {_fmt_bytes(self.scan_bytes)}"
         if self.available is not None:
@@ -507,7 +553,8 @@ class MemoryEstimate:
         return text
 
     def check(self, margin=1.0):
-        need = self.model_bytes if self.exact else self.needed
+        # after the scan, the encoded corpus and the words' strings are already in memory
+        need = self.model_bytes + self.bounds_bytes + INDEX_BYTES * self.vocab_size if self.exact else self.needed
         if self.available is None or need <= margin * self.available:
             return
         fixes = [f"a smaller --dim (now {self.dim})", "--max-vocab N or a higher --min-count"]
@@ -521,16 +568,19 @@ class MemoryEstimate:
 def estimate_memory(corpus, p, cache_dir=None):
     """A cheap estimate before reading the corpus: tokens from the file sizes and a sample of the
     first few MB; vocabulary from Heaps' law and Zipf's law (words seen at least min_count times
-    are about distinct / min_count)."""
+    are about distinct / min_count). The scanner's table holds at most p.prune_limit + half a
+    block of distinct tokens (see vocab), about 100 bytes each."""
     from .corpus import estimate_size
     est = estimate_size(corpus)
     vocab = max(1, est.distinct // p.min_count)
     if p.max_vocab:
         vocab = min(vocab, p.max_vocab)
     tokens = int(est.tokens * 1.05)    # sentence ends
-    scan_bytes = 4 * tokens + 100 * est.distinct if cache_dir is None else 100 * est.distinct
+    table = 100 * min(est.distinct, p.prune_limit + BLOCK_BYTES // 2 + 18)
+    scan_bytes = 4 * tokens + table if cache_dir is None else table
     return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
-                          available=available_memory(), scan_bytes=scan_bytes, threads=p.threads)
+                          available=available_memory(), scan_bytes=scan_bytes, threads=p.threads,
+                          chunk_words=p.chunk_words)
 
 
 # ---------------------------------------------------------------------------------------

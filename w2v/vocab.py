@@ -9,9 +9,19 @@ dropping out-of-vocabulary tokens. Epochs then read the
 final id array; text is never tokenised again.
 
 Memory stays bounded on corpora with huge numbers of distinct tokens: when the table of
-distinct tokens exceeds `max_distinct`, the rarest ones are pruned during the scan (as
-word2vec.c's ReduceVocab does; a pruned token that appears again starts counting afresh),
-and that it happened is reported.
+distinct tokens exceeds `max_distinct` after a block of text, the rarest ones are pruned (as
+word2vec.c's ReduceVocab does: tokens seen at most 1, then 2, 3, ... times; a pruned token that
+appears again starts counting afresh, and its earlier occurrences are dropped), and that it
+happened is reported. A prune raises the count threshold by one, or more if that is needed to
+bring the table back to max_distinct tokens, and the survivors are renumbered. So the table
+never holds more than max_distinct + block_bytes // 2 + 18 tokens (a block of B bytes completes
+at most B // 2 + 1 tokens, two bytes each, and 17 pieces of a run without whitespace that earlier
+blocks began), and its ids and per-id counts never exceed that bound + 1 (the sentence end),
+however many distinct tokens the corpus has. The ids already
+written are renumbered in one pass at the end of the scan (and every PRUNES_PER_PASS prunes),
+from the one bit per id that each prune leaves.
+The scan is deterministic: the same corpus, max_distinct and block size give the same
+vocabulary and ids, which is how a run whose scan pruned is resumed (see train.Word2Vec.resume).
 """
 import dataclasses
 import os
@@ -28,6 +38,8 @@ from .errors import W2VError
 
 EOS = np.uint32(_kernels.EOS)
 _DROP = np.uint32(0xFFFFFFFE)
+_PRUNED = np.uint32(0xFFFFFFFF)     # in the provisional stream: an occurrence of a token a prune forgot
+PRUNES_PER_PASS = 64                # the stream is renumbered after this many prunes (bitmaps <= 8 bytes an id)
 
 
 @dataclasses.dataclass
@@ -39,6 +51,7 @@ class Vocab:
     pruned: int = 0           # times the scan pruned rare tokens to bound memory
     prune_threshold: int = 0  # the last pruning's count threshold
     bad_utf8: int = 0         # vocabulary words whose invalid UTF-8 bytes were replaced
+    block_bytes: int = 0      # the scan's block size: with the corpus and max_distinct, it repeats the pruning
 
     def __len__(self):
         return len(self.words)
@@ -80,12 +93,17 @@ class Encoded:
 class _Stream:
     """Where the provisional id stream goes: one growable array in memory (remapped in place
     at the end, so the old and new streams never both exist), or a temporary file for corpora
-    larger than RAM."""
+    larger than RAM.
+
+    Each prune of the table renumbers its ids (see _scan.TokenTable.prune); the ids written
+    before it are renumbered later, in one pass over the stream (at the end, or every
+    PRUNES_PER_PASS prunes), from the survivor bitmaps the prunes returned."""
 
     def __init__(self, cache_dir, capacity=1 << 20):
         self.n = 0
         self.file = None
         self.buf = None
+        self.prunes = []        # (stream length at the prune, survivor bitmap), oldest first
         if cache_dir is not None:
             self.file = tempfile.NamedTemporaryFile(prefix="w2v-scan-", suffix=".u32", dir=cache_dir)
         else:
@@ -107,9 +125,54 @@ class _Stream:
             self.buf[self.n:self.n + len(arr)] = arr
         self.n += len(arr)
 
+    def pruned(self, survivors):
+        """The table was pruned (survivors: TokenTable.prune's bitmap): the ids written so far
+        are in the numbering before it."""
+        self.prunes.append((self.n, survivors))
+        if len(self.prunes) >= PRUNES_PER_PASS:
+            self.renumber()
+
+    def renumber(self, size=1 << 20):
+        """Rewrite the ids written before the prunes into the table's present numbering, the last
+        stretch first (each stretch's map is the next one's composed with its own prune's);
+        occurrences of tokens a prune forgot become _PRUNED."""
+        if not self.prunes:
+            return
+        view = self._writable()
+        to_now = None           # provisional id in the current stretch's numbering -> today's (or _PRUNED)
+        for k in range(len(self.prunes) - 1, -1, -1):
+            end, survivors = self.prunes[k]
+            start = self.prunes[k - 1][0] if k else 0
+            bits = np.unpackbits(survivors, bitorder="little")
+            step = np.cumsum(bits, dtype=np.uint32)
+            step -= 1
+            step[bits == 0] = _PRUNED
+            del bits
+            # _PRUNED (and ids past the end) clip to the appended last entry, _PRUNED
+            to_now = step if to_now is None else np.take(np.append(to_now, _PRUNED), step, mode="clip")
+            del step
+            table = np.append(to_now, _PRUNED)
+            for i in range(start, end, size):
+                j = min(i + size, end)
+                view[i:j] = np.take(table, view[i:j], mode="clip")
+        del view
+        self.prunes = []
+
+    def _writable(self):
+        if self.file is None:
+            return self.buf
+        try:
+            self.file.flush()
+        except OSError as exc:
+            raise W2VError(describe_os_error(exc, self.file.name)) from None
+        return np.memmap(self.file.name, dtype=np.uint32, mode="r+", shape=(self.n,))
+
     def remap(self, table, n_out, cache_dir, size=1 << 20):
         """The final id stream: table[id] for every id, without the ids mapped to _DROP
         (table None: the ids as they are)."""
+        self.renumber()
+        if table is not None:
+            table = np.append(table, _DROP)     # _PRUNED clips to it
         if self.file is None:
             out = self.buf          # in place: the write position never passes the read position
         elif cache_dir is not None:
@@ -120,7 +183,7 @@ class _Stream:
         pos = 0
         for chunk in self._chunks(size):
             if table is not None:
-                chunk = table[chunk]
+                chunk = np.take(table, chunk, mode="clip")
                 chunk = chunk[chunk != _DROP]
             out[pos:pos + len(chunk)] = chunk
             pos += len(chunk)
@@ -163,7 +226,8 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
     corpora larger than RAM. progress: optional callable(bytes_read) called now and then.
     capacity: expected tokens plus sentence ends, if already estimated (sizes the id buffer).
-    max_distinct: prune the rarest tokens when more distinct ones than this are held.
+    max_distinct: prune the rarest tokens when more distinct ones than this are held (see the
+    module's docstring for the bound on the scanner's memory).
     block_bytes: read the text in blocks of this size (default corpus.BLOCK_BYTES).
     """
     encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes)
@@ -189,10 +253,14 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
                 progress(stats.bytes_read)
         stream.add(out[:n])
         if len(table) > max_distinct:
-            threshold += 1
+            # word2vec.c's ReduceVocab raises its threshold by one, and again with each new word
+            # while the table is still too big; here, after a block, it rises at once to the
+            # smallest value that brings the table back to max_distinct
+            threshold = table.prune_threshold(max_distinct, threshold + 1)
             pruned += 1
-            table.prune(threshold)
+            stream.pruned(table.prune(threshold))
     stats.lines, stats.split_lines, stats.cut_tokens = table.lines, table.split_lines, table.cut_tokens
+    stats.peak_ids, stats.id_capacity = table.peak_ids, table.counts_capacity
     return pruned, threshold
 
 
@@ -206,18 +274,22 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
         pruned, threshold = _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes)
         counts = table.counts()
         n_ids = table.next_id
-        total_tokens = int(counts[1:n_ids].sum())
+        total_tokens = stream.n - int(counts[0])     # not counts[1:].sum(): pruned tokens' counts are gone
         if total_tokens == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
         words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab)
         del table
         if not words:
-            top = int(counts[1:].max())     # a lower bound if pruning happened
+            if pruned:      # the counts are those since each token's last prune; the last may have left none
+                raise W2VError(
+                    f"no word occurs at least {min_count} times since the scan last pruned rare tokens "
+                    f"(it pruned {pruned} times to hold at most {max_distinct:,}); raise --prune-limit or "
+                    f"lower --min-count")
             raise W2VError(
-                f"no word occurs at least {min_count} times (the most frequent occurs {top} times); "
-                f"lower --min-count or use a larger corpus")
+                f"no word occurs at least {min_count} times (the most frequent occurs {int(counts[1:].max())} "
+                f"times); lower --min-count or use a larger corpus")
         vocab = Vocab(words=words, counts=word_counts, total_tokens=total_tokens, distinct=distinct,
-                      pruned=pruned, prune_threshold=threshold, bad_utf8=bad)
+                      pruned=pruned, prune_threshold=threshold, bad_utf8=bad, block_bytes=stats.block_bytes)
 
         remap = np.full(n_ids, _DROP, dtype=np.uint32)
         remap[0] = EOS
@@ -319,7 +391,7 @@ def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, 
         known = remap[1:] != _DROP
         corpus_counts = np.bincount(remap[1:][known], weights=counts[1:][known],
                                     minlength=n_words).astype(np.int64)
-        total = int(counts[1:].sum())
+        total = stream.n - int(counts[0])
         if total == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
         if corpus_counts.sum() == 0:
