@@ -266,11 +266,12 @@ def _run_until_done(cmd, ck, rng, signals, env):
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 cwd=ck.parent)   # not the source tree: import the installed package
         if sig is not None:
-            time.sleep(rng.uniform(0.5, 1.2))
+            first = proc.stderr.readline()      # started: past the imports, on a loaded machine too
+            time.sleep(rng.uniform(0.3, 1.0))
             if proc.poll() is None:
                 proc.send_signal(sig)
                 delivered.append(sig)
-        err = proc.communicate(timeout=120)[1].decode()
+        err = (first if sig is not None else b"").decode() + proc.communicate(timeout=120)[1].decode()
         if proc.returncode == 0:
             if sig is None:
                 return delivered
