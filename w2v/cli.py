@@ -51,6 +51,10 @@ def _add_train(sub):
     p.add_argument("--chunk-words", type=int, default=d.chunk_words,
                    help=f"tokens a worker claims at a time; checkpoints fall between chunks (default {d.chunk_words:,})")
     p.add_argument("--cache-dir", help="keep the encoded corpus in files here (memory-mapped) instead of RAM")
+    p.add_argument("--save-vocab", metavar="FILE", help="write the vocabulary (`word count` per line, most frequent "
+                   "first, word2vec.c's format) to FILE before training")
+    p.add_argument("--read-vocab", metavar="FILE", help="take the vocabulary from FILE (`word count` lines, as "
+                   "--save-vocab writes) instead of counting the corpus; its order is kept")
     p.add_argument("--prune-limit", type=int, default=d.prune_limit, metavar="N",
                    help=f"while reading, prune the rarest tokens whenever more than N distinct ones are held, "
                         f"to bound memory (default {d.prune_limit:,})")
@@ -121,6 +125,12 @@ def cmd_train(args):
     ckpt_path = args.checkpoint or (saved.get("checkpoint") if not args.output else None) or output + ".ckpt"
     _check_writable(output)
     _check_writable(ckpt_path, "--checkpoint")
+    if args.resume and (args.read_vocab or args.save_vocab):
+        raise W2VError("--resume keeps the run's own vocabulary: leave out --read-vocab and --save-vocab")
+    if args.save_vocab:
+        _check_writable(args.save_vocab, "--save-vocab")
+    if args.read_vocab and not os.path.isfile(args.read_vocab):
+        raise W2VError(f"vocabulary file not found: {args.read_vocab}; check the --read-vocab path")
     if every is not None:
         Checkpointer.create(ckpt_path, every)     # a bad --checkpoint-every fails here, before reading
     if args.estimate_memory:
@@ -154,7 +164,8 @@ def cmd_train(args):
             model.resume(corpus, quiet=args.quiet, cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)
         else:
             model = train(corpus, quiet=args.quiet, cache_dir=args.cache_dir, check_memory=not args.no_memory_check,
-                          extra=extra, **ckpt_args, **params)
+                          extra=extra, read_vocab=args.read_vocab, save_vocab=args.save_vocab,
+                          **ckpt_args, **params)
         target = output
         if model.interrupted:
             target = output + ".partial"
@@ -197,7 +208,7 @@ def _sigterm(signum, frame):
 
 def _check_writable(path, option="-o"):
     import os
-    what = "output" if option == "-o" else "checkpoint"
+    what = {"-o": "output", "--checkpoint": "checkpoint"}.get(option, "file")
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
         raise W2VError(f"{what} {path} is a directory; give a file name with {option}")

@@ -27,6 +27,7 @@ from .errors import W2VError
 from .params import Params
 from .corpus import BLOCK_BYTES, fingerprint, fingerprint_mismatch
 from .vocab import EOS, Encoded, Vocab, alias_table, encode, keep_probabilities, scan
+from .vocab import read_vocab as load_vocab_file, save_vocab as write_vocab_file
 
 
 class StopTraining(Exception):
@@ -307,7 +308,7 @@ def chunk_bounds(ids, chunk_words, step=1 << 20):
 
 
 def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
-          check_memory=True, extra=None, **params):
+          check_memory=True, extra=None, read_vocab=None, save_vocab=None, **params):
     """Train word vectors on a corpus (a text file, a .gz file, or a directory of them).
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
@@ -322,6 +323,9 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     every N epochs (2, "2e") or every so often ("30s", "10m", "1h"); see Word2Vec.resume().
     check_memory: estimate the memory needed and fail early (W2VError) if it is not there.
     extra: a JSON-able dict saved with the model and its checkpoints (model.extra).
+    read_vocab: take the vocabulary (words, order and counts) from this file of `word count`
+    lines instead of counting the corpus (word2vec.c's -read-vocab); min_count and max_vocab
+    still apply. save_vocab: write the vocabulary to this file before training (-save-vocab).
     Ctrl-C stops training at the next chunk boundary and returns the model with
     .interrupted set; a second Ctrl-C raises KeyboardInterrupt at once.
     """
@@ -331,6 +335,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
         raise W2VError(f"unknown training parameter: {exc}") from None
     checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
     reporter = _Reporter(quiet)
+    given = load_vocab_file(read_vocab, min_count=p.min_count, max_vocab=p.max_vocab) if read_vocab is not None else None
     capacity = None
     if check_memory:
         estimate = estimate_memory(corpus, p, cache_dir)
@@ -338,10 +343,20 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
         estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
         capacity = int(estimate.tokens * 1.25) + (1 << 16)   # the corpus is sampled once, not twice
     t0 = time.perf_counter()
-    encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
-                   cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity)
-    t_scan = time.perf_counter() - t0
-    reporter.scanned(encoded, t_scan)
+    if given is not None:
+        encoded = encode(corpus, given, cache_dir=cache_dir, progress=reporter.scan_progress)
+        t_scan = time.perf_counter() - t0
+        note = f"; {encoded.oov_tokens:,} tokens not in it were left out" if encoded.oov_tokens else ""
+        reporter.note(f"vocabulary: {len(given):,} words read from {os.fspath(read_vocab)}, {encoded.train_words:,} "
+                      f"words of the corpus in it{note}; read in {t_scan:.1f}s")
+    else:
+        encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
+                       cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity)
+        t_scan = time.perf_counter() - t0
+        reporter.scanned(encoded, t_scan)
+    if save_vocab is not None:
+        write_vocab_file(encoded.vocab, save_vocab, sentence_ends=len(encoded.ids) - encoded.train_words)
+        reporter.note(f"vocabulary written to {os.fspath(save_vocab)}")
     if check_memory:
         exact = MemoryEstimate.after_scan(encoded, p, cache_dir)
         reporter.note(exact.describe())
@@ -351,7 +366,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     model.timings["scan"] = t_scan
     model.fingerprint = fingerprint(corpus)
     model.extra = dict(extra or {})
-    model.schedule = Schedule.begin(model, encoded.train_words, p.epochs, scanned=True)
+    model.schedule = Schedule.begin(model, encoded.train_words, p.epochs, scanned=given is None)
     _run(model, encoded.ids, callbacks, reporter, checkpointer)
     return model
 

@@ -410,3 +410,61 @@ def _utf8(word):
     """A vocabulary word's bytes as the scanner sees them (a word that cannot be encoded, or
     that holds whitespace, simply never matches)."""
     return word.encode("utf-8", errors="surrogatepass")
+
+
+# ---------------------------------------------------------------------------------------
+# vocabulary files (word2vec.c's -save-vocab / -read-vocab format)
+# ---------------------------------------------------------------------------------------
+
+SENTENCE_END = "</s>"      # word2vec.c's entry 0: the sentence end, counted once per sentence
+
+
+def save_vocab(vocab, path, sentence_ends=0):
+    """Write the vocabulary as word2vec.c's -save-vocab does: `word count` per line, most frequent
+    first, after a first line `</s> N` (N sentence ends; word2vec.c's reader expects it first).
+    Written atomically."""
+    from ._io import atomic_write
+    lines = [f"{SENTENCE_END} {int(sentence_ends)}\n"]
+    lines.extend(f"{w} {int(c)}\n" for w, c in zip(vocab.words, vocab.counts.tolist()))
+    with atomic_write(path) as fh:
+        fh.write("".join(lines).encode("utf-8", errors="surrogatepass"))
+
+
+def read_vocab(path, min_count=1, max_vocab=0):
+    """A vocabulary from a file of `word count` lines (word2vec.c's format; a `</s>` line is its
+    sentence-end entry and is skipped). The file's order is kept; words seen fewer than
+    min_count times are left out, and with max_vocab only the first max_vocab words are kept.
+    A line that does not parse, or a word given twice, is a W2VError naming the line."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise W2VError(describe_os_error(exc, path, "read the vocabulary file")) from None
+    words, counts, seen = [], [], {}
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        fields = raw.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not fields[1].isdigit():
+            shown = raw.decode("utf-8", errors="replace").strip()[:60]
+            raise W2VError(f"{path}, line {number}: expected `word count` (a word and a whole number), "
+                           f"got {shown!r}; give a vocabulary file as written by --save-vocab")
+        word = fields[0].decode("utf-8", errors="replace")
+        if word == SENTENCE_END:
+            continue
+        if word in seen:
+            raise W2VError(f"{path}, line {number}: the word {word!r} was already given on line {seen[word]}; "
+                           f"each word must appear once")
+        seen[word] = number
+        count = int(fields[1])
+        if count >= min_count:
+            words.append(word)
+            counts.append(count)
+    if max_vocab:
+        words, counts = words[:max_vocab], counts[:max_vocab]
+    if not words:
+        raise W2VError(f"{path} holds no word seen at least {min_count} times; lower --min-count or give "
+                       f"another vocabulary file")
+    counts = np.array(counts, dtype=np.int64)
+    return Vocab(words=words, counts=counts, total_tokens=int(counts.sum()), distinct=len(words))
