@@ -196,7 +196,7 @@ def big_corpus(tmp_path_factory):
 def test_first_ctrl_c_saves_the_model_so_far(tmp_path, big_corpus):
     code, seconds, err, out = _start_and_interrupt(tmp_path, big_corpus)
     assert code == 130, err
-    assert seconds < 5, seconds
+    assert seconds < 30, seconds        # not a hang (the epochs_done check below shows it stopped early)
     partial = tmp_path / "v.w2v.partial"
     assert f"the vectors trained so far are in {partial}" in err
     assert f"--resume {tmp_path / 'v.w2v.ckpt'}" in err and "Traceback" not in err
@@ -216,9 +216,10 @@ def test_second_ctrl_c_aborts_at_once(tmp_path, big_corpus):
     code, seconds, err, out = _start_and_interrupt(tmp_path, big_corpus, flags=slow_chunks, wait_for="memory:",
                                                    second_after=0.2)
     assert code == 130 and "stopping: letting the chunks in progress finish" in err, err
-    assert "w2v: interrupted" in err and "Traceback" not in err
-    assert seconds < 1.5, seconds
-    assert not out.exists()
+    # without the abort, the chunks would be drained and the partial vectors saved, with another message
+    assert "w2v: interrupted" in err and "training was interrupted" not in err and "Traceback" not in err
+    assert seconds < 30, seconds
+    assert not out.exists() and not (tmp_path / "v.w2v.partial").exists()
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]    # nothing half-written
 
 
