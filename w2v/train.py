@@ -45,6 +45,7 @@ class Progress:
     alpha: float
     loss: float                 # mean loss per positive example so far in this epoch
     elapsed: float
+    loss_sum: float = 0.0       # summed loss of every example (positive and noise words) so far in this call
 
     @property
     def fraction(self):
@@ -76,6 +77,12 @@ class Word2Vec:
         self.fingerprint = None     # of the corpus the schedule runs over (see corpus.fingerprint)
         self.extra = {}             # saved with the model (the command line keeps its options here)
         self._wv = None
+
+    @classmethod
+    def create(cls, params, vocab):
+        """A new, untrained model over `vocab`, its weights initialised as w2v.train does."""
+        params = params.validate()
+        return cls(params, vocab, *init_weights(len(vocab), params.dim, params.seed))
 
     @property
     def wv(self):
@@ -761,7 +768,7 @@ def _progress(state, event, epoch, epochs, total, run, loss):
     elapsed = time.perf_counter() - run.t0
     return Progress(event=event, epoch=epoch, epochs=epochs, words_done=state.words_done, words_total=total,
                     words_per_sec=run.words / elapsed if elapsed > 0 else 0.0, alpha=state.alpha,
-                    loss=loss, elapsed=elapsed)
+                    loss=loss, elapsed=elapsed, loss_sum=run.loss)
 
 
 def _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
