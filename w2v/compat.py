@@ -506,7 +506,8 @@ class Word2Vec:
         known = self.w2v.vocab.words if update else ()
         keep = self._selector(trim_rule, known)(words, counts)
         order = np.flatnonzero(keep)
-        order = order[np.argsort(-counts[order], kind="stable")]
+        if not update:      # a new vocabulary is sorted by count; an update appends in the dict's order (gensim)
+            order = order[np.argsort(-counts[order], kind="stable")]
         chosen, chosen_counts = [words[i] for i in order.tolist()], counts[order]
         self.corpus_count = int(corpus_count or 0)
         if update:
