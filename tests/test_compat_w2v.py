@@ -400,6 +400,34 @@ def test_wv_shares_the_models_vectors(corpus):
     assert sims is not None
 
 
+def test_vectors_read_while_training_do_not_go_stale(corpus):
+    """At dim 200 the rows are padded while training (w2v.train.row_stride): vectors a callback reads then
+    are a copy, which must not outlive the training."""
+    seen = []
+
+    class Peek(compat.CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            seen.append(model.wv["g0w0"].copy())
+
+    m = compat.Word2Vec(corpus_file=str(corpus), vector_size=200, epochs=2, workers=1, callbacks=[Peek()])
+    assert len(seen) == 2 and not np.array_equal(seen[0], seen[1])
+    assert np.shares_memory(m.wv.vectors, m.w2v.syn0)
+    np.testing.assert_array_equal(m.wv["g0w0"], seen[-1])
+    # at dim 16 the vectors are shared while training: a query at each epoch's end sees that epoch's vectors
+    asked = []
+
+    class Ask(compat.CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            v = model.wv.vectors
+            unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+            want = np.sort(unit @ unit[model.wv.key_to_index["g0w0"]])[::-1][1:4]
+            asked.append(([s for _, s in model.wv.most_similar("g0w0", topn=3)], want))
+
+    compat.Word2Vec(corpus_file=str(corpus), vector_size=16, epochs=3, workers=1, callbacks=[Ask()])
+    for got, want in asked:
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
 def test_save_load_round_trip(corpus, tmp_path):
     m = compat.Word2Vec(corpus_file=str(corpus), vector_size=12, window=3, min_count=4, sg=1, epochs=2,
                         comment="round trip", compute_loss=True, alpha=0.03)

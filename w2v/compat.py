@@ -596,7 +596,8 @@ class Word2Vec:
     # ---- vectors and queries -------------------------------------------------------------------
 
     def _refresh(self):
-        """Point model.wv (the same object throughout) at the current vectors and vocabulary."""
+        """Point model.wv (the same object throughout) at the current vectors and vocabulary (and drop
+        the unit vectors it cached)."""
         if self.w2v is None:
             return
         fresh = KeyedVectors.from_w2v(self.w2v.wv)

@@ -87,7 +87,9 @@ class Word2Vec:
     @property
     def wv(self):
         from .vectors import KeyedVectors
-        if self._wv is None:
+        # while training, syn0 may be a view with padded rows, which KeyedVectors copies: such a copy
+        # is a snapshot, never kept
+        if self._wv is None or self._wv.vectors is not self.syn0:
             self._wv = KeyedVectors(self.vocab.words, self.syn0, counts=self.vocab.counts)
         return self._wv
 
@@ -721,7 +723,6 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
         model.timings["train"] = model.timings.get("train", 0.0) + elapsed
         model.words_per_sec = run.words / elapsed if elapsed > 0 else 0.0
         model.raw_words, model.effective_words, model.train_loss = run.words, run.kept, run.loss
-        model._wv = None        # the rows moved: vectors taken while training are stale
         reporter.done(model, run.words, elapsed)
     if not model.interrupted:
         model.schedule = None
