@@ -129,6 +129,18 @@ def test_call_errors_are_gensims_exception_types(corpus):
         compat.Word2Vec().build_vocab(corpus_file=str(corpus), update=True)
     with pytest.raises(RuntimeError, match="hierarchical softmax"):
         m.score([["g0w0"]])
+    with pytest.raises(AttributeError, match="class"):
+        m.load("any.model")                             # gensim: load() on the class only
+    with pytest.raises(ZeroDivisionError):
+        m.wv.n_similarity([], ["g0w0"])
+
+
+def test_reset_from(corpus, tmp_path):
+    a = compat.Word2Vec(corpus_file=str(corpus), vector_size=10, epochs=1)
+    b = compat.Word2Vec(vector_size=10, seed=9)
+    b.reset_from(a)
+    assert b.wv.index_to_key == a.wv.index_to_key and b.corpus_count == a.corpus_count
+    assert not np.allclose(b.wv.vectors, a.wv.vectors) and np.all(b.syn1neg == 0)     # new, untrained weights
 
 
 # ---- vocabulary ---------------------------------------------------------------------------------
@@ -449,6 +461,9 @@ def test_save_load_round_trip(corpus, tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(W2VError, match="sep_limit"):
         m.save(str(path), sep_limit=0)
+    m.wv.save(str(tmp_path / "vectors.kv"))
+    with pytest.raises(AttributeError, match="KeyedVectors.load"):     # gensim raises AttributeError too
+        compat.Word2Vec.load(str(tmp_path / "vectors.kv"))
 
 
 def test_alpha_warning_as_gensim(corpus, caplog):

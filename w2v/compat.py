@@ -47,6 +47,10 @@ logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())    # as gensim: its warnings show once logging is configured
 
 
+class _EmptyListError(W2VError, ZeroDivisionError):
+    """An empty word list where gensim divides by its length."""
+
+
 def _no_results(topn):
     """gensim returns [] for an integer topn below 1."""
     return isinstance(topn, numbers.Integral) and topn < 1
@@ -124,6 +128,12 @@ class KeyedVectors(_KeyedVectors):
         if not known:
             raise W2VError("none of the words is in the vocabulary")
         return known
+
+    def n_similarity(self, ws1, ws2):
+        """As w2v's; an empty list raises an error that is also a ZeroDivisionError, as in gensim."""
+        if not len(_words_list(ws1)) or not len(_words_list(ws2)):
+            raise _EmptyListError("n_similarity needs at least one word in each list")
+        return super().n_similarity(ws1, ws2)
 
     def rank_by_centrality(self, words, use_norm=True):
         """As w2v's, skipping unknown words with a warning (as gensim does)."""
@@ -234,6 +244,10 @@ class CompatValueError(W2VError, ValueError):
 
 class CompatRuntimeError(W2VError, RuntimeError):
     """A call out of order (train before build_vocab, ...) where gensim raises RuntimeError."""
+
+
+class CompatAttributeError(W2VError, AttributeError):
+    """A file of another kind given to load(), where gensim raises AttributeError."""
 
 
 class CompatTypeError(W2VError, TypeError):
@@ -368,6 +382,7 @@ class Word2Vec:
         self._wv = None             # the gensim-shaped vectors (one object, refreshed after training)
         self._wv_given = None       # vectors assigned to model.wv by the user
         self._read = None           # an iterator build_vocab() read to its end
+        self.load = _call_on_class_only     # as gensim: model = Word2Vec.load(path), not model.load(path)
         self._params()              # every argument is checked now, as gensim does
         if sentences is not None or corpus_file is not None:
             encoded = self._build_vocab(sentences, corpus_file, update=False, trim_rule=trim_rule)
@@ -588,6 +603,16 @@ class Word2Vec:
         raw = model.raw_words + round(oov * model.raw_words / max(1, encoded.train_words))
         return model.effective_words, raw
 
+    def reset_from(self, other_model):
+        """Take `other_model`'s vocabulary (shared, as in gensim: grow neither afterwards) and corpus_count,
+        with new, untrained weights."""
+        if other_model.w2v is None:
+            raise CompatRuntimeError("the other model has no vocabulary yet")
+        self.w2v = _Word2Vec.create(self._params(), other_model.w2v.vocab)
+        self.corpus_count = other_model.corpus_count
+        self._wv_given = None
+        self._refresh()
+
     def get_latest_training_loss(self):
         """The summed loss of every example (the positive word and the noise words) of the latest train()
         call so far, as gensim reports it; 0.0 unless compute_loss=True."""
@@ -700,7 +725,13 @@ class Word2Vec:
         if pickled:
             raise W2VError(f"{os.fspath(fname)} is a gensim (pickle) model, which w2v cannot read: save its vectors "
                            f"from gensim with model.wv.save_word2vec_format(path) and load those")
-        inner = _Word2Vec.load(fname)
+        try:
+            inner = _Word2Vec.load(fname)
+        except W2VError:
+            if _vectors_file(fname):
+                raise CompatAttributeError(f"{os.fspath(fname)} holds word vectors, not a model: load it with "
+                                           f"KeyedVectors.load") from None
+            raise
         p = inner.params
         model = cls.__new__(cls)
         cls.__init__(model, vector_size=p.dim, alpha=p.alpha, window=p.window, min_count=p.min_count,
@@ -712,6 +743,18 @@ class Word2Vec:
         model.w2v = inner
         model._refresh()
         return model
+
+
+def _vectors_file(path):
+    from .vectors import detect_format
+    try:
+        return detect_format(path) == "native"
+    except W2VError:
+        return False
+
+
+def _call_on_class_only(*args, **kwargs):
+    raise AttributeError("load() is called on the class: model = Word2Vec.load(path)")
 
 
 def _sentences(ids, step=1 << 22):
