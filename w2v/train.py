@@ -46,6 +46,7 @@ class Progress:
     alpha: float
     loss: float                 # mean loss per positive example so far in this epoch
     elapsed: float
+    loss_sum: float = 0.0       # summed loss of every example (positive and noise words) so far in this call
 
     @property
     def fraction(self):
@@ -72,15 +73,24 @@ class Word2Vec:
         self.words_per_sec = 0.0
         self.raw_words = 0          # corpus words the last train()/resume() call read ...
         self.effective_words = 0    # ... and those of them that subsampling kept
+        self.train_loss = 0.0       # the summed loss of all its examples (positive and noise words)
         self.schedule = None        # a Schedule while a training run is unfinished (see resume())
         self.fingerprint = None     # of the corpus the schedule runs over (see corpus.fingerprint)
         self.extra = {}             # saved with the model (the command line keeps its options here)
         self._wv = None
 
+    @classmethod
+    def create(cls, params, vocab):
+        """A new, untrained model over `vocab`, its weights initialised as w2v.train does."""
+        params = params.validate()
+        return cls(params, vocab, *init_weights(len(vocab), params.dim, params.seed))
+
     @property
     def wv(self):
         from .vectors import KeyedVectors
-        if self._wv is None:
+        # while training, syn0 may be a view with padded rows, which KeyedVectors copies: such a copy
+        # is a snapshot, never kept
+        if self._wv is None or self._wv.vectors is not self.syn0:
             self._wv = KeyedVectors(self.vocab.words, self.syn0, counts=self.vocab.counts)
         return self._wv
 
@@ -130,22 +140,55 @@ class Word2Vec:
     # -- more training --
 
     def train(self, corpus, epochs=None, *, callbacks=(), quiet=True, cache_dir=None, threads=None,
-              checkpoint=None, checkpoint_every=None):
+              checkpoint=None, checkpoint_every=None, alpha=None, min_alpha=None):
         """Train `epochs` more epochs (default: params.epochs) on a corpus, the same or another
         one, with this model's vocabulary: words not in it are ignored (and counted in the
-        report). The learning rate restarts where a schedule over all epochs would stand.
+        report). The learning rate restarts where a schedule over all epochs would stand; with
+        `alpha` or `min_alpha` it falls instead from alpha to min_alpha over this call's epochs
+        (the other from params; gensim's train() does this). `corpus` may also be the Encoded
+        that vocab.scan() returned when it built this model's vocabulary: then it is not read again.
         An unfinished run's remaining chunks are not trained; use resume() for that."""
         if epochs is None:
             epochs = self.params.epochs
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise W2VError(f"epochs must be a positive whole number, not {epochs!r}")
+        if alpha is not None or min_alpha is not None:
+            rates = dataclasses.replace(self.params, alpha=self.params.alpha if alpha is None else alpha,
+                                        min_alpha=self.params.min_alpha if min_alpha is None else min_alpha)
+            rates = rates.validate()
+            alpha, min_alpha = rates.alpha, rates.min_alpha
         self._set_threads(threads)
         checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
         reporter = _Reporter(quiet)
-        encoded = self._encode(corpus, cache_dir, reporter)
-        self.fingerprint = fingerprint(corpus)
-        self.schedule = Schedule.begin(self, encoded.train_words, epochs)
+        if isinstance(corpus, Encoded):
+            if corpus.vocab is not self.vocab:
+                raise W2VError("an encoded corpus can be trained on only by the model built from its vocabulary")
+            encoded, self.fingerprint = corpus, None
+        else:
+            encoded = self._encode(corpus, cache_dir, reporter)
+            self.fingerprint = fingerprint(corpus)
+        self.schedule = Schedule.begin(self, encoded.train_words, epochs, alpha=alpha, min_alpha=min_alpha)
         return _run(self, encoded.ids, callbacks, reporter, checkpointer)
+
+    def grow_vocab(self, words, counts):
+        """Online vocabulary growth (gensim's build_vocab(update=True)): the counts of words
+        already in the vocabulary are added to; new words are appended with new input vectors,
+        drawn as init_weights draws them (from a stream of their own: the seed and the old
+        vocabulary size), and zero output vectors. The vectors of the words already there are
+        kept. Returns the number of new words; the next train() trains them."""
+        if self.schedule is not None:
+            raise W2VError("this model's training run is unfinished: resume() it before growing the vocabulary")
+        old = len(self.vocab)
+        added = self.vocab.extend(list(words), counts)
+        if added:
+            syn0, syn1neg = init_weights(added, self.params.dim, [self.params.seed, old])
+            self.syn0 = np.concatenate([self.syn0, syn0])
+            self.syn1neg = np.concatenate([self.syn1neg, syn1neg])
+            if getattr(self, "syn1", None) is not None:    # hierarchical softmax: one more inner node a word
+                self.syn1 = np.concatenate([self.syn1, np.zeros((added, self.params.dim), dtype=np.float32)])
+                self._tree = None
+        self._wv = None
+        return added
 
     def resume(self, corpus, *, callbacks=(), quiet=True, cache_dir=None, threads=None,
                checkpoint=None, checkpoint_every=None):
@@ -389,12 +432,32 @@ class Schedule:
     epoch_words: int = 0
     exact: bool = True          # False once a stop cut a chunk short (resuming is then not bit-exact)
     scanned: bool = False       # the ids are those of the scan that built the vocabulary (w2v.train), not encode()'s
+    alpha: float = None         # set: the rate falls from alpha to min_alpha over first_epoch..end_epoch
+    min_alpha: float = None     # (None: params' rates over epochs 0..end_epoch)
 
     @classmethod
-    def begin(cls, model, train_words, epochs, scanned=False):
+    def begin(cls, model, train_words, epochs, scanned=False, alpha=None, min_alpha=None):
         first = model.epochs_done
-        return cls(first_epoch=first, end_epoch=first + epochs, train_words=int(train_words), epoch=first,
-                   words_done=first * int(train_words), scanned=scanned)
+        if alpha is not None:
+            min_alpha = model.params.min_alpha if min_alpha is None else min_alpha
+        s = cls(first_epoch=first, end_epoch=first + epochs, train_words=int(train_words), epoch=first,
+                scanned=scanned, alpha=alpha, min_alpha=min_alpha)
+        s.words_done = (first - s.base_epoch) * s.train_words
+        return s
+
+    @property
+    def base_epoch(self):
+        """The epoch where the learning rate starts at alpha."""
+        return self.first_epoch if self.alpha is not None else 0
+
+    @property
+    def total_words(self):
+        """The progress at which the learning rate reaches min_alpha."""
+        return self.train_words * (self.end_epoch - self.base_epoch)
+
+    def rates(self, params):
+        """(alpha, min_alpha) of this run."""
+        return (params.alpha, params.min_alpha) if self.alpha is None else (self.alpha, self.min_alpha)
 
     def next_epoch(self, words_done):
         self.epoch += 1
@@ -642,6 +705,7 @@ class _RunStats:
         self.t0 = time.perf_counter()
         self.words = 0          # words trained by this call (for words/s)
         self.kept = 0           # of those, the words subsampling kept
+        self.loss = 0.0         # their summed loss
         self.next_tick = self.t0 + 1.0      # progress callbacks: about once a second
 
 
@@ -652,9 +716,9 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
     keep = keep_probabilities(vocab.counts, p.sample)
     prob, alias = alias_table(vocab.counts, p.ns_exponent)
     bounds = chunk_bounds(ids, p.chunk_words)
-    total = s.train_words * s.end_epoch
+    total = s.total_words
     state = _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
-                                p.window, p.negative, p.alpha, p.min_alpha, total,
+                                p.window, p.negative, *s.rates(p), total,
                                 shared_negatives=p.shared_negatives,
                                 hot_rows=hot_rows(p.threads, len(vocab), p.dim), hot_sync=HOT_SYNC_WORDS)
     run = _RunStats()
@@ -673,7 +737,7 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
         elapsed = time.perf_counter() - run.t0
         model.timings["train"] = model.timings.get("train", 0.0) + elapsed
         model.words_per_sec = run.words / elapsed if elapsed > 0 else 0.0
-        model.raw_words, model.effective_words = run.words, run.kept
+        model.raw_words, model.effective_words, model.train_loss = run.words, run.kept, run.loss
         reporter.done(model, run.words, elapsed)
     if not model.interrupted:
         model.schedule = None
@@ -688,7 +752,7 @@ def _epochs(model, state, bounds, callbacks, reporter, checkpointer, run, total)
             model.interrupted = True
             break
         fresh = s.next_chunk == 0 and s.epoch_words == 0
-        state.set_progress(s.epoch * s.train_words if fresh else s.words_done)
+        state.set_progress((s.epoch - s.base_epoch) * s.train_words if fresh else s.words_done)
         if _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
             model.interrupted = True
             break
@@ -720,7 +784,7 @@ def _progress(state, event, epoch, epochs, total, run, loss):
     elapsed = time.perf_counter() - run.t0
     return Progress(event=event, epoch=epoch, epochs=epochs, words_done=state.words_done, words_total=total,
                     words_per_sec=run.words / elapsed if elapsed > 0 else 0.0, alpha=state.alpha,
-                    loss=loss, elapsed=elapsed)
+                    loss=loss, elapsed=elapsed, loss_sum=run.loss)
 
 
 def _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
@@ -773,6 +837,7 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
                     s.epoch_words += words
                     run.words += words
                     run.kept += kept
+                    run.loss += loss
                 if status == _kernels.NAN:
                     raise W2VError(
                         f"training diverged (a score became NaN or infinite) at epoch {epoch + 1}; "
@@ -797,7 +862,7 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
     outcome = "done"
     by_user = False
     deadline = None
-    total = s.train_words * s.end_epoch
+    total = s.total_words
 
     def pause(why):
         nonlocal outcome, deadline

@@ -60,6 +60,25 @@ class Vocab:
     def train_words(self):
         return int(self.counts.sum())
 
+    def extend(self, words, counts):
+        """Add the counts of another corpus (online vocabulary growth): a word already in the
+        vocabulary has its count added to; new words are appended after the existing ones, in
+        the order given, so no existing word changes its id. Returns the number of new words."""
+        counts = np.asarray(counts, dtype=np.int64)
+        if len(words) != len(counts) or (counts.size and counts.min() < 0):
+            raise W2VError(f"{len(words)} words need as many non-negative counts, got {counts.size}")
+        index = {w: i for i, w in enumerate(self.words)}
+        at = np.array([index.get(w, -1) for w in words], dtype=np.int64)
+        known = at >= 0
+        new = [w for w, k in zip(words, known.tolist()) if not k]
+        if len(set(new)) != len(new):
+            raise W2VError("the words to add must be distinct")
+        merged = self.counts.astype(np.int64)         # a new array: vectors holding the old one keep it
+        np.add.at(merged, at[known], counts[known])
+        self.counts = np.concatenate([merged, counts[~known]])
+        self.words = self.words + new
+        return len(new)
+
 
 def keep_probabilities(counts, sample):
     if sample <= 0:
@@ -220,7 +239,7 @@ def _capacity_guess(path):
 
 
 def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
-         capacity=None, block_bytes=None):
+         capacity=None, block_bytes=None, select=None):
     """Count and encode a corpus in one pass. Returns Encoded.
 
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
@@ -229,8 +248,12 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
     max_distinct: prune the rarest tokens when more distinct ones than this are held (see the
     module's docstring for the bound on the scanner's memory).
     block_bytes: read the text in blocks of this size (default corpus.BLOCK_BYTES).
+    select: optional callable(words, counts) -> booleans, which of the distinct words (a list, and
+    their counts as an int64 array) enter the vocabulary, in place of the test count >= min_count
+    (max_vocab still applies after it). It sees every distinct word, so it costs a Python string
+    per distinct word; gensim's trim_rule and max_final_vocab are written with it (w2v.compat).
     """
-    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes)
+    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes, select)
     _release_free_memory()     # after _scan's tables and token objects are gone
     return encoded
 
@@ -264,7 +287,7 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
     return pruned, threshold
 
 
-def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None):
+def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None, select=None):
     stats = ReadStats()
     if cache_dir is None and capacity is None:
         capacity = _capacity_guess(path)
@@ -277,7 +300,7 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
         total_tokens = stream.n - int(counts[0])     # not counts[1:].sum(): pruned tokens' counts are gone
         if total_tokens == 0:
             raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
-        words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab)
+        words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab, select)
         del table
         if not words:
             if pruned:      # the counts are those since each token's last prune; the last may have left none
@@ -310,8 +333,8 @@ def _release_free_memory():
         pass
 
 
-def _choose(table, counts, min_count, max_vocab):
-    """Pick and order the vocabulary from the scanner's table. Returns
+def _choose(table, counts, min_count, max_vocab, select=None):
+    """Pick and order the vocabulary from the scanner's table (see scan() for `select`). Returns
     (words, counts, [[prov_id, word_id]], bad_utf8, distinct).
 
     Tokens that are not valid UTF-8 are decoded with U+FFFD replacements, so several of them
@@ -335,7 +358,15 @@ def _choose(table, counts, min_count, max_vocab):
             total = unit_counts[members].sum()
             unit_counts[members] = 0
             unit_counts[first] = total
-    units = np.flatnonzero((rep == np.arange(len(ids))) & (unit_counts >= min_count))
+    if select is None:
+        units = np.flatnonzero((rep == np.arange(len(ids))) & (unit_counts >= min_count))
+    else:
+        units = np.flatnonzero(rep == np.arange(len(ids)))
+        chosen = np.asarray(select([merged[u] if u in merged else _decode(tokens[u]) for u in units.tolist()],
+                                   unit_counts[units].astype(np.int64)), dtype=bool)
+        if chosen.shape != units.shape:
+            raise W2VError(f"the vocabulary selection gave {chosen.size} answers for {units.size} distinct words")
+        units = units[chosen]
     # descending count; ties keep the order of first appearance (provisional ids increase)
     units = units[np.lexsort((ids[units], -unit_counts[units]))]
     if max_vocab:
