@@ -121,6 +121,15 @@ cdef class BigramCounter:
         return self.live
 
     @property
+    def last(self):
+        """The last id counted (the first of the next pair), 0 after a sentence end."""
+        return self.prev
+
+    @last.setter
+    def last(self, uint32_t value):
+        self.prev = value
+
+    @property
     def nbytes(self):
         return (self.mask + 1) * sizeof(Pair)
 
@@ -310,6 +319,7 @@ cdef class Joiner:
     cdef bint long_token          # the token being continued is longer than any phrase word
     cdef uint8_t *gap             # whitespace after a token that may start a pair, held back
     cdef uint64_t gap_len, gap_cap
+    cdef bint gap_cut             # the held whitespace passed C_MAX_GAP: it is one space now
     cdef uint32_t prev            # word index + 1 of the previous token if it may start a pair
     cdef bint file_open           # bytes of the current file were seen ...
     cdef uint8_t last_byte        # ... and this was the last of them
@@ -434,13 +444,15 @@ cdef class Joiner:
         if self.gap_len:
             self._emit(self.gap, self.gap_len)
             self.gap_len = 0
+        self.gap_cut = False
 
     cdef int _hold_gap(self, const uint8_t *p, uint64_t n) except -1 nogil:
         """Whitespace after a token that may start a pair: held until the next token is known."""
-        if self.gap_len + n > C_MAX_GAP:
-            # an enormous run of spaces: one space splits the tokens the same way
+        if self.gap_cut or self.gap_len + n > C_MAX_GAP:
+            # an enormous run of whitespace: one space splits the tokens the same way
             self.gap[0] = 32
             self.gap_len = 1
+            self.gap_cut = True
             return 0
         _reserve(&self.gap, &self.gap_cap, self.gap_len + n)
         memcpy(self.gap + self.gap_len, p, n)
@@ -455,6 +467,7 @@ cdef class Joiner:
             k = self._pair(self.prev, w)
         if k:
             self.gap_len = 0
+            self.gap_cut = False
             self.out[self.n_out] = 95     # "_"
             self.n_out += 1
             self._emit(p, n)
