@@ -326,6 +326,8 @@ def cmd_phrases(args):
         if info.pruned:
             print(f"  note: pass {k}: rare words and pairs were pruned {info.pruned}x to hold at most "
                   f"{model.max_entries:,} (threshold {info.prune_threshold}); their counts are approximate")
+    if args.save_model is not None:
+        print(f"phrase model saved to {args.save_model}")
     total = int(sum(j.sum() for j in joins))
     distinct = int(sum((j > 0).sum() for j in joins))
     print(f"wrote {output}: {total:,} phrases joined ({distinct:,} distinct); {t_write:.1f}s")
@@ -337,8 +339,6 @@ def cmd_phrases(args):
         print("most often joined:")
         for n, phrase, score in rows[:top]:
             print(f"  {phrase:<{width}}  {n:>10,}  score {score:.4g}")
-    if args.save_model is not None:
-        print(f"phrase model saved to {args.save_model}")
     return 0
 
 

@@ -188,6 +188,10 @@ class Phrases:
                 info.pruned += 1
                 words.prune(info.prune_threshold)
                 pairs.prune(info.prune_threshold)
+                if pairs.last and words.counts()[pairs.last] <= info.prune_threshold:
+                    # the block ended on a word just pruned: its pair with the next block's first
+                    # word is not counted (the word will come back under a new id)
+                    pairs.last = 0
         counts = words.counts()
         info.total_words = int(counts[1:].sum())
         info.words, info.pairs = len(words), len(pairs)
