@@ -234,9 +234,9 @@ def test_enormous_whitespace_after_a_phrase_word(tmp_path):
     # one space, which splits the tokens the same way
     model = model_from_pairs([("new", "york")])
     gap = b" \t" * (1 << 20)
-    (tmp_path / "c.txt").write_bytes(b"new" + gap + b"york\nnew" + gap + b"x\nnew" + b" " * 100 + b"x\n")
+    (tmp_path / "c.txt").write_bytes(b"new" + gap + b"york\nnew" + gap + b"x\nnew" + gap + b"\nnew" + b" " * 100 + b"x\n")
     model.write(tmp_path / "c.txt", tmp_path / "out.txt", block_bytes=65536)
-    assert (tmp_path / "out.txt").read_bytes() == b"new_york\nnew x\nnew" + b" " * 100 + b"x\n"
+    assert (tmp_path / "out.txt").read_bytes() == b"new_york\nnew x\nnew \nnew" + b" " * 100 + b"x\n"
 
 
 @pytest.mark.parametrize("block_bytes", [1, 2, 5, 31, None])

@@ -163,7 +163,7 @@ cdef class BigramCounter:
         self.slots[j].key = key
         self.slots[j].count = 1
         self.live += 1
-        if 2 * self.live > self.mask + 1:
+        if 10 * self.live > 7 * (self.mask + 1):     # at most 70 % full
             self._grow()
         return 0
 
@@ -296,24 +296,48 @@ cdef class BigramCounter:
 # joining
 # ---------------------------------------------------------------------------------------------
 
+cdef inline uint64_t _load_short(const uint8_t *p, uint64_t n, const uint8_t *end) noexcept nogil:
+    """n <= 8 bytes as a zero-padded little-endian integer: one load if p + 8 <= end."""
+    cdef uint64_t w = 0
+    cdef uint64_t k
+    if p + 8 <= end:
+        memcpy(&w, p, 8)
+        if n < 8:
+            w &= (<uint64_t>1 << (8 * n)) - 1
+        return w
+    for k in range(n):
+        w |= <uint64_t>p[k] << (8 * k)
+    return w
+
+
+cdef inline uint64_t _hash_short(uint64_t w, uint64_t n) noexcept nogil:
+    return _mix(0x9E3779B97F4A7C15ULL ^ (n * 0xff51afd7ed558ccdULL) ^ w)
+
+
+cdef struct Word:
+    uint64_t key        # a word of at most 8 bytes: its bytes, zero-padded; else 0
+    uint32_t w          # word index + 1; 0: an empty slot
+    uint32_t n          # length in bytes
+
+
 cdef class Joiner:
-    # the phrase words: their bytes in `arena` (word k is arena[offsets[k]:offsets[k + 1]]),
-    # found by hash in `wslots` (word index + 1; 0: empty)
+    # the phrase words, by hash in `wslots` (a word of at most 8 bytes is found in its slot
+    # alone); word k's bytes are arena[offsets[k]:offsets[k + 1]]
     cdef uint8_t *arena
     cdef uint64_t *offsets
-    cdef uint32_t *wslots
+    cdef Word *wslots
     cdef uint64_t wmask
-    cdef uint8_t *left            # per word: it is the first word of some pair
+    cdef uint8_t *left            # per word (index + 1): it is the first word of some pair
     cdef Py_ssize_t n_words
     cdef uint64_t max_len         # the longest phrase word
     # the pairs: key (first + 1) << 32 | (second + 1) -> pair index + 1
     cdef uint64_t *pkeys
     cdef uint32_t *pvals
     cdef uint64_t pmask
-    cdef int64_t *joins_          # per pair: times joined
+    cdef int64_t *joins_          # per pair (index + 1): times joined
     cdef Py_ssize_t n_pairs
     # the stream
-    cdef uint8_t *part            # a token the last block ended in
+    cdef uint8_t *part            # the start of a token the last block ended in
     cdef uint64_t part_len, part_cap
     cdef bint in_token
     cdef bint long_token          # the token being continued is longer than any phrase word
@@ -331,7 +355,8 @@ cdef class Joiner:
         """words: the phrase words (bytes); first[i], second[i]: indexes into words of pair i."""
         cdef Py_ssize_t k, i, n = len(words)
         cdef bytes w
-        cdef uint64_t total = 0, size = 16, h, j, key
+        cdef uint64_t total = 0, size = 16, j, key, length
+        cdef const uint8_t *b
         if first.shape[0] != second.shape[0]:
             raise ValueError("first and second differ in length")
         self.n_words = n
@@ -345,7 +370,7 @@ cdef class Joiner:
         self.left = <uint8_t *>calloc(n + 1, 1)
         while size < 2 * <uint64_t>n + 2:
             size <<= 1
-        self.wslots = <uint32_t *>calloc(size, sizeof(uint32_t))
+        self.wslots = <Word *>calloc(size, sizeof(Word))
         self.wmask = size - 1
         size = 16
         while size < 2 * <uint64_t>self.n_pairs + 2:
@@ -360,24 +385,31 @@ cdef class Joiner:
         self.gap = <uint8_t *>malloc(self.gap_cap)
         self.out_cap = 1 << 16
         self.out = <uint8_t *>malloc(self.out_cap)
-        if (not self.arena or not self.offsets or not self.left or not self.wslots or not self.pkeys
-                or not self.pvals or not self.joins_ or not self.part or not self.gap or not self.out):
+        if (not self.arena or not self.offsets or not self.left or not self.wslots
+                or not self.pkeys or not self.pvals or not self.joins_ or not self.part or not self.gap
+                or not self.out):
             raise MemoryError()
         total = 0
         for k in range(n):
             w = words[k]
+            length = len(w)
+            if length == 0:
+                raise ValueError("empty phrase word")
             self.offsets[k] = total
-            memcpy(self.arena + total, <const char *>w, len(w))
-            total += len(w)
-            if self._find(<const uint8_t *>self.arena + self.offsets[k], len(w)):
-                raise ValueError(f"phrase word {w!r} given twice")
-            h = _hash_bytes(self.arena + self.offsets[k], len(w))
-            j = h & self.wmask
-            while self.wslots[j]:
-                j = (j + 1) & self.wmask
-            self.wslots[j] = <uint32_t>(k + 1)
+            memcpy(self.arena + total, <const char *>w, length)
+            b = self.arena + total
+            total += length
             self.offsets[k + 1] = total
-        self.offsets[n] = total
+            if length > 0xFFFFFFF0:
+                raise ValueError("phrase word too long")
+            if self._find(b, length, NULL):
+                raise ValueError(f"phrase word {w!r} given twice")
+            j = self._hash(b, length, NULL) & self.wmask
+            while self.wslots[j].w:
+                j = (j + 1) & self.wmask
+            self.wslots[j].key = _load_short(b, length, NULL) if length <= 8 else 0
+            self.wslots[j].w = <uint32_t>(k + 1)
+            self.wslots[j].n = <uint32_t>length
         for i in range(self.n_pairs):
             if not (0 <= first[i] < n and 0 <= second[i] < n):
                 raise ValueError("pair index out of range")
@@ -411,19 +443,30 @@ cdef class Joiner:
             memcpy(&v[0], self.joins_ + 1, self.n_pairs * sizeof(int64_t))
         return out
 
-    cdef inline uint32_t _find(self, const uint8_t *p, uint64_t n) noexcept nogil:
-        """Word index + 1 of token p[:n], or 0."""
-        if n > self.max_len or self.n_words == 0:
+    cdef inline uint64_t _hash(self, const uint8_t *p, uint64_t n, const uint8_t *end) noexcept nogil:
+        if n <= 8:
+            return _hash_short(_load_short(p, n, end), n)
+        return _hash_bytes(p, n)
+
+    cdef inline uint32_t _find(self, const uint8_t *p, uint64_t n, const uint8_t *end) noexcept nogil:
+        """Word index + 1 of token p[:n] (readable up to `end`), or 0."""
+        cdef uint64_t j, key
+        cdef Word *s
+        if n > self.max_len:
             return 0
-        cdef uint64_t j = _hash_bytes(p, n) & self.wmask
-        cdef uint32_t w
+        if n <= 8:
+            key = _load_short(p, n, end)
+            j = _hash_short(key, n) & self.wmask
+            while True:
+                s = &self.wslots[j]
+                if s.w == 0 or (s.key == key and s.n == n):
+                    return s.w
+                j = (j + 1) & self.wmask
+        j = _hash_bytes(p, n) & self.wmask
         while True:
-            w = self.wslots[j]
-            if w == 0:
-                return 0
-            if (self.offsets[w] - self.offsets[w - 1] == n
-                    and memcmp(self.arena + self.offsets[w - 1], p, n) == 0):
-                return w
+            s = &self.wslots[j]
+            if s.w == 0 or (s.n == n and memcmp(self.arena + self.offsets[s.w - 1], p, n) == 0):
+                return s.w
             j = (j + 1) & self.wmask
 
     cdef inline uint32_t _pair(self, uint32_t a, uint32_t b) noexcept nogil:
@@ -459,25 +502,20 @@ cdef class Joiner:
         self.gap_len += n
         return 0
 
-    cdef void _token(self, const uint8_t *p, uint64_t n) noexcept nogil:
-        """A complete token: joined to the previous one, or not."""
-        cdef uint32_t w = self._find(p, n)
+    cdef inline uint32_t _decide(self, const uint8_t *p, uint64_t n, const uint8_t *end) noexcept nogil:
+        """A complete token follows the previous one: the pair index + 1 if they join (then the
+        previous token's whitespace is dropped and "_" is written), else 0. Sets `prev`."""
+        cdef uint32_t w = self._find(p, n, end)
         cdef uint32_t k = 0
         if self.prev and w:
             k = self._pair(self.prev, w)
         if k:
-            self.gap_len = 0
-            self.gap_cut = False
-            self.out[self.n_out] = 95     # "_"
-            self.n_out += 1
-            self._emit(p, n)
             self.joins_[k] += 1
             self.joined += 1
             self.prev = 0                 # the next token starts a new candidate pair
-            return
-        self._flush_gap()
-        self._emit(p, n)
-        self.prev = w if (w and self.left[w]) else 0
+        else:
+            self.prev = w if (w and self.left[w]) else 0
+        return k
 
     def feed(self, const uint8_t[::1] data):
         """The joined text of the next bytes of the current file (bytes). A token or whitespace
@@ -494,21 +532,39 @@ cdef class Joiner:
         return (<const char *>self.out)[:self.n_out]
 
     cdef int _feed(self, const uint8_t *p, Py_ssize_t n) except -1 nogil:
-        cdef Py_ssize_t i = 0, j
+        # The block is copied in runs: bytes from `flushed` on are not written yet. `pe` is where
+        # the last token ended in this block (-1: in an earlier block; its whitespace, if held,
+        # is in self.gap and this block has not been written from at all).
+        cdef Py_ssize_t i = 0, j, flushed = 0, pe = -1
+        cdef const uint8_t *end = p + n
         cdef uint8_t c
         self.file_open = True
         self.last_byte = p[n - 1]
         if self.in_token:
             while i < n and CLASS[p[i]] == CLS_TOKEN:
                 i += 1
-            self._continue_token(p, i)
-            if i == n:
-                return 0
-            if not self.long_token:
-                self._token(self.part, self.part_len)
+            if self.long_token:
+                if i == n:
+                    self._emit(p, n)
+                    return 0
+            else:
+                self._continue_token(p, i)    # into `part`, or written out if it grew too long
+                if i == n:
+                    return 0
+                if not self.long_token:
+                    if self._decide(self.part, self.part_len, self.part + self.part_cap):
+                        self.gap_len = 0
+                        self.gap_cut = False
+                        self.out[self.n_out] = 95     # "_"
+                        self.n_out += 1
+                    else:
+                        self._flush_gap()
+                    self._emit(self.part, self.part_len)
+                flushed = i
             self.part_len = 0
             self.in_token = False
             self.long_token = False
+            pe = i
         while i < n:
             c = CLASS[p[i]]
             j = i + 1
@@ -516,24 +572,55 @@ cdef class Joiner:
                 while j < n and CLASS[p[j]] == CLS_TOKEN:
                     j += 1
                 if j == n:
+                    # a token that may go on in the next block: write what comes before it (holding
+                    # the whitespace before it if it may join the previous token)
+                    if self.prev:
+                        if pe >= 0:
+                            self._emit(p + flushed, pe - flushed)
+                            self._hold_gap(p + pe, i - pe)
+                        else:
+                            self._hold_gap(p, i)
+                    else:
+                        self._flush_gap()
+                        self._emit(p + flushed, i - flushed)
                     self.in_token = True
                     self.part_len = 0
-                    self._continue_token(p + i, j - i)
+                    self._continue_token(p + i, n - i)
                     return 0
-                self._token(p + i, j - i)
+                if self._decide(p + i, j - i, end):
+                    if pe >= 0:
+                        self._emit(p + flushed, pe - flushed)
+                    self.gap_len = 0
+                    self.gap_cut = False
+                    self.out[self.n_out] = 95     # "_"
+                    self.n_out += 1
+                    flushed = i
+                elif pe < 0:
+                    if self.gap_cut:              # the rest of an enormous run of whitespace
+                        flushed = i
+                    self._flush_gap()             # the whitespace held from an earlier block
+                pe = j
             elif c == CLS_NEWLINE:
-                self._flush_gap()
-                self.out[self.n_out] = 10
-                self.n_out += 1
+                if pe < 0:
+                    if self.gap_cut:
+                        flushed = i
+                    self._flush_gap()
                 self.prev = 0
+                pe = j                            # nothing before this can join any more
             else:
                 while j < n and CLASS[p[j]] == CLS_SPACE:
                     j += 1
-                if self.prev:
-                    self._hold_gap(p + i, j - i)
-                else:
-                    self._emit(p + i, j - i)
             i = j
+        # the block ends in whitespace
+        if self.prev:
+            if pe >= 0:
+                self._emit(p + flushed, pe - flushed)
+                self._hold_gap(p + pe, n - pe)
+            else:
+                self._hold_gap(p, n)
+        else:
+            self._flush_gap()
+            self._emit(p + flushed, n - flushed)
         return 0
 
     cdef int _continue_token(self, const uint8_t *p, uint64_t n) except -1 nogil:
@@ -550,7 +637,7 @@ cdef class Joiner:
             self.part_len = 0
             self.long_token = True
             return 0
-        _reserve(&self.part, &self.part_cap, self.part_len + n)
+        _reserve(&self.part, &self.part_cap, self.part_len + n + 8)
         memcpy(self.part + self.part_len, p, n)
         self.part_len += n
         return 0
@@ -563,7 +650,13 @@ cdef class Joiner:
             _reserve(&self.out, &self.out_cap, need)
         self.n_out = 0
         if self.in_token and not self.long_token:
-            self._token(self.part, self.part_len)
+            if self._decide(self.part, self.part_len, self.part + self.part_cap):
+                self.gap_len = 0
+                self.out[self.n_out] = 95
+                self.n_out += 1
+            else:
+                self._flush_gap()
+            self._emit(self.part, self.part_len)
         self.in_token = False
         self.long_token = False
         self.part_len = 0

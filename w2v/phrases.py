@@ -264,7 +264,8 @@ class Phrases:
         stats = ReadStats()
         joiners = []
         with atomic_write(output) as fh:
-            for block in read_ahead(self.joined_blocks(iter_blocks(corpus, stats, block_bytes), joiners)):
+            # decompressing in the reading thread, joining (without the GIL) and writing in this one
+            for block in self.joined_blocks(read_ahead(iter_blocks(corpus, stats, block_bytes)), joiners):
                 if block is not None:
                     fh.write(block)
                     if progress is not None:
