@@ -61,7 +61,8 @@ def joined_bigrams(path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--corpus")
+    ap.add_argument("--render", metavar="RESULTS_JSON", help="only write results.md again from a results.json")
     ap.add_argument("--word2phrase-bin")
     ap.add_argument("--tools", default="w2v,w2v-plain,word2phrase,gensim")
     ap.add_argument("--min-count", type=int, default=5)
@@ -72,7 +73,13 @@ def main(argv=None):
     ap.add_argument("--cache-dir", default=tempfile.gettempdir(), help="where to decompress the corpus once")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "phrases"))
     args = ap.parse_args(argv)
-
+    if args.render:
+        with open(args.render) as fh:
+            result = json.load(fh)
+        _write(os.path.join(os.path.dirname(os.path.abspath(args.render)), "results.md"), _markdown(result))
+        return 0
+    if not args.corpus:
+        ap.error("--corpus is required")
     tools = args.tools.split(",")
     if "word2phrase" in tools and not args.word2phrase_bin:
         ap.error("word2phrase needs --word2phrase-bin")
@@ -139,10 +146,13 @@ def main(argv=None):
     for t in tools:
         walls = [x["wall_s"] for x in runs if x["tool"] == t]
         peaks = [x["peak_mb"] for x in runs if x["tool"] == t]
-        summary[t] = {"wall_s_median": statistics.median(walls), "wall_s": walls, "peak_mb_median": statistics.median(peaks)}
+        other = [x["other_load"] or 0.0 for x in runs if x["tool"] == t]
+        summary[t] = {"wall_s_median": statistics.median(walls), "wall_s": walls,
+                      "peak_mb_median": statistics.median(peaks), "other_load_median": statistics.median(other)}
     info = compare.machine_info()
-    info["lscpu_model"] = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,
-                                         text=True).stdout.strip()
+    model = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    info["lscpu_model"] = next((ln.split(":", 1)[1].strip() for ln in model.splitlines()
+                                if ln.startswith("Model name:")), None)
     result = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": info,
               "settings": {"corpus": args.corpus, "plain": plain, "min_count": args.min_count,
                            "threshold": args.threshold, "rounds": args.rounds},
@@ -161,27 +171,34 @@ def _markdown(r):
     lines = [f"# Phrases: w2v, word2phrase, gensim ({r['date']})", "",
              f"corpus {r['settings']['corpus']}, min_count {r['settings']['min_count']}, threshold "
              f"{r['settings']['threshold']}, medians of {r['settings']['rounds']} rounds (tools alternating); "
-             f"{r['machine'].get('lscpu_model') or r['machine'].get('cpu')}, {r['machine'].get('usable_cores')} cores; "
+             f"{(r['machine'].get('lscpu_model') or r['machine'].get('cpu') or '').replace('Model name:', '').strip()}, "
+             f"{r['machine'].get('usable_cores')} cores; "
              f"w2v commit {(r['machine'].get('w2v_git') or {}).get('commit')}", "",
-             "| tool | wall s (median) | runs | peak MB | distinct joined bigrams | joins | shared with word2phrase | Jaccard |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| tool | wall s (median) | runs | other load | peak MB | distinct joined tokens | joins | shared with word2phrase | Jaccard |",
+             "|---|---|---|---|---|---|---|---|---|"]
     base = s.get("word2phrase", {}).get("wall_s_median")
     for t, x in s.items():
         ov = o.get(t, {})
         shared = f"{100 * ov['of_word2phrase']:.2f} %" if "of_word2phrase" in ov else ""
         jac = f"{ov['jaccard']:.4f}" if "jaccard" in ov else ""
+        others = [y["other_load"] or 0.0 for y in r["runs"] if y["tool"] == t]
         lines.append(f"| {t} | {x['wall_s_median']:.1f} | {', '.join(f'{w:.1f}' for w in x['wall_s'])} | "
-                     f"{x['peak_mb_median']:.0f} | {ov.get('distinct_joined', '')} | {ov.get('joins', '')} | {shared} | {jac} |")
+                     f"{statistics.median(others):.2f} | {x['peak_mb_median']:.0f} | {ov.get('distinct_joined', '')} | {ov.get('joins', '')} | {shared} | {jac} |")
     lines.append("")
     for t in ("w2v", "w2v-plain"):
         if t in s and "gensim" in s:
             lines.append(f"- {t}: {s['gensim']['wall_s_median'] / s[t]['wall_s_median']:.1f}x faster than gensim")
         if t in s and base:
             lines.append(f"- {t}: {base / s[t]['wall_s_median']:.1f}x faster than word2phrase")
+    if "w2v-2passes" in s and "word2phrase-2passes" in s:
+        lines.append(f"- w2v-2passes: {s['word2phrase-2passes']['wall_s_median'] / s['w2v-2passes']['wall_s_median']:.1f}x "
+                     f"faster than word2phrase run twice")
     if "w2v-2passes" in o and "of_word2phrase_2passes" in o["w2v-2passes"]:
         lines.append(f"- 2 passes: w2v shares {100 * o['w2v-2passes']['of_word2phrase_2passes']:.2f} % of word2phrase's "
                      f"distinct joined tokens (Jaccard {o['w2v-2passes']['jaccard_2passes']:.4f})")
-    lines += ["", "Commands:", ""] + [f"- {t}: `{c}`" for t, c in r["commands"].items()] + [""]
+    lines += ["", "other load: cores other processes kept busy during the run (median; the machine has 2). Overlap: "
+              "distinct tokens holding \"_\" in each written corpus against word2phrase's (same passes).",
+              "", "Commands:", ""] + [f"- {t}: `{c}`" for t, c in r["commands"].items()] + [""]
     return "\n".join(lines)
 
 
