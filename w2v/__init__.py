@@ -65,7 +65,7 @@ from .train import Progress, StopTraining, Word2Vec, train
 __version__ = "0.1.0"
 
 from .vectors import KeyedVectors, load
-from . import evaluate, geometry
+from . import evaluate, geometry, phrases
 
 __all__ = ["train", "Word2Vec", "KeyedVectors", "load", "Params", "Progress", "StopTraining",
-           "W2VError", "UnknownWordError", "evaluate", "geometry"]
+           "W2VError", "UnknownWordError", "evaluate", "geometry", "phrases"]

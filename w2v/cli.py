@@ -1,4 +1,4 @@
-"""The `w2v` command line: train, similar, analogy, eval, info, convert.
+"""The `w2v` command line: train, phrases, similar, analogy, eval, info, convert.
 
 main(argv=None) -> int. A user mistake (W2VError) prints one line to stderr and exits 2;
 Ctrl-C exits 130.
@@ -10,6 +10,7 @@ from .errors import W2VError
 
 
 DEFAULT_OUTPUT = "vectors.w2v"     # -o when not given (an existing file of that name is never replaced)
+DEFAULT_PHRASES_OUTPUT = "joined.txt"   # the same for `w2v phrases`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,6 +70,10 @@ def _add_train(sub):
                    help="print how much memory the run needs (estimated from the corpus size) and exit")
     p.add_argument("--no-memory-check", action="store_true",
                    help="train even if the memory estimate says the run does not fit")
+    p.add_argument("--phrases", metavar="N|FILE",
+                   help="join phrases (new york -> new_york) into the corpus as it is read: N passes learned with "
+                        "word2phrase's settings (threshold 100, min-count 5), or a model saved by "
+                        "`w2v phrases --save-model FILE`; the joined text is not written out")
     p.add_argument("--demo", action="store_true", help="train on a small built-in corpus (no file needed)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
@@ -90,6 +95,9 @@ def cmd_train(args):
         raise W2VError("--resume needs the corpus the run started on, not --demo")
     if args.estimate_memory and args.demo:
         raise W2VError("--estimate-memory needs a corpus")
+    if args.resume and args.phrases is not None:
+        raise W2VError("--resume continues with the phrases of the run it resumes; leave --phrases out")
+    phrases = _phrases_option(args.phrases)
     params = dict(model=args.model, dim=args.dim, window=args.window, negative=args.negative,
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
@@ -165,7 +173,7 @@ def cmd_train(args):
         else:
             model = train(corpus, quiet=args.quiet, cache_dir=args.cache_dir, check_memory=not args.no_memory_check,
                           extra=extra, read_vocab=args.read_vocab, save_vocab=args.save_vocab,
-                          **ckpt_args, **params)
+                          phrases=phrases, **ckpt_args, **params)
         target = output
         if model.interrupted:
             target = output + ".partial"
@@ -200,6 +208,19 @@ def cmd_train(args):
     return 0
 
 
+def _phrases_option(value):
+    """--phrases: a number of passes, or a saved phrase model (loaded now, before any reading)."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        passes = int(value)
+        if passes < 1:
+            raise W2VError(f"--phrases must be a number of passes (at least 1) or a phrase model file, not {value}")
+        return passes
+    from .phrases import Phrases
+    return Phrases.load(value)
+
+
 def _sigterm(signum, frame):
     import os
     import signal
@@ -208,7 +229,7 @@ def _sigterm(signum, frame):
 
 def _check_writable(path, option="-o"):
     import os
-    what = {"-o": "output", "--checkpoint": "checkpoint"}.get(option, "file")
+    what = {"-o": "output", "--checkpoint": "checkpoint"}.get(option, option)
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
         raise W2VError(f"{what} {path} is a directory; give a file name with {option}")
@@ -227,6 +248,132 @@ def _demo_queries(model):
     for a, b, c in DEMO_ANALOGIES:
         answer, score = wv.analogy(a, b, c, topn=1)[0]
         print(f"{a} is to {b} as {c} is to {answer!r} ({score:.2f})")
+
+
+# ---------------------------------------------------------------------------------------
+# phrases
+# ---------------------------------------------------------------------------------------
+
+def _add_phrases(sub):
+    from .phrases import MAX_ENTRIES, SCORINGS
+    p = sub.add_parser("phrases", help="join frequent word pairs with _ (new york -> new_york), as word2phrase",
+                       description="Learn which adjacent words form phrases and write the corpus with them joined "
+                                   "by _. A pair a b is joined when (count(ab) - delta) / (count(a) * count(b)) * "
+                                   "total_words exceeds --threshold (word2vec.c's word2phrase), or with --scoring "
+                                   "npmi when gensim's normalised PMI does. Joining runs from left to right.")
+    p.add_argument("corpus", help="text file, .gz file, or directory of such files (one sentence per line)")
+    p.add_argument("-o", "--output", help=f"where to write the joined corpus (default: {DEFAULT_PHRASES_OUTPUT}, "
+                   "which must not exist yet)")
+    p.add_argument("--min-count", type=int, default=None,
+                   help="pairs and words seen fewer times are never joined (default 5)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="join a pair whose score is above this (default 100; with --scoring npmi, 0.5)")
+    p.add_argument("--delta", type=float, default=None,
+                   help="word2phrase scoring: discount subtracted from the pair's count (default: --min-count)")
+    p.add_argument("--scoring", choices=SCORINGS, default=None,
+                   help="word2phrase (default) or npmi (normalised PMI, threshold in [-1, 1])")
+    p.add_argument("--passes", type=int, default=None,
+                   help="learn and join this many times; 2 joins phrases to words (new_york times) (default 1)")
+    p.add_argument("--max-entries", type=int, default=None,
+                   help=f"words + pairs held while counting; past this the rarest are pruned (default {MAX_ENTRIES:,})")
+    p.add_argument("--save-model", metavar="FILE", help="also write the phrase model (pairs and scores) to FILE, "
+                   "for `w2v train --phrases FILE` or `w2v phrases --model FILE`")
+    p.add_argument("--model", metavar="FILE", help="join with this saved phrase model instead of learning one")
+    p.add_argument("--top", type=int, default=10, help="how many of the most often joined phrases to list (default 10)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=cmd_phrases)
+    return p
+
+
+def cmd_phrases(args):
+    import os
+    import time
+
+    from . import phrases as ph
+
+    learning = {"--min-count": args.min_count, "--threshold": args.threshold, "--delta": args.delta,
+                "--scoring": args.scoring, "--passes": args.passes, "--max-entries": args.max_entries}
+    top = _positive(args.top, "--top")
+    if args.model is not None:
+        given = [flag for flag, value in learning.items() if value is not None]
+        if given:
+            raise W2VError(f"{given[0]} applies to learning phrases; a --model FILE is applied as it was saved")
+        if args.save_model is not None:
+            raise W2VError("--save-model writes a learned model; with --model FILE it already exists")
+    output = args.output
+    if output is None:
+        output = DEFAULT_PHRASES_OUTPUT
+        if os.path.lexists(output):
+            raise W2VError(f"{output} already exists; give -o {output} to replace it, or -o another path")
+    _check_writable(output)
+    if args.save_model is not None:
+        _check_writable(args.save_model, "--save-model")
+        if os.path.abspath(args.save_model) == os.path.abspath(output):
+            raise W2VError("--save-model and -o name the same file; give them different paths")
+    ph.list_files(args.corpus)          # a missing corpus fails before anything is learned
+    t0 = time.perf_counter()
+    if args.model is not None:
+        model = ph.load(args.model)
+    else:
+        passes = args.passes if args.passes is not None else 1
+        model = ph.learn(args.corpus, passes=passes, scoring=args.scoring or "word2phrase",
+                         min_count=args.min_count if args.min_count is not None else 5, threshold=args.threshold,
+                         delta=args.delta, max_entries=args.max_entries or ph.MAX_ENTRIES,
+                         progress=None if args.quiet else _progress_line("pass {0}: read {1:,.0f} MB"))
+        if args.save_model is not None:
+            model.save(args.save_model)
+    t_learn = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    joins = model.write(args.corpus, output,
+                        progress=None if args.quiet else
+                        (lambda n, tick=_progress_line("writing: read {1:,.0f} MB"): tick(0, n)))
+    t_write = time.perf_counter() - t0
+    if args.quiet:
+        return 0
+    _clear_progress()
+    what = f"loaded from {args.model}" if args.model is not None else f"learned in {t_learn:.1f}s"
+    print(f"phrases: {len(model):,} in {model.passes} pass{'es' if model.passes != 1 else ''} ({model.scoring} "
+          f"scoring, threshold {model.threshold:g}, min-count {model.min_count}); {what}")
+    for k, info in enumerate(model.info, 1):
+        print(f"  pass {k}: {len(model.tables[k - 1]):,} phrases from {info.total_words:,} words "
+              f"({info.words:,} distinct words and {info.pairs:,} distinct pairs counted)")
+        if info.pruned:
+            print(f"  note: pass {k}: rare words and pairs were pruned {info.pruned}x to hold at most "
+                  f"{model.max_entries:,} (threshold {info.prune_threshold}); their counts are approximate")
+    if args.save_model is not None:
+        print(f"phrase model saved to {args.save_model}")
+    total = int(sum(j.sum() for j in joins))
+    distinct = int(sum((j > 0).sum() for j in joins))
+    print(f"wrote {output}: {total:,} phrases joined ({distinct:,} distinct); {t_write:.1f}s")
+    rows = [(int(n), f"{a}_{b}", score) for k, j in enumerate(joins)
+            for (a, b, _, score), n in zip(model.table(k), j.tolist()) if n > 0]
+    rows.sort(key=lambda r: -r[0])
+    if rows[:top]:
+        width = max(len(r[1]) for r in rows[:top])
+        print("most often joined:")
+        for n, phrase, score in rows[:top]:
+            print(f"  {phrase:<{width}}  {n:>10,}  score {score:.4g}")
+    return 0
+
+
+def _progress_line(template):
+    """A callable(pass_index, bytes_read) that shows progress on a terminal, at most twice a second."""
+    import time
+    last = [0.0]
+
+    def tick(k, nbytes):
+        now = time.perf_counter()
+        if sys.stderr.isatty() and now - last[0] > 0.5:
+            last[0] = now
+            sys.stderr.write("\r\033[K" + template.format(k + 1, nbytes / 1e6))
+            sys.stderr.flush()
+    return tick
+
+
+def _clear_progress():
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
 
 
 # ---------------------------------------------------------------------------------------
@@ -489,6 +636,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_train(sub)
+    _add_phrases(sub)
     _add_vector_commands(sub)
     return parser
 

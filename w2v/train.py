@@ -26,6 +26,7 @@ from . import checkpoint as _ckpt
 from .errors import W2VError
 from .params import Params
 from .corpus import BLOCK_BYTES, fingerprint, fingerprint_mismatch
+from .phrases import Phrases, resolve as resolve_phrases
 from .vocab import EOS, Encoded, Vocab, alias_table, encode, keep_probabilities, scan
 from .vocab import read_vocab as load_vocab_file, save_vocab as write_vocab_file
 
@@ -77,6 +78,7 @@ class Word2Vec:
         self.schedule = None        # a Schedule while a training run is unfinished (see resume())
         self.fingerprint = None     # of the corpus the schedule runs over (see corpus.fingerprint)
         self.extra = {}             # saved with the model (the command line keeps its options here)
+        self.phrases = None         # a phrases.Phrases joined into the corpus before counting, or None
         self._wv = None
 
     @classmethod
@@ -115,6 +117,7 @@ class Word2Vec:
             "schedule": dataclasses.asdict(self.schedule) if self.schedule is not None else None,
             "fingerprint": self.fingerprint,
             "extra": self.extra,
+            "phrases": self.phrases.to_dict() if self.phrases is not None else None,
         }
         _ckpt.save(path, meta, v.words, v.counts, self.syn0, self.syn1neg)
 
@@ -133,6 +136,8 @@ class Word2Vec:
             model.schedule = Schedule(**meta["schedule"]) if meta["schedule"] is not None else None
             model.fingerprint = meta["fingerprint"]
             model.extra = dict(meta.get("extra") or {})
+            if meta.get("phrases") is not None:
+                model.phrases = Phrases.from_dict(meta["phrases"])
         except (KeyError, TypeError, ValueError, W2VError) as exc:
             raise W2VError(f"{os.fspath(path)} is damaged: bad model description ({exc})") from None
         return model
@@ -230,7 +235,8 @@ class Word2Vec:
         if rescan:
             encoded = self._rescan(corpus, cache_dir, reporter)
         else:
-            encoded = encode(corpus, self.vocab, cache_dir=cache_dir, progress=reporter.scan_progress)
+            encoded = encode(corpus, self.vocab, cache_dir=cache_dir, progress=reporter.scan_progress,
+                             transform=self._transform())
         seconds = time.perf_counter() - t0
         self.timings["scan"] = self.timings.get("scan", 0.0) + seconds
         note = f", {encoded.oov_tokens:,} tokens not in the vocabulary were ignored" if encoded.oov_tokens else ""
@@ -238,11 +244,16 @@ class Word2Vec:
                       f"{note}; read in {seconds:.1f}s")
         return encoded
 
+    def _transform(self):
+        """What the corpus's text goes through before counting: the phrases joined, if any."""
+        return self.phrases.joined_blocks if self.phrases is not None else None
+
     def _rescan(self, corpus, cache_dir, reporter):
         """The ids of the scan that built this vocabulary, by scanning the corpus again the same way."""
         v, p = self.vocab, self.params
         enc = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
-                   cache_dir=cache_dir, progress=reporter.scan_progress, block_bytes=v.block_bytes or None)
+                   cache_dir=cache_dir, progress=reporter.scan_progress, block_bytes=v.block_bytes or None,
+                   transform=self._transform())
         if enc.vocab.words != v.words or not np.array_equal(enc.vocab.counts, v.counts):
             raise W2VError(f"corpus {os.fspath(corpus)} does not give this run's vocabulary when scanned again with "
                            f"its prune limit ({p.prune_limit:,}); resume with the same corpus and the w2v version "
@@ -351,7 +362,7 @@ def chunk_bounds(ids, chunk_words, step=1 << 20):
 
 
 def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
-          check_memory=True, extra=None, read_vocab=None, save_vocab=None, **params):
+          check_memory=True, extra=None, read_vocab=None, save_vocab=None, phrases=None, **params):
     """Train word vectors on a corpus (a text file, a .gz file, or a directory of them).
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
@@ -369,6 +380,9 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     read_vocab: take the vocabulary (words, order and counts) from this file of `word count`
     lines instead of counting the corpus (word2vec.c's -read-vocab); min_count and max_vocab
     still apply. save_vocab: write the vocabulary to this file before training (-save-vocab).
+    phrases: train on the corpus with phrases joined ("new york" -> "new_york"; see w2v.phrases):
+    a number of passes to learn them with word2phrase's defaults, the path of a saved phrase
+    model, or a phrases.Phrases. The joined text is never written out; model.phrases keeps them.
     Ctrl-C stops training at the next chunk boundary and returns the model with
     .interrupted set; a second Ctrl-C raises KeyboardInterrupt at once.
     """
@@ -385,16 +399,23 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
         reporter.note(estimate.describe())
         estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
         capacity = int(estimate.tokens * 1.25) + (1 << 16)   # the corpus is sampled once, not twice
+    t_phrases = None
+    if phrases is not None:
+        t0 = time.perf_counter()
+        phrases = resolve_phrases(phrases, corpus, progress=lambda k, nbytes: reporter.scan_progress(nbytes))
+        t_phrases = time.perf_counter() - t0
+        reporter.phrases(phrases, t_phrases)
     t0 = time.perf_counter()
+    transform = phrases.joined_blocks if phrases is not None else None
     if given is not None:
-        encoded = encode(corpus, given, cache_dir=cache_dir, progress=reporter.scan_progress)
+        encoded = encode(corpus, given, cache_dir=cache_dir, progress=reporter.scan_progress, transform=transform)
         t_scan = time.perf_counter() - t0
         note = f"; {encoded.oov_tokens:,} tokens not in it were left out" if encoded.oov_tokens else ""
         reporter.note(f"vocabulary: {len(given):,} words read from {os.fspath(read_vocab)}, {encoded.train_words:,} "
                       f"words of the corpus in it{note}; read in {t_scan:.1f}s")
     else:
         encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
-                       cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity)
+                       cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity, transform=transform)
         t_scan = time.perf_counter() - t0
         reporter.scanned(encoded, t_scan)
     if save_vocab is not None:
@@ -407,8 +428,11 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     syn0, syn1neg = init_weights(len(encoded.vocab), p.dim, p.seed)
     model = Word2Vec(p, encoded.vocab, syn0, syn1neg)
     model.timings["scan"] = t_scan
+    if t_phrases is not None:
+        model.timings["phrases"] = t_phrases
     model.fingerprint = fingerprint(corpus)
     model.extra = dict(extra or {})
+    model.phrases = phrases
     model.schedule = Schedule.begin(model, encoded.train_words, p.epochs, scanned=given is None)
     _run(model, encoded.ids, callbacks, reporter, checkpointer)
     return model
@@ -964,6 +988,16 @@ class _Reporter:
                    f"{v.total_tokens:,} tokens in vocabulary; read in {seconds:.1f}s")
         for e in extra:
             self._line("note: " + e)
+
+    def phrases(self, phrases, seconds):
+        info = phrases.info
+        self._line(f"phrases: {len(phrases):,} in {len(info)} pass{'es' if len(info) != 1 else ''} "
+                   f"({phrases.scoring} scoring, threshold {phrases.threshold:g}, min-count {phrases.min_count})"
+                   f"; {seconds:.1f}s")
+        for k, i in enumerate(info, 1):
+            if i.pruned:
+                self._line(f"note: phrases pass {k}: rare words and pairs pruned {i.pruned}x to hold at most "
+                           f"{phrases.max_entries:,} (threshold {i.prune_threshold}); their counts are approximate")
 
     def tick(self, info):
         if not self.tty or self.quiet:

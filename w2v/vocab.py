@@ -239,7 +239,7 @@ def _capacity_guess(path):
 
 
 def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
-         capacity=None, block_bytes=None, select=None):
+         capacity=None, block_bytes=None, select=None, transform=None):
     """Count and encode a corpus in one pass. Returns Encoded.
 
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
@@ -252,18 +252,24 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
     their counts as an int64 array) enter the vocabulary, in place of the test count >= min_count
     (max_vocab still applies after it). It sees every distinct word, so it costs a Python string
     per distinct word; gensim's trim_rule and max_final_vocab are written with it (w2v.compat).
+    transform: optional callable from the corpus's text blocks to the blocks to count instead
+    (e.g. phrases.Phrases.joined_blocks, which joins phrases into the text).
     """
-    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes, select)
+    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes, select,
+                    transform)
     _release_free_memory()     # after _scan's tables and token objects are gone
     return encoded
 
 
-def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=None):
-    """Feed every block of the corpus to the scanner, its ids to the stream. Returns
-    (times pruned, the last pruning threshold)."""
+def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=None, transform=None):
+    """Feed every block of the corpus (through `transform`, if given) to the scanner, its ids to
+    the stream. Returns (times pruned, the last pruning threshold)."""
     out = None
     pruned = threshold = 0
-    for block in read_ahead(iter_blocks(path, stats, block_bytes)):
+    blocks = iter_blocks(path, stats, block_bytes)
+    if transform is not None:
+        blocks = transform(blocks)
+    for block in read_ahead(blocks):
         if block is None:
             if out is None:
                 out = np.empty(64, dtype=np.uint32)
@@ -287,14 +293,15 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
     return pruned, threshold
 
 
-def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None, select=None):
+def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None, select=None,
+          transform=None):
     stats = ReadStats()
     if cache_dir is None and capacity is None:
         capacity = _capacity_guess(path)
     stream = _Stream(cache_dir, capacity or 0)
     try:
         table = TokenTable(MAX_SENTENCE)
-        pruned, threshold = _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes)
+        pruned, threshold = _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes, transform)
         counts = table.counts()
         n_ids = table.next_id
         total_tokens = stream.n - int(counts[0])     # not counts[1:].sum(): pruned tokens' counts are gone
@@ -389,12 +396,14 @@ def _decode(raw):
         return raw.decode("utf-8", errors="replace")
 
 
-def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, block_bytes=None):
+def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, block_bytes=None,
+           transform=None):
     """Encode a corpus with an existing vocabulary (to resume or continue training). Tokens that
     are not in the vocabulary are dropped and counted (`Encoded.oov_tokens`).
 
     For the corpus the vocabulary was built from, the ids equal scan()'s, so training resumed
     on them repeats exactly. `Encoded.corpus_counts` are the per-word counts in this corpus.
+    transform: as for scan().
     """
     stats = ReadStats()
     stream = _Stream(cache_dir, _capacity_guess(path) if cache_dir is None else 0)
@@ -403,7 +412,7 @@ def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, 
         table = TokenTable(MAX_SENTENCE)
         # the vocabulary's words are ids 1..n_words, in order; other tokens get later ids
         table.seed([_utf8(w) for w in vocab.words])
-        _tokenise(path, table, stats, stream, progress, max_distinct + n_words, block_bytes)
+        _tokenise(path, table, stats, stream, progress, max_distinct + n_words, block_bytes, transform)
         counts = table.counts()
         ids, tokens, bad = table.items()
         n_ids = table.next_id
