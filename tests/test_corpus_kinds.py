@@ -314,16 +314,19 @@ def test_cli_reads_standard_input(tmp_path, text_file):
 
 def test_sentences_are_not_held_while_reading():
     """A generator's sentences are let go as they are encoded: the scan's Python memory stays at
-    its ids and a batch, far below what holding 150,000 sentences of fresh strings would take."""
+    its ids and a batch, far below what holding its 20,000 sentences of fresh strings would take."""
+    n = 20_000
+
     def sentences():
-        for i in range(150_000):
+        for i in range(n):
             yield [f"w{(i * 7 + k) % 1000}" for k in range(10)]
-    held = sum(sys.getsizeof(s) + sum(map(sys.getsizeof, s)) for s in sentences())    # about 100 MB
+    one = next(sentences())
+    held = n * (sys.getsizeof(one) + sum(map(sys.getsizeof, one)))      # about 14 MB
     tracemalloc.start()
     try:
-        enc = scan(sentences(), min_count=1, capacity=1 << 16)
+        enc = scan(sentences(), min_count=1, capacity=1 << 16, block_bytes=1 << 16)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    ids = 4 * len(enc.ids)
-    assert held > 80e6 and peak < ids * 2 + 16e6, (peak, ids, held)
+    ids = 4 * len(enc.ids)          # 0.9 MB
+    assert held > 10e6 and peak < 4 * ids + 2e6, (peak, ids, held)
