@@ -176,6 +176,7 @@ def test_strings_with_lone_surrogates_read_as_the_bytes_of_the_same_text(tmp_pat
     same(scan(text.splitlines(), min_count=1), ref)
     with open(path, encoding="utf-8", errors="surrogateescape") as fh:
         same(scan(fh, min_count=1), ref)
+    same(scan(io.StringIO(text), min_count=1), ref)
     assert ref.vocab.bad_utf8 == 2
 
 

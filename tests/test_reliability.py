@@ -84,7 +84,10 @@ def test_a_named_pipe_is_read_as_a_stream(tmp_path, capsys, planted_corpus):
         code, _, err = cli(capsys, "train", fifo, "-o", tmp_path / "a.txt", "--format", "txt", "--threads", "1",
                            "--epochs", "1", "--dim", "8", "-q")
     finally:
-        writer.join()
+        writer.join(2)
+        if writer.is_alive():          # the pipe was not read: read it, so that the writer ends
+            fifo.read_bytes()
+            writer.join()
     assert code == 0, err
     code, _, err = cli(capsys, "train", planted_corpus, "-o", tmp_path / "b.txt", "--format", "txt", "--threads", "1",
                        "--epochs", "1", "--dim", "8", "-q")
