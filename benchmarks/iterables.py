@@ -183,7 +183,7 @@ def evaluate(res, args):
     kv = w2v.load(res["output"])
     res["analogy"] = evaluate_analogies(kv, args.analogies, restrict_vocab=30000)["accuracy"]
     res["ws353"] = evaluate_word_pairs(kv, args.pairs)["spearman"]
-    os.unlink(res["output"])
+    os.unlink(res.pop("output"))
 
 
 def machine():
@@ -254,7 +254,8 @@ def main(argv=None):
             results = json.load(fh)
     results.setdefault("runs", {})
     results["machine"] = machine()
-    results["command"] = " ".join([os.path.basename(sys.executable)] + sys.argv)
+    commands = results.setdefault("commands", [results.pop("command")] if "command" in results else [])
+    commands.append(" ".join(["python"] + sys.argv))
     results["settings"] = SETTINGS
     results["corpus"] = args.corpus
     work = tempfile.mkdtemp(prefix="w2v-iterables-")
@@ -268,6 +269,7 @@ def main(argv=None):
                     log(f"{task} {tool} seed {seed} (load {os.getloadavg()[0]:.2f})")
                     res = run(spec, work)
                     if task == "whole":
+                        res["output"] = spec["output"]
                         evaluate(res, args)
                     log(f"  {json.dumps(res)}")
                     rows.append(res)
@@ -292,7 +294,7 @@ def main(argv=None):
 def write_md(results, path):
     m = results["machine"]
     lines = [f"# w2v and gensim trained from the same Python objects", "",
-             f"Command: `{results['command']}`  ",
+             "Commands: " + ", ".join(f"`{c}`" for c in results.get("commands", [results.get("command")])) + "  ",
              f"Commit {m['commit'][:10]}{' (w2v/ modified)' if m['dirty'] else ''}; CPU: {m['lscpu_model']} "
              f"({m['cores']} cores); Python {m['python']}; gensim {m.get('gensim')}, numpy {m.get('numpy')}.  ",
              f"Settings: {', '.join(f'{k} {v}' for k, v in results['settings'].items())}; skip-gram.", ""]
