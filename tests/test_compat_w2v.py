@@ -20,7 +20,7 @@ from w2v.params import Params
 
 # w2v.train and w2v.vocab.scan/encode take lists, iterables and generators of sentences once the corpus seam
 # is merged; until then the tests that pass Python sentences are skipped. Set True once it is.
-ITERABLES = False
+ITERABLES = True
 needs_iterables = pytest.mark.skipif(not ITERABLES, reason="w2v does not read Python sentences yet (corpus seam)")
 # hierarchical softmax (hs=1, negative=0, cbow_mean=0, score) runs once Params has it
 needs_hs = pytest.mark.skipif("hs" not in Params.__dataclass_fields__, reason="no hierarchical softmax yet")

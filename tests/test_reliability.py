@@ -62,10 +62,36 @@ def test_missing_directory_and_special_files(tmp_path, capsys):
     (tmp_path / "d").mkdir()
     code, _, err = cli(capsys, "train", tmp_path / "d", "-q")
     assert code == 2 and "holds no files" in err
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)                       # reading it would block forever
-    code, _, err = cli(capsys, "train", fifo, "-q")
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "socket"))
+    try:
+        code, _, err = cli(capsys, "train", tmp_path / "socket", "-q")
+    finally:
+        sock.close()
     assert code == 2 and "not a regular file" in err
+
+
+def test_a_named_pipe_is_read_as_a_stream(tmp_path, capsys, planted_corpus):
+    """A FIFO (what `w2v train <(zcat corpus.gz)` reads) is a stream, read once as it is written."""
+    import threading
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = planted_corpus.read_bytes()
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        code, _, err = cli(capsys, "train", fifo, "-o", tmp_path / "a.txt", "--format", "txt", "--threads", "1",
+                           "--epochs", "1", "--dim", "8", "-q")
+    finally:
+        writer.join(2)
+        if writer.is_alive():          # the pipe was not read: read it, so that the writer ends
+            fifo.read_bytes()
+            writer.join()
+    assert code == 0, err
+    code, _, err = cli(capsys, "train", planted_corpus, "-o", tmp_path / "b.txt", "--format", "txt", "--threads", "1",
+                       "--epochs", "1", "--dim", "8", "-q")
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
 
 
 def test_unreadable_corpus(tmp_path):

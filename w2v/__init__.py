@@ -1,7 +1,8 @@
 """w2v: fast word2vec (skip-gram and CBOW with negative sampling) on every CPU core.
 
     import w2v
-    model = w2v.train("corpus.txt", model="sg", dim=100)
+    model = w2v.train("corpus.txt", model="sg", dim=100)     # or .gz/.bz2/.xz, a directory, a file object,
+    model = w2v.train([["a", "cat"], ["a", "dog"]], min_count=1)   # or any iterable of token lists (read once)
     model.wv.most_similar("king")
     kv = w2v.load("vectors")
 """

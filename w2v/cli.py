@@ -27,8 +27,8 @@ def _add_train(sub):
     d = Params()
     p = sub.add_parser("train", help="train word vectors from a text corpus",
                        description="Train word vectors. With no corpus, --demo trains on a small built-in corpus.")
-    p.add_argument("corpus", nargs="?", help="text file, .gz file, or directory of such files "
-                   "(one sentence per line, whitespace-separated tokens)")
+    p.add_argument("corpus", nargs="?", help="text file (plain, .gz, .bz2 or .xz), directory of such files, "
+                   "or - for standard input (one sentence per line, whitespace-separated tokens)")
     p.add_argument("-o", "--output", help="where to write the vectors (default: vectors.w2v, which must not exist "
                    "yet; with --demo, a new temporary directory)")
     p.add_argument("--format", choices=("native", "bin", "txt"), default=None,
@@ -141,16 +141,19 @@ def cmd_train(args):
         raise W2VError(f"vocabulary file not found: {args.read_vocab}; check the --read-vocab path")
     if every is not None:
         Checkpointer.create(ckpt_path, every)     # a bad --checkpoint-every fails here, before reading
+    corpus = sys.stdin.buffer if args.corpus == "-" else args.corpus
     if args.estimate_memory:
         if model is not None:
             p = model.params
-        est = estimate_memory(args.corpus, p, args.cache_dir)
+        est = estimate_memory(corpus, p, args.cache_dir)
+        if est is None:
+            raise W2VError(f"--estimate-memory needs a corpus whose size is known before reading it (a file), "
+                           f"not {'standard input' if args.corpus == '-' else args.corpus}")
         print(est.describe())
         fits = est.available is None or est.needed <= est.available
         print("this run should fit in memory" if fits else
               "this run probably does not fit: use a smaller --dim, --max-vocab N or --cache-dir DIR")
         return 0
-    corpus = args.corpus
     demo_dir = None
     if args.demo:
         import tempfile
@@ -188,7 +191,9 @@ def cmd_train(args):
         if demo_dir is not None:
             demo_dir.cleanup()
     if model.interrupted:
-        resume = f"w2v train {corpus} --resume {ckpt_path}" if not args.demo else None
+        resume = f"w2v train {args.corpus} --resume {ckpt_path}" if not args.demo else None
+        if resume and args.corpus == "-":
+            resume += " (with the same text on standard input)"
         print(f"w2v: training was interrupted; the vectors trained so far are in {target}"
               + (f"; to continue: {resume}" if resume else ""), file=sys.stderr)
         return 130

@@ -395,6 +395,10 @@ def resolve(phrases, corpus, progress=None):
     if isinstance(phrases, bool):
         raise W2VError(f"phrases must be a number of passes, a phrase model file or a Phrases, not {phrases!r}")
     if isinstance(phrases, int):
+        if not isinstance(corpus, (str, bytes, os.PathLike)):
+            raise W2VError("learning phrases reads the corpus once per pass before training reads it again: give a "
+                           "path (a file or a directory), or a phrase model learnt beforehand (w2v phrases ... "
+                           "--save-model FILE, then --phrases FILE)")
         return learn(corpus, passes=phrases, progress=progress)
     if isinstance(phrases, (str, os.PathLike)):
         return Phrases.load(phrases)

@@ -25,7 +25,7 @@ from . import _kernels
 from . import checkpoint as _ckpt
 from .errors import W2VError
 from .params import Params
-from .corpus import BLOCK_BYTES, fingerprint, fingerprint_mismatch
+from .corpus import BLOCK_BYTES, fingerprint_mismatch, open_corpus
 from .phrases import Phrases, resolve as resolve_phrases
 from .vocab import EOS, Encoded, Vocab, alias_table, encode, keep_probabilities, scan
 from .vocab import read_vocab as load_vocab_file, save_vocab as write_vocab_file
@@ -76,7 +76,7 @@ class Word2Vec:
         self.effective_words = 0    # ... and those of them that subsampling kept
         self.train_loss = 0.0       # the summed loss of all its examples (positive and noise words)
         self.schedule = None        # a Schedule while a training run is unfinished (see resume())
-        self.fingerprint = None     # of the corpus the schedule runs over (see corpus.fingerprint)
+        self.fingerprint = None     # of the corpus the schedule runs over (see corpus.fingerprint_mismatch)
         self.extra = {}             # saved with the model (the command line keeps its options here)
         self.phrases = None         # a phrases.Phrases joined into the corpus before counting, or None
         self._wv = None
@@ -152,7 +152,8 @@ class Word2Vec:
         `alpha` or `min_alpha` it falls instead from alpha to min_alpha over this call's epochs
         (the other from params; gensim's train() does this). `corpus` may also be the Encoded
         that vocab.scan() returned when it built this model's vocabulary: then it is not read again.
-        An unfinished run's remaining chunks are not trained; use resume() for that."""
+        An unfinished run's remaining chunks are not trained; use resume() for that.
+        The corpus is anything w2v.train() takes; it is read once (a generator will do)."""
         if epochs is None:
             epochs = self.params.epochs
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -170,8 +171,8 @@ class Word2Vec:
                 raise W2VError("an encoded corpus can be trained on only by the model built from its vocabulary")
             encoded, self.fingerprint = corpus, None
         else:
-            encoded = self._encode(corpus, cache_dir, reporter)
-            self.fingerprint = fingerprint(corpus)
+            encoded = self._encode(open_corpus(corpus), cache_dir, reporter)
+            self.fingerprint = encoded.fingerprint
         self.schedule = Schedule.begin(self, encoded.train_words, epochs, alpha=alpha, min_alpha=min_alpha)
         return _run(self, encoded.ids, callbacks, reporter, checkpointer)
 
@@ -204,21 +205,33 @@ class Word2Vec:
         The corpus is encoded again with the model's vocabulary; if the run is the one that built
         the vocabulary and its scan pruned rare tokens, the scan is repeated instead (same prune
         limit and block size, so the same ids: a word pruned early and seen again later lost its
-        early occurrences), and its vocabulary must equal the model's word for word."""
+        early occurrences), and its vocabulary must equal the model's word for word.
+
+        The corpus must be the same text again, of any kind: the same files (checked by their
+        names and sizes before reading, and by a hash of their ends and of the tokens after), or
+        the same tokens from standard input, a file object or an iterable (a generator must
+        yield the same sentences again; checked by the count and a hash of the tokens)."""
         s = self.schedule
         if s is None:
             raise W2VError("this model's training is complete; use model.train(corpus, epochs=N) to train more")
         self._set_threads(threads)
         checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
         reporter = _Reporter(quiet)
-        if self.fingerprint is not None:
-            why = fingerprint_mismatch(self.fingerprint, fingerprint(corpus))
-            if why:
-                raise W2VError(f"corpus {os.fspath(corpus)} is not the one this training run started on ({why}); "
-                               f"resume with the same corpus, or use model.train() to train on another")
-        encoded = self._encode(corpus, cache_dir, reporter, rescan=s.scanned and self.vocab.pruned > 0)
+        source = open_corpus(corpus)
+
+        def not_the_same(why):
+            return W2VError(f"corpus {source.name} is not the one this training run started on ({why}); "
+                            f"resume with the same corpus, or use model.train() to train on another")
+
+        why = source.precheck(self.fingerprint) if self.fingerprint is not None else None
+        if why:
+            raise not_the_same(why)
+        encoded = self._encode(source, cache_dir, reporter, rescan=s.scanned and self.vocab.pruned > 0)
+        why = fingerprint_mismatch(self.fingerprint, encoded.fingerprint) if self.fingerprint is not None else None
+        if why:
+            raise not_the_same(why)
         if encoded.train_words != s.train_words:
-            raise W2VError(f"corpus {os.fspath(corpus)} has {encoded.train_words:,} words of the vocabulary, but "
+            raise W2VError(f"corpus {source.name} has {encoded.train_words:,} words of the vocabulary, but "
                            f"the run being resumed had {s.train_words:,}; resume with the same corpus")
         if not s.exact:
             reporter.note("note: the run was stopped in the middle of a chunk; resuming continues "
@@ -255,11 +268,11 @@ class Word2Vec:
                    cache_dir=cache_dir, progress=reporter.scan_progress, block_bytes=v.block_bytes or None,
                    transform=self._transform())
         if enc.vocab.words != v.words or not np.array_equal(enc.vocab.counts, v.counts):
-            raise W2VError(f"corpus {os.fspath(corpus)} does not give this run's vocabulary when scanned again with "
+            raise W2VError(f"corpus {corpus.name} does not give this run's vocabulary when scanned again with "
                            f"its prune limit ({p.prune_limit:,}); resume with the same corpus and the w2v version "
                            f"that started the run")
         return Encoded(vocab=v, ids=enc.ids, stats=enc.stats, oov_tokens=enc.vocab.total_tokens - v.train_words,
-                       corpus_counts=v.counts)
+                       corpus_counts=v.counts, fingerprint=enc.fingerprint)
 
 
 def row_stride(dim):
@@ -363,7 +376,11 @@ def chunk_bounds(ids, chunk_words, step=1 << 20):
 
 def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
           check_memory=True, extra=None, read_vocab=None, save_vocab=None, phrases=None, **params):
-    """Train word vectors on a corpus (a text file, a .gz file, or a directory of them).
+    """Train word vectors on a corpus: a path (a text file, a .gz, .bz2 or .xz file, a directory of
+    them), an open file object (binary or text), or an iterable of sentences, each a list of
+    tokens (str, or bytes) or a string split as a line of a file is (list, generator, ...).
+    The corpus is read once: its tokens are encoded as ids in compiled code as they come, and
+    epochs run over the ids, so a one-shot generator is enough and the sentences are never held.
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
     max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, chunk_words,
@@ -393,12 +410,14 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
     reporter = _Reporter(quiet)
     given = load_vocab_file(read_vocab, min_count=p.min_count, max_vocab=p.max_vocab) if read_vocab is not None else None
+    source = open_corpus(corpus)
     capacity = None
     if check_memory:
-        estimate = estimate_memory(corpus, p, cache_dir)
-        reporter.note(estimate.describe())
-        estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
-        capacity = int(estimate.tokens * 1.25) + (1 << 16)   # the corpus is sampled once, not twice
+        estimate = estimate_memory(source, p, cache_dir)
+        if estimate is not None:        # a stream's size is not known before reading it
+            reporter.note(estimate.describe())
+            estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
+            capacity = int(estimate.tokens * 1.25) + (1 << 16)   # the corpus is sampled once, not twice
     t_phrases = None
     if phrases is not None:
         t0 = time.perf_counter()
@@ -408,13 +427,13 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     t0 = time.perf_counter()
     transform = phrases.joined_blocks if phrases is not None else None
     if given is not None:
-        encoded = encode(corpus, given, cache_dir=cache_dir, progress=reporter.scan_progress, transform=transform)
+        encoded = encode(source, given, cache_dir=cache_dir, progress=reporter.scan_progress, transform=transform)
         t_scan = time.perf_counter() - t0
         note = f"; {encoded.oov_tokens:,} tokens not in it were left out" if encoded.oov_tokens else ""
         reporter.note(f"vocabulary: {len(given):,} words read from {os.fspath(read_vocab)}, {encoded.train_words:,} "
                       f"words of the corpus in it{note}; read in {t_scan:.1f}s")
     else:
-        encoded = scan(corpus, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
+        encoded = scan(source, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
                        cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity, transform=transform)
         t_scan = time.perf_counter() - t0
         reporter.scanned(encoded, t_scan)
@@ -430,7 +449,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     model.timings["scan"] = t_scan
     if t_phrases is not None:
         model.timings["phrases"] = t_phrases
-    model.fingerprint = fingerprint(corpus)
+    model.fingerprint = encoded.fingerprint
     model.extra = dict(extra or {})
     model.phrases = phrases
     model.schedule = Schedule.begin(model, encoded.train_words, p.epochs, scanned=given is None)
@@ -671,9 +690,11 @@ def estimate_memory(corpus, p, cache_dir=None):
     """A cheap estimate before reading the corpus: tokens from the file sizes and a sample of the
     first few MB; vocabulary from Heaps' law and Zipf's law (words seen at least min_count times
     are about distinct / min_count). The scanner's table holds at most p.prune_limit + half a
-    block of distinct tokens (see vocab), about 100 bytes each."""
-    from .corpus import estimate_size
-    est = estimate_size(corpus)
+    block of distinct tokens (see vocab), about 100 bytes each. None for a corpus whose size
+    cannot be known before reading it (a pipe, an iterable): train() then checks after the scan."""
+    est = open_corpus(corpus).estimate()
+    if est is None:
+        return None
     vocab = max(1, est.distinct // p.min_count)
     if p.max_vocab:
         vocab = min(vocab, p.max_vocab)

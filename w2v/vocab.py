@@ -22,6 +22,11 @@ written are renumbered in one pass at the end of the scan (and every PRUNES_PER_
 from the one bit per id that each prune leaves.
 The scan is deterministic: the same corpus, max_distinct and block size give the same
 vocabulary and ids, which is how a run whose scan pruned is resumed (see train.Word2Vec.resume).
+
+Every kind of corpus reaches the scanner through corpus.open_corpus: text blocks are fed to
+TokenTable.feed, Python sentences to TokenTable.feed_sentences in batches of at most
+block_bytes // 2 + 18 ids (so the table's bound above holds for them too); pruning, splitting
+and the id stream are the same for both.
 """
 import dataclasses
 import os
@@ -31,7 +36,8 @@ import numpy as np
 
 from . import _kernels
 from ._scan import TokenTable
-from .corpus import ReadStats, estimate_size, iter_blocks, read_ahead
+from ._scan import MIN_SENTENCE_OUT
+from .corpus import BLOCK_BYTES, ReadStats, open_corpus, read_ahead
 from .params import MAX_SENTENCE
 from ._io import describe_os_error
 from .errors import W2VError
@@ -80,6 +86,7 @@ class Vocab:
         return len(new)
 
 
+
 def keep_probabilities(counts, sample):
     if sample <= 0:
         return None
@@ -100,6 +107,7 @@ class Encoded:
     stats: ReadStats
     oov_tokens: int = 0                 # encode(): tokens dropped because they are not in the vocabulary
     corpus_counts: np.ndarray = None    # encode(): per-word counts in this corpus
+    fingerprint: dict = None            # of the corpus read (see corpus.fingerprint_mismatch)
 
     @property
     def train_words(self):
@@ -138,9 +146,8 @@ class _Stream:
                 raise W2VError(describe_os_error(exc, self.file.name)) from None
         else:
             if self.n + len(arr) > len(self.buf):
-                grown = np.empty(max(int(len(self.buf) * 1.5), self.n + len(arr)), dtype=np.uint32)
-                grown[:self.n] = self.buf[:self.n]
-                self.buf = grown
+                # realloc: a large buffer grows in place (mremap), without a second copy at the peak
+                self.buf.resize(max(int(len(self.buf) * 1.5), self.n + len(arr)), refcheck=False)
             self.buf[self.n:self.n + len(arr)] = arr
         self.n += len(arr)
 
@@ -229,19 +236,20 @@ class _Stream:
             self.file.close()
 
 
-def _capacity_guess(path):
-    """Tokens plus sentence ends to reserve room for, from the corpus's size."""
-    try:
-        est = estimate_size(path)
-    except (W2VError, OSError):
+def _capacity_guess(source):
+    """Tokens plus sentence ends to reserve room for, from the corpus's size (if known)."""
+    est = source.estimate()
+    if est is None:
         return 1 << 20
     return int(est.tokens * 1.3) + (1 << 16)
 
 
-def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
+def scan(corpus, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
          capacity=None, block_bytes=None, select=None, transform=None):
     """Count and encode a corpus in one pass. Returns Encoded.
 
+    corpus: anything corpus.open_corpus takes (a path, a file object, an iterable of sentences)
+    or a source it returned. An iterable is read once.
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
     corpora larger than RAM. progress: optional callable(bytes_read) called now and then.
     capacity: expected tokens plus sentence ends, if already estimated (sizes the id buffer).
@@ -252,21 +260,35 @@ def scan(path, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None
     their counts as an int64 array) enter the vocabulary, in place of the test count >= min_count
     (max_vocab still applies after it). It sees every distinct word, so it costs a Python string
     per distinct word; gensim's trim_rule and max_final_vocab are written with it (w2v.compat).
-    transform: optional callable from the corpus's text blocks to the blocks to count instead
+    transform: optional callable from a text corpus's blocks to the blocks to count instead
     (e.g. phrases.Phrases.joined_blocks, which joins phrases into the text).
     """
-    encoded = _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes, select,
-                    transform)
+    encoded = _scan(open_corpus(corpus), min_count, max_vocab, max_distinct, cache_dir, progress, capacity,
+                    block_bytes, select, transform)
     _release_free_memory()     # after _scan's tables and token objects are gone
     return encoded
 
 
-def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=None, transform=None):
-    """Feed every block of the corpus (through `transform`, if given) to the scanner, its ids to
-    the stream. Returns (times pruned, the last pruning threshold)."""
+def _pieces(source, table, stats, progress, block_bytes, transform=None):
+    """Feed the whole corpus to the scanner; yield after each piece the ids it wrote (a view of a
+    buffer that the next piece reuses). transform: see scan()."""
     out = None
-    pruned = threshold = 0
-    blocks = iter_blocks(path, stats, block_bytes)
+    if source.kind == "sentences":
+        if transform is not None:
+            raise W2VError("phrases are joined into text corpora (files, directories, streams); for Python "
+                           "sentences, join them first: (phrase_model.apply(s) for s in sentences)")
+        stats.block_bytes = block_bytes or BLOCK_BYTES
+        out = np.empty(max(MIN_SENTENCE_OUT, stats.block_bytes // 2 + 18), dtype=np.uint32)
+        it = source.sentences()
+        ended = False
+        while not ended:
+            n, ended = table.feed_sentences(it, out)
+            stats.bytes_read, stats.sentences_read = table.bytes_read, table.sentences_read
+            if progress is not None:
+                progress(stats.bytes_read)
+            yield out[:n]
+        return
+    blocks = source.blocks(stats, block_bytes)
     if transform is not None:
         blocks = transform(blocks)
     for block in read_ahead(blocks):
@@ -280,10 +302,19 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
             n = table.feed(block, out)
             if progress is not None:
                 progress(stats.bytes_read)
-        stream.add(out[:n])
+        yield out[:n]
+
+
+def _tokenise(source, table, stats, stream, progress, max_distinct, block_bytes=None, transform=None):
+    """Feed the corpus to the scanner, its ids to the stream, pruning the table after any piece
+    (a block of text, a batch of sentences) that leaves it too big. Returns (times pruned, the last
+    pruning threshold)."""
+    pruned = threshold = 0
+    for ids in _pieces(source, table, stats, progress, block_bytes, transform):
+        stream.add(ids)
         if len(table) > max_distinct:
             # word2vec.c's ReduceVocab raises its threshold by one, and again with each new word
-            # while the table is still too big; here, after a block, it rises at once to the
+            # while the table is still too big; here, after a piece, it rises at once to the
             # smallest value that brings the table back to max_distinct
             threshold = table.prune_threshold(max_distinct, threshold + 1)
             pruned += 1
@@ -293,20 +324,21 @@ def _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes=No
     return pruned, threshold
 
 
-def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None, select=None,
+def _scan(source, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None, select=None,
           transform=None):
     stats = ReadStats()
     if cache_dir is None and capacity is None:
-        capacity = _capacity_guess(path)
+        capacity = _capacity_guess(source)
     stream = _Stream(cache_dir, capacity or 0)
     try:
         table = TokenTable(MAX_SENTENCE)
-        pruned, threshold = _tokenise(path, table, stats, stream, progress, max_distinct, block_bytes, transform)
+        pruned, threshold = _tokenise(source, table, stats, stream, progress, max_distinct, block_bytes, transform)
         counts = table.counts()
         n_ids = table.next_id
         total_tokens = stream.n - int(counts[0])     # not counts[1:].sum(): pruned tokens' counts are gone
         if total_tokens == 0:
-            raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
+            raise W2VError(source.empty_message())
+        fingerprint = source.fingerprint(table.digest)
         words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab, select)
         del table
         if not words:
@@ -327,7 +359,7 @@ def _scan(path, min_count, max_vocab, max_distinct, cache_dir, progress, capacit
         ids = stream.remap(remap, vocab.train_words + int(counts[0]), cache_dir)
     finally:
         stream.close()
-    return Encoded(vocab=vocab, ids=ids, stats=stats)
+    return Encoded(vocab=vocab, ids=ids, stats=stats, fingerprint=fingerprint)
 
 
 def _release_free_memory():
@@ -396,24 +428,26 @@ def _decode(raw):
         return raw.decode("utf-8", errors="replace")
 
 
-def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, block_bytes=None,
+def encode(corpus, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, block_bytes=None,
            transform=None):
-    """Encode a corpus with an existing vocabulary (to resume or continue training). Tokens that
-    are not in the vocabulary are dropped and counted (`Encoded.oov_tokens`).
+    """Encode a corpus (anything scan() takes) with an existing vocabulary (to resume or continue
+    training). Tokens that are not in the vocabulary are dropped and counted (`Encoded.oov_tokens`).
 
     For the corpus the vocabulary was built from, the ids equal scan()'s, so training resumed
     on them repeats exactly. `Encoded.corpus_counts` are the per-word counts in this corpus.
     transform: as for scan().
     """
+    source = open_corpus(corpus)
     stats = ReadStats()
-    stream = _Stream(cache_dir, _capacity_guess(path) if cache_dir is None else 0)
+    stream = _Stream(cache_dir, _capacity_guess(source) if cache_dir is None else 0)
     n_words = len(vocab)
     try:
         table = TokenTable(MAX_SENTENCE)
         # the vocabulary's words are ids 1..n_words, in order; other tokens get later ids
         table.seed([_utf8(w) for w in vocab.words])
-        _tokenise(path, table, stats, stream, progress, max_distinct + n_words, block_bytes, transform)
+        _tokenise(source, table, stats, stream, progress, max_distinct + n_words, block_bytes, transform)
         counts = table.counts()
+        fingerprint = source.fingerprint(table.digest)
         ids, tokens, bad = table.items()
         n_ids = table.next_id
         del table
@@ -433,14 +467,14 @@ def encode(path, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, 
                                     minlength=n_words).astype(np.int64)
         total = stream.n - int(counts[0])
         if total == 0:
-            raise W2VError(f"corpus {path} contains no words; give a non-empty text file")
+            raise W2VError(source.empty_message())
         if corpus_counts.sum() == 0:
-            raise W2VError(f"no word of corpus {path} is in the model's vocabulary ({n_words:,} words); "
+            raise W2VError(f"no word of corpus {source.name} is in the model's vocabulary ({n_words:,} words); "
                            f"train on text in the same language and tokenisation")
         out = stream.remap(remap, int(corpus_counts.sum()) + int(counts[0]), cache_dir)
     finally:
         stream.close()
-    enc = Encoded(vocab=vocab, ids=out, stats=stats)
+    enc = Encoded(vocab=vocab, ids=out, stats=stats, fingerprint=fingerprint)
     enc.oov_tokens = total - int(corpus_counts.sum())
     enc.corpus_counts = corpus_counts
     return enc
