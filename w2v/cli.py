@@ -68,6 +68,9 @@ def _add_train(sub):
                         "output and checkpoint options are used unless -o, --format, --threads, --checkpoint* are given")
     p.add_argument("--estimate-memory", action="store_true",
                    help="print how much memory the run needs (estimated from the corpus size) and exit")
+    p.add_argument("--memory-limit", metavar="SIZE", help="plan with at most this much memory (like 4G or 500M) "
+                   "instead of all that is available; the encoded corpus goes to a memory-mapped file when it "
+                   "does not fit beside the model")
     p.add_argument("--no-memory-check", action="store_true",
                    help="train even if the memory estimate says the run does not fit")
     p.add_argument("--phrases", metavar="N|FILE",
@@ -85,7 +88,7 @@ def cmd_train(args):
     import signal
     import time
 
-    from .train import Checkpointer, Word2Vec, estimate_memory, train
+    from .train import Checkpointer, Word2Vec, available_memory, estimate_memory, train
 
     if args.corpus is None and not args.demo:
         raise W2VError("give a corpus file (or --demo for the built-in demo corpus)")
@@ -142,17 +145,24 @@ def cmd_train(args):
     if every is not None:
         Checkpointer.create(ckpt_path, every)     # a bad --checkpoint-every fails here, before reading
     corpus = sys.stdin.buffer if args.corpus == "-" else args.corpus
+    available = available_memory(args.memory_limit)      # a bad --memory-limit fails here, before reading
     if args.estimate_memory:
         if model is not None:
             p = model.params
-        est = estimate_memory(corpus, p, args.cache_dir)
+        est = estimate_memory(corpus, p, args.cache_dir, available=available)
         if est is None:
             raise W2VError(f"--estimate-memory needs a corpus whose size is known before reading it (a file), "
                            f"not {'standard input' if args.corpus == '-' else args.corpus}")
+        mapped = args.cache_dir is None and est.corpus_bytes > est.room_for_corpus()
+        if mapped:
+            est = estimate_memory(corpus, p, os.path.dirname(os.path.abspath(output)), available=available)
         print(est.describe())
         fits = est.available is None or est.needed <= est.available
+        if mapped:
+            print(f"the encoded corpus will not fit beside the model: it will go to a memory-mapped file in "
+                  f"{est.cache_dir}")
         print("this run should fit in memory" if fits else
-              "this run probably does not fit: use a smaller --dim, --max-vocab N or --cache-dir DIR")
+              "this run probably does not fit: use a smaller --dim, or --max-vocab N")
         return 0
     demo_dir = None
     if args.demo:
@@ -176,7 +186,8 @@ def cmd_train(args):
         else:
             model = train(corpus, quiet=args.quiet, cache_dir=args.cache_dir, check_memory=not args.no_memory_check,
                           extra=extra, read_vocab=args.read_vocab, save_vocab=args.save_vocab,
-                          phrases=phrases, **ckpt_args, **params)
+                          phrases=phrases, memory_limit=args.memory_limit,
+                          spill_dir=os.path.dirname(os.path.abspath(output)), **ckpt_args, **params)
         target = output
         if model.interrupted:
             target = output + ".partial"

@@ -16,6 +16,7 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -27,7 +28,7 @@ from .errors import W2VError
 from .params import Params
 from .corpus import BLOCK_BYTES, fingerprint_mismatch, open_corpus
 from .phrases import Phrases, resolve as resolve_phrases
-from .vocab import EOS, Encoded, Vocab, alias_table, encode, keep_probabilities, scan
+from .vocab import EOS, Encoded, Spill, Vocab, alias_table, encode, keep_probabilities, scan
 from .vocab import read_vocab as load_vocab_file, save_vocab as write_vocab_file
 
 
@@ -375,7 +376,8 @@ def chunk_bounds(ids, chunk_words, step=1 << 20):
 
 
 def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
-          check_memory=True, extra=None, read_vocab=None, save_vocab=None, phrases=None, **params):
+          check_memory=True, extra=None, read_vocab=None, save_vocab=None, phrases=None, memory_limit=None,
+          spill_dir=None, **params):
     """Train word vectors on a corpus: a path (a text file, a .gz, .bz2 or .xz file, a directory of
     them), an open file object (binary or text), or an iterable of sentences, each a list of
     tokens (str, or bytes) or a string split as a line of a file is (list, generator, ...).
@@ -392,7 +394,12 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     from the coordinating thread; raising StopTraining ends training (the model is kept).
     checkpoint, checkpoint_every: write the full training state to the file `checkpoint`
     every N epochs (2, "2e") or every so often ("30s", "10m", "1h"); see Word2Vec.resume().
-    check_memory: estimate the memory needed and fail early (W2VError) if it is not there.
+    check_memory: estimate the memory needed and fail early (W2VError) if it is not there. When the
+    encoded corpus would not fit beside the model, it goes to a memory-mapped file (in cache_dir if
+    given, else in spill_dir, else the temporary directory; removed when training ends) and a note
+    says so; this is decided before reading when the corpus's size is known, and while reading
+    otherwise (the ids move to the file when they outgrow the memory left for them).
+    memory_limit: bytes (or a size like "4G", "500M") to plan with instead of all the available memory.
     extra: a JSON-able dict saved with the model and its checkpoints (model.extra).
     read_vocab: take the vocabulary (words, order and counts) from this file of `word count`
     lines instead of counting the corpus (word2vec.c's -read-vocab); min_count and max_vocab
@@ -411,13 +418,24 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     reporter = _Reporter(quiet)
     given = load_vocab_file(read_vocab, min_count=p.min_count, max_vocab=p.max_vocab) if read_vocab is not None else None
     source = open_corpus(corpus)
-    capacity = None
+    available = available_memory(memory_limit)
+    capacity = spill = None
     if check_memory:
-        estimate = estimate_memory(source, p, cache_dir)
+        estimate = estimate_memory(source, p, cache_dir, available=available)
+        if estimate is not None and cache_dir is None and estimate.corpus_bytes > estimate.room_for_corpus():
+            cache_dir = spill_dir or tempfile.gettempdir()
+            reporter.note(f"the encoded corpus (about {_fmt_bytes(estimate.corpus_bytes)}) will not fit in the memory "
+                          f"left beside the model: it goes to a memory-mapped file in {cache_dir} (removed when "
+                          f"training ends)")
+            estimate = estimate_memory(source, p, cache_dir, available=available)
         if estimate is not None:        # a stream's size is not known before reading it
             reporter.note(estimate.describe())
             estimate.check(margin=1.25)     # a rough estimate: fail now only when clearly too large
             capacity = int(estimate.tokens * 1.25) + (1 << 16)   # the corpus is sampled once, not twice
+        if cache_dir is None and available is not None:
+            # the estimate can be wrong, and a stream has none: the ids move to a file if they outgrow this
+            room = estimate.room_for_corpus() if estimate is not None else available // 2
+            spill = Spill(spill_dir or tempfile.gettempdir(), max(room, 1 << 20))
     t_phrases = None
     if phrases is not None:
         t0 = time.perf_counter()
@@ -427,21 +445,27 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     t0 = time.perf_counter()
     transform = phrases.joined_blocks if phrases is not None else None
     if given is not None:
-        encoded = encode(source, given, cache_dir=cache_dir, progress=reporter.scan_progress, transform=transform)
+        encoded = encode(source, given, cache_dir=cache_dir, progress=reporter.scan_progress, transform=transform,
+                         spill=spill)
         t_scan = time.perf_counter() - t0
         note = f"; {encoded.oov_tokens:,} tokens not in it were left out" if encoded.oov_tokens else ""
         reporter.note(f"vocabulary: {len(given):,} words read from {os.fspath(read_vocab)}, {encoded.train_words:,} "
                       f"words of the corpus in it{note}; read in {t_scan:.1f}s")
     else:
         encoded = scan(source, min_count=p.min_count, max_vocab=p.max_vocab, max_distinct=p.prune_limit,
-                       cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity, transform=transform)
+                       cache_dir=cache_dir, progress=reporter.scan_progress, capacity=capacity, transform=transform,
+                       spill=spill)
         t_scan = time.perf_counter() - t0
         reporter.scanned(encoded, t_scan)
+    if spill is not None and spill.at is not None:
+        cache_dir = spill.directory
+        reporter.note(f"the encoded corpus outgrew the memory left for it ({_fmt_bytes(spill.budget)}) after "
+                      f"{spill.at:,} tokens: it is in a memory-mapped file in {cache_dir} (removed when training ends)")
     if save_vocab is not None:
         write_vocab_file(encoded.vocab, save_vocab, sentence_ends=len(encoded.ids) - encoded.train_words)
         reporter.note(f"vocabulary written to {os.fspath(save_vocab)}")
     if check_memory:
-        exact = MemoryEstimate.after_scan(encoded, p, cache_dir)
+        exact = MemoryEstimate.after_scan(encoded, p, cache_dir, available=available_memory(memory_limit))
         reporter.note(exact.describe())
         exact.check()
     syn0, syn1neg = init_weights(len(encoded.vocab), p.dim, p.seed)
@@ -591,8 +615,34 @@ def parse_every(every):
 # memory
 # ---------------------------------------------------------------------------------------
 
-def available_memory():
-    """MemAvailable from /proc/meminfo in bytes, or None where there is no such file."""
+def parse_size(value, what="--memory-limit"):
+    """Bytes from a number of bytes or a size like '500M', '4G', '1.5T' (powers of 1024)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = str(value)
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    text = str(value).strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        n = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        n = float("nan")
+    if not (n >= 1 << 20 and math.isfinite(n)):
+        raise W2VError(f"{what} must be a size of at least 1M (like 500M, 4G or a number of bytes), not {value!r}")
+    return int(n)
+
+
+def available_memory(limit=None):
+    """MemAvailable from /proc/meminfo in bytes, or None where there is no such file; at most
+    `limit` (bytes or a size like '4G') if given."""
+    limit = parse_size(limit)
+    found = _meminfo_available()
+    if limit is None:
+        return found
+    return limit if found is None else min(found, limit)
+
+
+def _meminfo_available():
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -650,11 +700,20 @@ class MemoryEstimate:
     def needed(self):
         return self.model_bytes + self.corpus_bytes + self.bounds_bytes + self.words_bytes + self.scan_bytes
 
+    def room_for_corpus(self):
+        """Bytes the encoded corpus may take in memory: what is available beyond everything else
+        the run needs, with a margin of a fifth (None: unknown, take it as enough)."""
+        if self.available is None:
+            return float("inf")
+        other = self.model_bytes + self.bounds_bytes + self.words_bytes + (self.scan_bytes - 4 * self.tokens
+                                                                            if self.cache_dir is None else self.scan_bytes)
+        return int(0.8 * (self.available - other))
+
     @classmethod
-    def after_scan(cls, encoded, p, cache_dir):
+    def after_scan(cls, encoded, p, cache_dir, available=None):
         # the encoded corpus is already in memory, so MemAvailable no longer includes it
         return cls(vocab_size=len(encoded.vocab), dim=p.dim, tokens=len(encoded.ids), cache_dir=cache_dir,
-                   exact=True, available=available_memory(), threads=p.threads, chunk_words=p.chunk_words)
+                   exact=True, available=available, threads=p.threads, chunk_words=p.chunk_words)
 
     def describe(self):
         what = "memory" if self.exact else "memory (estimated before reading)"
@@ -686,7 +745,7 @@ class MemoryEstimate:
         raise W2VError(f"not enough memory: {self.describe()}; use " + ", ".join(fixes))
 
 
-def estimate_memory(corpus, p, cache_dir=None):
+def estimate_memory(corpus, p, cache_dir=None, available=None):
     """A cheap estimate before reading the corpus: tokens from the file sizes and a sample of the
     first few MB; vocabulary from Heaps' law and Zipf's law (words seen at least min_count times
     are about distinct / min_count). The scanner's table holds at most p.prune_limit + half a
@@ -702,7 +761,8 @@ def estimate_memory(corpus, p, cache_dir=None):
     table = 100 * min(est.distinct, p.prune_limit + BLOCK_BYTES // 2 + 18)
     scan_bytes = 4 * tokens + table if cache_dir is None else table
     return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
-                          available=available_memory(), scan_bytes=scan_bytes, threads=p.threads,
+                          available=available if available is not None else available_memory(),
+                          scan_bytes=scan_bytes, threads=p.threads,
                           chunk_words=p.chunk_words)
 
 

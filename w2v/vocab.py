@@ -117,6 +117,17 @@ class Encoded:
         return self.vocab.train_words
 
 
+@dataclasses.dataclass
+class Spill:
+    """Where the encoded corpus goes if it outgrows the memory left for it: the scan keeps the ids
+    in memory up to `budget` bytes, then moves them to a memory-mapped file in `directory` (removed
+    once nothing uses it: it is unlinked as soon as it is mapped). `at` is set to the number of ids
+    held when that happened."""
+    directory: str
+    budget: int
+    at: int = None
+
+
 class _Stream:
     """Where the provisional id stream goes: one growable array in memory (remapped in place
     at the end, so the old and new streams never both exist), or a temporary file for corpora
@@ -126,19 +137,42 @@ class _Stream:
     before it are renumbered later, in one pass over the stream (at the end, or every
     PRUNES_PER_PASS prunes), from the survivor bitmaps the prunes returned."""
 
-    def __init__(self, cache_dir, capacity=1 << 20):
+    def __init__(self, cache_dir, capacity=1 << 20, spill=None):
         self.n = 0
         self.file = None
         self.buf = None
+        self.dir = cache_dir
+        self.spill = spill
         self.prunes = []        # (stream length at the prune, survivor bitmap), oldest first
         if cache_dir is not None:
-            self.file = tempfile.NamedTemporaryFile(prefix="w2v-scan-", suffix=".u32", dir=cache_dir)
+            self.file = self._new_file(cache_dir)
         else:
+            if spill is not None:
+                capacity = min(int(capacity), max(spill.budget // 4, 1 << 16))
             # Pages that are never written cost nothing, so a generous guess is cheap; a wrong
             # one costs a copy.
             self.buf = np.empty(max(int(capacity), 1 << 16), dtype=np.uint32)
 
+    def _new_file(self, directory):
+        try:
+            return tempfile.NamedTemporaryFile(prefix="w2v-scan-", suffix=".u32", dir=directory)
+        except OSError as exc:
+            raise W2VError(describe_os_error(exc, directory)) from None
+
+    def _move_to_file(self):
+        """The ids outgrew the spill budget: from now on they go to a file in its directory."""
+        self.file = self._new_file(self.spill.directory)
+        self.dir = self.spill.directory
+        self.spill.at = self.n
+        try:
+            self.file.write(self.buf[:self.n].tobytes())
+        except OSError as exc:
+            raise W2VError(describe_os_error(exc, self.file.name)) from None
+        self.buf = None
+
     def add(self, arr):
+        if self.file is None and self.spill is not None and 4 * (self.n + len(arr)) > self.spill.budget:
+            self._move_to_file()
         if self.file is not None:
             try:
                 self.file.write(arr.tobytes())
@@ -193,7 +227,7 @@ class _Stream:
             raise W2VError(describe_os_error(exc, self.file.name)) from None
         return np.memmap(self.file.name, dtype=np.uint32, mode="r+", shape=(self.n,))
 
-    def remap(self, table, n_out, cache_dir, size=1 << 20):
+    def remap(self, table, n_out, size=1 << 20):
         """The final id stream: table[id] for every id, without the ids mapped to _DROP
         (table None: the ids as they are)."""
         self.renumber()
@@ -201,11 +235,8 @@ class _Stream:
             table = np.append(table, _DROP)     # _PRUNED clips to it
         if self.file is None:
             out = self.buf          # in place: the write position never passes the read position
-        elif cache_dir is not None:
-            fd, name = tempfile.mkstemp(prefix="w2v-ids-", suffix=".u32", dir=cache_dir)
-            os.close(fd)
-            out = np.memmap(name, dtype=np.uint32, mode="w+", shape=(max(n_out, 1),))
-            os.unlink(name)     # the mapping keeps the data alive; nothing is left behind
+        else:
+            out = _mapped_ids(self.dir, max(n_out, 1))
         pos = 0
         for chunk in self._chunks(size):
             if table is not None:
@@ -236,6 +267,32 @@ class _Stream:
             self.file.close()
 
 
+def _mapped_ids(directory, n):
+    """A writable uint32 array of n ids in a memory-mapped file in `directory`. The file's space is
+    reserved first (a full disk is then an error here, not a crash when a page is written later),
+    and the file is unlinked at once: the mapping keeps it alive, nothing is left behind."""
+    name = None
+    try:
+        fd, name = tempfile.mkstemp(prefix="w2v-ids-", suffix=".u32", dir=directory)
+        try:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, 4 * n)
+            else:
+                os.ftruncate(fd, 4 * n)
+        finally:
+            os.close(fd)
+        out = np.memmap(name, dtype=np.uint32, mode="r+", shape=(n,))
+    except OSError as exc:
+        raise W2VError(describe_os_error(exc, name or directory)) from None
+    finally:
+        if name is not None:
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
+    return out
+
+
 def _capacity_guess(source):
     """Tokens plus sentence ends to reserve room for, from the corpus's size (if known)."""
     est = source.estimate()
@@ -245,13 +302,14 @@ def _capacity_guess(source):
 
 
 def scan(corpus, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
-         capacity=None, block_bytes=None, select=None, transform=None):
+         capacity=None, block_bytes=None, select=None, transform=None, spill=None):
     """Count and encode a corpus in one pass. Returns Encoded.
 
     corpus: anything corpus.open_corpus takes (a path, a file object, an iterable of sentences)
     or a source it returned. An iterable is read once.
     cache_dir: write the id streams to files there (memory-mapped) instead of memory, for
-    corpora larger than RAM. progress: optional callable(bytes_read) called now and then.
+    corpora larger than RAM. spill: a Spill, to move the ids to such a file only if they grow
+    past its budget. progress: optional callable(bytes_read) called now and then.
     capacity: expected tokens plus sentence ends, if already estimated (sizes the id buffer).
     max_distinct: prune the rarest tokens when more distinct ones than this are held (see the
     module's docstring for the bound on the scanner's memory).
@@ -264,7 +322,7 @@ def scan(corpus, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=No
     (e.g. phrases.Phrases.joined_blocks, which joins phrases into the text).
     """
     encoded = _scan(open_corpus(corpus), min_count, max_vocab, max_distinct, cache_dir, progress, capacity,
-                    block_bytes, select, transform)
+                    block_bytes, select, transform, spill)
     _release_free_memory()     # after _scan's tables and token objects are gone
     return encoded
 
@@ -325,11 +383,11 @@ def _tokenise(source, table, stats, stream, progress, max_distinct, block_bytes=
 
 
 def _scan(source, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None, select=None,
-          transform=None):
+          transform=None, spill=None):
     stats = ReadStats()
     if cache_dir is None and capacity is None:
         capacity = _capacity_guess(source)
-    stream = _Stream(cache_dir, capacity or 0)
+    stream = _Stream(cache_dir, capacity or 0, spill)
     try:
         table = TokenTable(MAX_SENTENCE)
         pruned, threshold = _tokenise(source, table, stats, stream, progress, max_distinct, block_bytes, transform)
@@ -356,7 +414,7 @@ def _scan(source, min_count, max_vocab, max_distinct, cache_dir, progress, capac
         remap = np.full(n_ids, _DROP, dtype=np.uint32)
         remap[0] = EOS
         remap[prov_to_word[:, 0]] = prov_to_word[:, 1]
-        ids = stream.remap(remap, vocab.train_words + int(counts[0]), cache_dir)
+        ids = stream.remap(remap, vocab.train_words + int(counts[0]))
     finally:
         stream.close()
     return Encoded(vocab=vocab, ids=ids, stats=stats, fingerprint=fingerprint)
@@ -429,17 +487,17 @@ def _decode(raw):
 
 
 def encode(corpus, vocab, cache_dir=None, progress=None, max_distinct=20_000_000, block_bytes=None,
-           transform=None):
+           transform=None, spill=None):
     """Encode a corpus (anything scan() takes) with an existing vocabulary (to resume or continue
     training). Tokens that are not in the vocabulary are dropped and counted (`Encoded.oov_tokens`).
 
     For the corpus the vocabulary was built from, the ids equal scan()'s, so training resumed
     on them repeats exactly. `Encoded.corpus_counts` are the per-word counts in this corpus.
-    transform: as for scan().
+    transform, spill: as for scan().
     """
     source = open_corpus(corpus)
     stats = ReadStats()
-    stream = _Stream(cache_dir, _capacity_guess(source) if cache_dir is None else 0)
+    stream = _Stream(cache_dir, _capacity_guess(source) if cache_dir is None else 0, spill)
     n_words = len(vocab)
     try:
         table = TokenTable(MAX_SENTENCE)
@@ -471,7 +529,7 @@ def encode(corpus, vocab, cache_dir=None, progress=None, max_distinct=20_000_000
         if corpus_counts.sum() == 0:
             raise W2VError(f"no word of corpus {source.name} is in the model's vocabulary ({n_words:,} words); "
                            f"train on text in the same language and tokenisation")
-        out = stream.remap(remap, int(corpus_counts.sum()) + int(counts[0]), cache_dir)
+        out = stream.remap(remap, int(corpus_counts.sum()) + int(counts[0]))
     finally:
         stream.close()
     enc = Encoded(vocab=vocab, ids=out, stats=stats, fingerprint=fingerprint)
