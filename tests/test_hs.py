@@ -125,13 +125,15 @@ def test_tree_edge_cases_and_bad_counts():
 
 
 def test_tree_storage_is_flat():
-    """Codes and points: one entry per bit of every word's code (plus V + 1 offsets), not a
-    V x 40 matrix."""
+    """One 4-byte entry (node << 1 | code bit) per bit of every word's code, plus V + 1 offsets:
+    not a V x 40 matrix."""
     counts = np.sort(np.random.default_rng(1).zipf(1.3, 50_000).clip(1, 10**8))[::-1].astype(np.int64)
     t = HuffmanTree(counts)
     bits = int(t.lengths.sum())
-    assert t.codes.nbytes == bits and t.points.nbytes == 4 * bits and t.nbytes == 5 * bits + 8 * (len(counts) + 1)
-    assert t.codes.ndim == t.points.ndim == 1
+    path, code_start = t
+    assert path.shape == (bits,) and path.dtype == np.uint32 and code_start.shape == (len(counts) + 1,)
+    assert t.nbytes == 4 * bits + 8 * (len(counts) + 1)
+    np.testing.assert_array_equal(path, t.points.astype(np.uint32) << 1 | t.codes)
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,7 +156,7 @@ def test_two_workers_at_once_lose_no_hierarchical_softmax_updates(hot, kernels):
     ids = ids_of(sentences)
     paths = [[w % (C - 1), (w + 1) % (C - 1)] for w in range(C)]
     code_start = np.concatenate([[0], np.cumsum([len(q) for q in paths])]).astype(np.int64)
-    tree = (np.zeros(code_start[-1], np.uint8), np.concatenate(paths).astype(np.uint32), code_start)
+    tree = (np.concatenate(paths).astype(np.uint32) << 1, code_start)       # every code 0
     e = np.full(dim, 0.05, dtype=np.float32)
     syn0 = np.tile(e, (C, 1))
     syn1 = np.zeros((C - 1, dim), dtype=np.float32)

@@ -74,13 +74,13 @@ def heap_huffman(counts):
 
 
 def flat_tree(paths):
-    """{word: (codes, rows)} as the kernels take a tree: (codes, points, code_start)."""
+    """{word: (codes, rows)} as the kernels take a tree: (path, code_start), every entry of path
+    row << 1 | code."""
     V = len(paths)
     lengths = [len(paths[w][0]) for w in range(V)]
     code_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    codes = np.array([c for w in range(V) for c in paths[w][0]], dtype=np.uint8)
-    points = np.array([r for w in range(V) for r in paths[w][1]], dtype=np.uint32)
-    return codes, points, code_start
+    path = np.array([r << 1 | c for w in range(V) for c, r in zip(*paths[w])], dtype=np.uint32)
+    return path, code_start
 
 
 def reference_window_one(sentences, syn0, syn1neg, cbow, negative, alpha, sink, syn1=None, paths=None,

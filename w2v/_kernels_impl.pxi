@@ -8,7 +8,7 @@
 # `with nogil:` block. Workers update syn0/syn1neg/syn1 without locks (Hogwild), as word2vec.c,
 # fastText and gensim do; only a single thread with a fixed seed is bit-for-bit repeatable.
 from libc.stdint cimport uint8_t, uint32_t, int32_t, uint64_t, int64_t
-from libc.math cimport exp, log
+from libc.math cimport exp, log, fmaxf
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 
@@ -72,6 +72,144 @@ cdef extern from *:
             t += a[i] * b[i];
         return t;
     }
+    static inline __m256 w2v_low4(const float *p) {    /* 4 floats, the upper half zero */
+        return _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_loadu_ps(p), 0);
+    }
+    /* Four dot products of one vector h with four rows, in one pass over h: the scores of
+       hierarchical softmax along a path (h is fixed while the path is trained). Two accumulators
+       a row keep the chains of dependent multiply-adds short. */
+    static inline void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2,
+                                const float *b3, int n, float *out) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
+        __m256 a3 = _mm256_setzero_ps(), c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
+        __m256 c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m256 x = _mm256_loadu_ps(h + i), y = _mm256_loadu_ps(h + i + 8);
+            a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0 + i), a0);
+            a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1 + i), a1);
+            a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + i), a2);
+            a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3 + i), a3);
+            c0 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b0 + i + 8), c0);
+            c1 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b1 + i + 8), c1);
+            c2 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b2 + i + 8), c2);
+            c3 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b3 + i + 8), c3);
+        }
+        if (i < n) {     /* the last 1..15 floats: 8, then 4, then one at a time */
+            if (i + 8 <= n) {
+                __m256 x = _mm256_loadu_ps(h + i);
+                a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0 + i), a0);
+                a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1 + i), a1);
+                a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + i), a2);
+                a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3 + i), a3);
+                i += 8;
+            }
+            if (i + 4 <= n) {    /* 4 more floats, in the low half of the second accumulators */
+                __m256 y = w2v_low4(h + i);
+                c0 = _mm256_fmadd_ps(y, w2v_low4(b0 + i), c0);
+                c1 = _mm256_fmadd_ps(y, w2v_low4(b1 + i), c1);
+                c2 = _mm256_fmadd_ps(y, w2v_low4(b2 + i), c2);
+                c3 = _mm256_fmadd_ps(y, w2v_low4(b3 + i), c3);
+                i += 4;
+            }
+        }
+        a0 = _mm256_add_ps(a0, c0); a1 = _mm256_add_ps(a1, c1);
+        a2 = _mm256_add_ps(a2, c2); a3 = _mm256_add_ps(a3, c3);
+        __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+        _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        for (; i < n; i++) {
+            out[0] += h[i] * b0[i]; out[1] += h[i] * b1[i];
+            out[2] += h[i] * b2[i]; out[3] += h[i] * b3[i];
+        }
+    }
+    /* out = rows[0] + rows[1] + ... + rows[k - 1] (k >= 1), added in that order, 32 floats at a
+       time in registers: each row is read once and out written once. */
+    static void w2v_sum_rows(float *out, float **rows, int k, int n) {
+        int x = 0, r;
+        for (; x + 32 <= n; x += 32) {
+            __m256 a0 = _mm256_loadu_ps(rows[0] + x), a1 = _mm256_loadu_ps(rows[0] + x + 8);
+            __m256 a2 = _mm256_loadu_ps(rows[0] + x + 16), a3 = _mm256_loadu_ps(rows[0] + x + 24);
+            for (r = 1; r < k; r++) {
+                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(rows[r] + x));
+                a1 = _mm256_add_ps(a1, _mm256_loadu_ps(rows[r] + x + 8));
+                a2 = _mm256_add_ps(a2, _mm256_loadu_ps(rows[r] + x + 16));
+                a3 = _mm256_add_ps(a3, _mm256_loadu_ps(rows[r] + x + 24));
+            }
+            _mm256_storeu_ps(out + x, a0); _mm256_storeu_ps(out + x + 8, a1);
+            _mm256_storeu_ps(out + x + 16, a2); _mm256_storeu_ps(out + x + 24, a3);
+        }
+        for (; x + 8 <= n; x += 8) {
+            __m256 a0 = _mm256_loadu_ps(rows[0] + x);
+            for (r = 1; r < k; r++)
+                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(rows[r] + x));
+            _mm256_storeu_ps(out + x, a0);
+        }
+        for (; x + 4 <= n; x += 4) {
+            __m128 a0 = _mm_loadu_ps(rows[0] + x);
+            for (r = 1; r < k; r++)
+                a0 = _mm_add_ps(a0, _mm_loadu_ps(rows[r] + x));
+            _mm_storeu_ps(out + x, a0);
+        }
+        for (; x < n; x++) {
+            float t = rows[0][x];
+            for (r = 1; r < k; r++)
+                t += rows[r][x];
+            out[x] = t;
+        }
+    }
+    /* The updates of a path: for each row r with g[r] != 0, err += g[r] * row; row += g[r] * h (the
+       row as it was in both). Done 32 floats at a time across all the rows, so err and h stay in
+       registers: each row is loaded and stored once, err once per 32 floats of the whole path
+       (a row at a time would load and store err at every row). */
+    static void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) {
+        int x = 0, r;
+        for (; x + 32 <= n; x += 32) {
+            __m256 e0 = _mm256_loadu_ps(err + x), e1 = _mm256_loadu_ps(err + x + 8);
+            __m256 e2 = _mm256_loadu_ps(err + x + 16), e3 = _mm256_loadu_ps(err + x + 24);
+            __m256 h0 = _mm256_loadu_ps(h + x), h1 = _mm256_loadu_ps(h + x + 8);
+            __m256 h2 = _mm256_loadu_ps(h + x + 16), h3 = _mm256_loadu_ps(h + x + 24);
+            for (r = 0; r < nrows; r++) {
+                if (g[r] == 0.0f)
+                    continue;
+                __m256 s = _mm256_broadcast_ss(g + r), t;
+                float *u = rows[r] + x;
+                t = _mm256_loadu_ps(u); e0 = _mm256_fmadd_ps(s, t, e0); _mm256_storeu_ps(u, _mm256_fmadd_ps(s, h0, t));
+                t = _mm256_loadu_ps(u + 8); e1 = _mm256_fmadd_ps(s, t, e1); _mm256_storeu_ps(u + 8, _mm256_fmadd_ps(s, h1, t));
+                t = _mm256_loadu_ps(u + 16); e2 = _mm256_fmadd_ps(s, t, e2); _mm256_storeu_ps(u + 16, _mm256_fmadd_ps(s, h2, t));
+                t = _mm256_loadu_ps(u + 24); e3 = _mm256_fmadd_ps(s, t, e3); _mm256_storeu_ps(u + 24, _mm256_fmadd_ps(s, h3, t));
+            }
+            _mm256_storeu_ps(err + x, e0); _mm256_storeu_ps(err + x + 8, e1);
+            _mm256_storeu_ps(err + x + 16, e2); _mm256_storeu_ps(err + x + 24, e3);
+        }
+        for (; x + 8 <= n; x += 8) {
+            __m256 e0 = _mm256_loadu_ps(err + x), h0 = _mm256_loadu_ps(h + x);
+            for (r = 0; r < nrows; r++) {
+                if (g[r] == 0.0f)
+                    continue;
+                __m256 s = _mm256_broadcast_ss(g + r), t = _mm256_loadu_ps(rows[r] + x);
+                e0 = _mm256_fmadd_ps(s, t, e0);
+                _mm256_storeu_ps(rows[r] + x, _mm256_fmadd_ps(s, h0, t));
+            }
+            _mm256_storeu_ps(err + x, e0);
+        }
+        for (; x + 4 <= n; x += 4) {
+            __m128 e0 = _mm_loadu_ps(err + x), h0 = _mm_loadu_ps(h + x);
+            for (r = 0; r < nrows; r++) {
+                if (g[r] == 0.0f)
+                    continue;
+                __m128 s = _mm_broadcast_ss(g + r), t = _mm_loadu_ps(rows[r] + x);
+                e0 = _mm_fmadd_ps(s, t, e0);
+                _mm_storeu_ps(rows[r] + x, _mm_fmadd_ps(s, h0, t));
+            }
+            _mm_storeu_ps(err + x, e0);
+        }
+        for (; x < n; x++)
+            for (r = 0; r < nrows; r++) {
+                float t = rows[r][x];
+                err[x] += g[r] * t;
+                rows[r][x] = t + g[r] * h[x];
+            }
+    }
     #else
     static inline float w2v_dot(const float *a, const float *b, int n) {
         float s[16] = {0};   /* gcc keeps these in four SSE registers */
@@ -86,6 +224,34 @@ cdef extern from *:
             t += s[j];
         return t;
     }
+    static void w2v_sum_rows(float *out, float **rows, int k, int n) {
+        int x, r;
+        for (x = 0; x < n; x++)
+            out[x] = 0.0f;
+        for (r = 0; r < k; r++)
+            for (x = 0; x < n; x++)
+                out[x] += rows[r][x];
+    }
+    static void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) {
+        int x, r;
+        for (r = 0; r < nrows; r++) {
+            float *u = rows[r];
+            if (g[r] == 0.0f)
+                continue;
+            for (x = 0; x < n; x++) {
+                float t = u[x];
+                err[x] += g[r] * t;
+                u[x] = t + g[r] * h[x];
+            }
+        }
+    }
+    static inline void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2,
+                                const float *b3, int n, float *out) {
+        out[0] = w2v_dot(h, b0, n);
+        out[1] = w2v_dot(h, b1, n);
+        out[2] = w2v_dot(h, b2, n);
+        out[3] = w2v_dot(h, b3, n);
+    }
     #endif
     static int w2v_cpu_has_avx2_fma(void) {
     #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -98,6 +264,10 @@ cdef extern from *:
     """
     int w2v_cpu_has_avx2_fma() nogil
     float w2v_dot(const float *a, const float *b, int n) nogil
+    void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2, const float *b3,
+                  int n, float *out) nogil
+    void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) nogil
+    void w2v_sum_rows(float *out, float **rows, int k, int n) nogil
     void __builtin_prefetch(const void *p) nogil
     long long w2v_atomic_add(long long *p, long long v) nogil
     long long w2v_atomic_load(long long *p) nogil
@@ -198,11 +368,24 @@ cdef inline void prefetch_row(const float *row, int n) noexcept nogil:
         __builtin_prefetch(row + i)
 
 
-cdef inline void prefetch_path(const Model *m, uint32_t w) noexcept nogil:
-    """Request the syn1 rows of word w's path through the Huffman tree."""
+cdef inline void prefetch_tree(const Model *m, const uint32_t *sen, int i, int n) noexcept nogil:
+    """Hierarchical softmax reads, for a centre word, its entry of code_start, then its path, then
+    the path's syn1 rows; each address comes from the read before, so they are requested in
+    stages: three, two and one centre words ahead."""
     cdef int64_t d
-    for d in range(m.code_start[w], m.code_start[w + 1]):
-        prefetch_row(node_row(m, m.points[d]), m.dim)
+    cdef uint32_t w
+    if m.path == NULL:              # a vocabulary of one word: no inner nodes
+        return
+    if i + 3 < n:
+        __builtin_prefetch(m.code_start + sen[i + 3])
+    if i + 2 < n:
+        w = sen[i + 2]
+        __builtin_prefetch(m.path + m.code_start[w])
+        __builtin_prefetch(m.path + m.code_start[w + 1] - 1)
+    if i + 1 < n:
+        w = sen[i + 1]
+        for d in range(m.code_start[w], m.code_start[w + 1]):
+            prefetch_row(node_row(m, m.path[d] >> 1), m.dim)
 
 
 cdef inline uint32_t alias_column(const Model *m, uint64_t r) noexcept nogil:
@@ -225,6 +408,11 @@ cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
 
 cdef enum:
     NOISE_BATCH = 64
+
+cdef float BIG = 1e30          # a score beyond this is treated as infinite (diverged)
+
+cdef enum:
+    SUM_ROWS = 64              # CBOW: context words summed in one pass (more: one at a time)
 
 cdef uint64_t NOISE_SEED = 0x6A09E667F3BCC909ULL
 
@@ -299,23 +487,45 @@ cdef inline int predict_hs(const Model *m, const float *h, uint32_t word, float 
     """Hierarchical softmax for one hidden vector h, as word2vec.c: at each inner node on the
     path from the root to `word`, sigmoid(h . syn1[node]) is the probability of taking branch 0;
     raise that of the branch the path takes, update the node's row, and add the gradient for h
-    to err. The loss is -log of the probability of the path (every node counts)."""
-    cdef int64_t d
-    cdef int dim = m.dim
-    cdef float *l2
-    cdef float f, g
-    cdef uint8_t code
-    for d in range(m.code_start[word], m.code_start[word + 1]):
-        l2 = node_row(m, m.points[d])
-        f = dot(h, l2, dim)
-        if f != f or f > 1e30 or f < -1e30:
-            return STATUS_NAN
-        code = m.codes[d]
-        loss[0] += neg_log_sigmoid(f if code == 0 else -f)
-        if f <= -MAX_EXP or f >= MAX_EXP:      # word2vec.c and gensim skip a saturated node
-            continue
-        g = (<float>(1 - code) - sigmoid(f)) * alpha    # word2vec.c: g = (1 - code[d] - f) * alpha
-        update_pair(g, h, l2, err, dim)
+    to err. The loss is -log of the probability of the path (every node counts).
+
+    A node's score depends only on h and its own row, which the other nodes' updates do not
+    touch, so the scores of a whole path (up to PATH_BLOCK nodes at a time) are computed first,
+    four in one pass over h, then the updates: the same results as one node at a time, without
+    each score waiting for the update before it."""
+    cdef int64_t d = m.code_start[word], end = m.code_start[word + 1]
+    cdef int j, k, nb, dim = m.dim
+    cdef float *rows[PATH_BLOCK + 3]
+    cdef float fs[PATH_BLOCK + 3]
+    cdef float gs[PATH_BLOCK]
+    cdef float f, code
+    cdef int cell
+    cdef double path_loss = 0.0    # a local sum: loss[0] itself would be stored and reloaded every node
+    while d < end:
+        nb = PATH_BLOCK if end - d >= PATH_BLOCK else <int>(end - d)
+        for j in range(nb):
+            rows[j] = node_row(m, m.path[d + j] >> 1)
+        for j in range(nb, nb + 3):
+            rows[j] = rows[0]                  # spare rows for the last group of four: scores unused
+        for k in range(0, nb, 4):
+            w2v_dot4(h, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], dim, fs + k)
+        for j in range(nb):
+            f = fs[j]
+            if not (-BIG < f < BIG):           # NaN or infinite
+                return STATUS_NAN
+            code = <float>(m.path[d + j] & 1)
+            if -MAX_EXP < f < MAX_EXP:
+                # one table cell for both: g as word2vec.c (g = (1 - code[d] - f) * alpha), and the
+                # loss -log sigmoid((1 - 2 code) f) = -log sigmoid(f) + code * f
+                cell = <int>((f + MAX_EXP) * TABLE_SCALE)
+                gs[j] = (1 - code - SIGMOID_TABLE[cell]) * alpha
+                path_loss += NLL_TABLE[cell] + code * f
+            else:                              # word2vec.c and gensim skip a saturated node
+                gs[j] = 0.0
+                path_loss += fmaxf(0, (2 * code - 1) * f)
+        w2v_path_update(err, h, rows, gs, nb, dim)     # err += g * row, row += g * h, for each row
+        d += nb
+    loss[0] += path_loss
     return STATUS_OK
 
 
@@ -350,10 +560,16 @@ cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_cont
     context vector undivided."""
     cdef int d, j, dim = m.dim
     cdef float scale = 1.0 / n_context
-    memset(neu1, 0, dim * sizeof(float))
+    cdef float *rows[SUM_ROWS]
     memset(neu1e, 0, dim * sizeof(float))
-    for j in range(n_context):
-        axpy(1.0, in_row(m, context[j]), neu1, dim)
+    if n_context <= SUM_ROWS:       # the sum in one pass (the same additions, in the same order)
+        for j in range(n_context):
+            rows[j] = in_row(m, context[j])
+        w2v_sum_rows(neu1, rows, n_context, dim)
+    else:
+        memset(neu1, 0, dim * sizeof(float))
+        for j in range(n_context):
+            axpy(1.0, in_row(m, context[j]), neu1, dim)
     if m.cbow_mean:
         for d in range(dim):
             neu1[d] *= scale
@@ -527,11 +743,13 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
             pos += 1
 
         if m.hs and n > 0:
-            prefetch_path(m, sen[0])
+            prefetch_tree(m, sen, -1, n)
         for i in range(n):
             w = sen[i]
-            if m.hs and i + 1 < n:
-                prefetch_path(m, sen[i + 1])     # the next centre word's path: one word ahead
+            if m.hs:
+                prefetch_tree(m, sen, i, n)
+            if i + m.window + 1 < n:    # the word that can enter the next centre word's window
+                prefetch_row(in_row(m, sen[i + m.window + 1]), dim)
             b = <int>rng_below(&rng, <uint32_t>m.window)   # reduced window, as word2vec.c
             lo = i - m.window + b
             if lo < 0:
@@ -608,14 +826,14 @@ def _check_rows(float[:, :] a, name, Py_ssize_t dim, int64_t stride):
         raise ValueError(f"{name}: syn0, syn1neg and syn1 must have contiguous rows and the same row stride")
 
 
-def _check_tree(codes, points, code_start, Py_ssize_t V):
-    """The kernels trust the tree: every path must stay inside codes/points and syn1."""
+def _check_tree(path, code_start, Py_ssize_t V):
+    """The kernels trust the tree: every path must stay inside path and syn1."""
     if code_start.shape != (V + 1,) or code_start[0] != 0 or np.any(np.diff(code_start) < 0):
         raise ValueError("tree: code_start must be V + 1 non-decreasing offsets from 0")
-    if codes.shape != (code_start[V],) or points.shape != (code_start[V],):
-        raise ValueError("tree: codes and points must hold code_start[V] entries")
-    if codes.size and (codes.max() > 1 or points.max() > V - 2):
-        raise ValueError("tree: codes must be 0 or 1 and points inner nodes (0 .. V - 2)")
+    if path.shape != (code_start[V],):
+        raise ValueError("tree: path must hold code_start[V] entries")
+    if path.size and (path >> 1).max() > V - 2:
+        raise ValueError("tree: path entries must be inner nodes (0 .. V - 2) << 1 | branch")
 
 
 cdef class TrainState:
@@ -623,13 +841,13 @@ cdef class TrainState:
 
     Holds references to every array whose pointer the struct keeps, so none can be freed
     while a worker runs. syn1neg and the alias table may be None when negative is 0; syn1
-    (V - 1 rows) and tree (codes, points, code_start: see vocab.huffman_tree) turn on
+    (V - 1 rows) and tree (path, code_start: see build_huffman) turn on
     hierarchical softmax.
     """
     cdef Model m
     cdef object _keep
     cdef readonly object syn0, syn1neg, syn1, ids, keep_prob, alias_prob, alias_idx
-    cdef readonly object codes, points, code_start
+    cdef readonly object path, code_start
     cdef readonly object progress, stop_flag, merge_lock
 
     def __init__(self, float[:, :] syn0, syn1neg, const uint32_t[::1] ids,
@@ -642,8 +860,7 @@ cdef class TrainState:
         cdef const int32_t[::1] ai
         cdef float[:, :] s1n
         cdef float[:, :] s1
-        cdef const uint8_t[::1] codes
-        cdef const uint32_t[::1] points
+        cdef const uint32_t[::1] path
         cdef const int64_t[::1] code_start
         cdef Py_ssize_t V = syn0.shape[0]
         if syn0.shape[0] < 1 or syn0.shape[1] < 1:
@@ -691,13 +908,12 @@ cdef class TrainState:
             if s1.shape[0] != V - 1 or s1.shape[1] != syn0.shape[1]:
                 raise ValueError("syn1 must have one row per inner node (V - 1) and syn0's width")
             _check_rows(s1, "syn1", syn0.shape[1], self.m.stride)
-            codes, points, code_start = tree
-            _check_tree(np.asarray(codes), np.asarray(points), np.asarray(code_start), V)
+            path, code_start = tree
+            _check_tree(np.asarray(path), np.asarray(code_start), V)
             self.syn1 = s1.base if s1.base is not None else s1
             self.m.syn1 = &s1[0, 0] if V > 1 else NULL
-            self.codes, self.points, self.code_start = codes, points, code_start
-            self.m.codes = &codes[0] if codes.shape[0] > 0 else NULL
-            self.m.points = &points[0] if points.shape[0] > 0 else NULL
+            self.path, self.code_start = path, code_start
+            self.m.path = &path[0] if path.shape[0] > 0 else NULL
             self.m.code_start = &code_start[0]
             self.m.hs = 1
         self.ids = ids
@@ -844,9 +1060,9 @@ def build_huffman(const int64_t[::1] counts):
     one the inner nodes in the order they are made (their counts never decrease), always
     joining the two smallest; the second of the pair gets branch 1. O(V).
 
-    Returns (codes uint8, points uint32, code_start int64): word w's path from the root is
-    entries code_start[w] .. code_start[w + 1] - 1; points are the inner nodes on it (their syn1
-    rows) and codes the branch taken at each. Inner nodes are numbered from the root (row 0) in
+    Returns (path uint32, code_start int64): word w's path from the root is entries
+    code_start[w] .. code_start[w + 1] - 1 of path, each the inner node on it (its syn1 row)
+    shifted left by one bit, or'ed with the branch taken there. Inner nodes are numbered from the root (row 0) in
     the reverse of the order they are made, so rows are by descending count, like the words
     (word2vec.c numbers them the other way: its row r is row V - 2 - r here).
     """
@@ -892,20 +1108,19 @@ def build_huffman(const int64_t[::1] counts):
         for w in range(V):
             code_start[w + 1] = code_start[w] + depth[w]
     total = code_start[V]
-    codes_np = np.empty(total, dtype=np.uint8)
-    points_np = np.empty(total, dtype=np.uint32)
-    cdef uint8_t[::1] codes = codes_np
-    cdef uint32_t[::1] points = points_np
+    if V - 2 > 0x7FFFFFFF:
+        raise ValueError("the vocabulary is too large for hierarchical softmax (2**31 words at most)")
+    path_np = np.empty(total, dtype=np.uint32)
+    cdef uint32_t[::1] path = path_np
     with nogil:
         for w in range(V):           # walk up from the leaf, filling the path from its end
             d = code_start[w + 1] - 1
             n = w
             while n != root:
-                codes[d] = binary[n]
-                points[d] = <uint32_t>(root - parent[n])
+                path[d] = <uint32_t>((root - parent[n]) << 1) | binary[n]
                 d -= 1
                 n = parent[n]
-    return codes_np, points_np, code_start_np
+    return path_np, code_start_np
 
 
 # ---------------------------------------------------------------------------------------
@@ -955,8 +1170,7 @@ def _step_py(float[:, ::1] syn0, syn1neg, const uint32_t[::1] context, uint32_t 
     cdef int status
     cdef float[:, ::1] s1n
     cdef float[:, ::1] s1
-    cdef const uint8_t[::1] codes
-    cdef const uint32_t[::1] points
+    cdef const uint32_t[::1] path
     cdef const int64_t[::1] code_start
     cdef uint32_t no_negs[1]
     neu = np.zeros(2 * syn0.shape[1], dtype=np.float32)
@@ -977,14 +1191,13 @@ def _step_py(float[:, ::1] syn0, syn1neg, const uint32_t[::1] context, uint32_t 
         m.syn1neg = &s1n[0, 0]
     if syn1 is not None:
         s1 = syn1
-        codes, points, code_start = tree
-        _check_tree(np.asarray(codes), np.asarray(points), np.asarray(code_start), syn0.shape[0])
+        path, code_start = tree
+        _check_tree(np.asarray(path), np.asarray(code_start), syn0.shape[0])
         if s1.shape[0] != syn0.shape[0] - 1 or s1.shape[1] != syn0.shape[1]:
             raise ValueError("shape mismatch")
         m.hs = 1
         m.syn1 = &s1[0, 0] if s1.shape[0] else NULL
-        m.codes = &codes[0] if codes.shape[0] else NULL
-        m.points = &points[0] if points.shape[0] else NULL
+        m.path = &path[0] if path.shape[0] else NULL
         m.code_start = &code_start[0]
     if cbow:
         status = cbow_example(&m, &context[0], context.shape[0], word, &negs[0] if m.negative else no_negs,

@@ -11,6 +11,7 @@ cdef enum:
     MAX_EXP = 6                 # sigmoid is clipped outside [-6, 6], as in word2vec.c
     MAX_SENTENCE_LEN = 10000    # corpus.py splits longer lines into chunks of this size
     MAX_NEGATIVE = 1000
+    PATH_BLOCK = 32             # hierarchical softmax: path nodes whose scores are computed before their updates
 
 cdef enum Status:
     STATUS_OK = 0
@@ -35,9 +36,9 @@ cdef struct Model:
     const float *alias_prob      # Vose alias table over count ** ns_exponent
     const int32_t *alias_idx
     # The Huffman tree, flattened: word w's path is entries code_start[w] .. code_start[w + 1] - 1
-    # of codes (the branch taken, 0 or 1) and points (the inner node's syn1 row), root first.
-    const uint8_t *codes
-    const uint32_t *points
+    # of path, root first, each (inner node's syn1 row) << 1 | (the branch taken, 0 or 1): one
+    # array, so a path costs one run of memory reads.
+    const uint32_t *path
     const int64_t *code_start
     float alpha0
     float min_alpha

@@ -64,24 +64,31 @@ def alias_table(counts, exponent=0.75):
 class HuffmanTree:
     """The Huffman tree of hierarchical softmax over the vocabulary's counts (word2vec.c's
     CreateBinaryTree, built in compiled code in O(V)), stored flat: word w's path from the root is
-    entries code_start[w] .. code_start[w + 1] - 1 of `codes` (uint8: the branch taken, 0 or 1)
-    and `points` (uint32: the inner node, i.e. its syn1 row; the root is row 0 and rows go by
-    descending count). The same counts always give the same tree."""
+    entries code_start[w] .. code_start[w + 1] - 1 of `path` (uint32), each the inner node there
+    (its syn1 row; the root is row 0 and rows go by descending count) shifted left by one bit,
+    or'ed with the branch taken (its code bit, 0 or 1). The same counts always give the same tree."""
 
     def __init__(self, counts):
-        self.codes, self.points, self.code_start = _kernels.build_huffman(
-            np.ascontiguousarray(counts, dtype=np.int64))
+        self.path_entries, self.code_start = _kernels.build_huffman(np.ascontiguousarray(counts, dtype=np.int64))
 
-    def __iter__(self):          # what the kernels take: (codes, points, code_start)
-        return iter((self.codes, self.points, self.code_start))
+    def __iter__(self):          # what the kernels take: (path, code_start)
+        return iter((self.path_entries, self.code_start))
 
     def __len__(self):           # words
         return len(self.code_start) - 1
 
+    @property
+    def codes(self):             # every word's code bits, in word order (uint8)
+        return (self.path_entries & 1).astype(np.uint8)
+
+    @property
+    def points(self):            # the inner nodes on every word's path, in word order (uint32)
+        return self.path_entries >> 1
+
     def path(self, w):
         """(codes, points) of word w, root first."""
-        a, b = self.code_start[w], self.code_start[w + 1]
-        return self.codes[a:b], self.points[a:b]
+        entries = self.path_entries[self.code_start[w]:self.code_start[w + 1]]
+        return (entries & 1).astype(np.uint8), entries >> 1
 
     @property
     def lengths(self):
@@ -89,14 +96,14 @@ class HuffmanTree:
 
     @property
     def nbytes(self):
-        return self.codes.nbytes + self.points.nbytes + self.code_start.nbytes
+        return self.path_entries.nbytes + self.code_start.nbytes
 
     @staticmethod
     def estimate_bytes(vocab_size):
-        """An upper bound of nbytes before the counts are known: words of a Zipfian vocabulary
-        have codes of at most about log2(V) + 10 bits (rare words the longest)."""
+        """An estimate of nbytes before the counts are known: words of a Zipfian vocabulary have
+        codes of at most about log2(V) + 10 bits (rare words the longest)."""
         bits = int(np.ceil(np.log2(max(vocab_size, 2)))) + 10
-        return vocab_size * bits * 5 + 8 * (vocab_size + 1)
+        return vocab_size * bits * 4 + 8 * (vocab_size + 1)
 
 
 @dataclasses.dataclass
