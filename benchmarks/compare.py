@@ -55,7 +55,8 @@ def _child_w2v(spec):
     import w2v
     t0 = time.perf_counter()
     model = w2v.train(spec["corpus"], model=spec["model"], dim=spec["dim"], window=spec["window"],
-                      negative=spec["negative"], hs=spec["hs"], min_count=spec["min_count"], sample=spec["sample"],
+                      negative=spec["negative"], hs=spec["hs"], cbow_mean=spec["cbow_mean"],
+                      min_count=spec["min_count"], sample=spec["sample"],
                       epochs=spec["epochs"], alpha=spec["alpha"], min_alpha=spec["min_alpha"],
                       threads=spec["threads"], seed=spec["seed"], quiet=True)
     t1 = time.perf_counter()
@@ -72,7 +73,8 @@ def _child_gensim(spec, iterable):
     from gensim.models.word2vec import LineSentence
     model = Word2Vec(vector_size=spec["dim"], window=spec["window"], min_count=spec["min_count"],
                      sample=spec["sample"], negative=spec["negative"], hs=int(spec["hs"]), sg=int(spec["model"] == "sg"),
-                     cbow_mean=1, alpha=spec["alpha"], min_alpha=spec["min_alpha"], workers=spec["threads"],
+                     cbow_mean=int(spec["cbow_mean"]), alpha=spec["alpha"], min_alpha=spec["min_alpha"],
+                     workers=spec["threads"],
                      epochs=spec["epochs"], seed=spec["seed"])
     t0 = time.perf_counter()
     if iterable:
@@ -208,6 +210,9 @@ def parse_args(argv=None):
     p.add_argument("--hs", action="store_true",
                    help="hierarchical softmax in every tool (word2vec.c -hs 1, gensim hs=1, fastText loss=hs, "
                         "w2v hs=True), beside --negative N, or alone with --negative 0")
+    p.add_argument("--cbow-mean", type=int, choices=(0, 1), default=1,
+                   help="CBOW: 1 the mean of the context vectors (default), 0 their sum (w2v and gensim only; "
+                        "word2vec.c and fastText have only the mean and are skipped)")
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-3)
     p.add_argument("--alpha", type=float, default=None,
@@ -238,6 +243,7 @@ def parse_args(argv=None):
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.negative < (0 if args.hs else 1):
         p.error("--negative must be at least 1 (or 0 with --hs)")
+    args.cbow_mean = bool(args.cbow_mean)
     if not os.path.isfile(args.corpus):
         p.error(f"corpus not found: {args.corpus}")
     if args.analogies is None:
@@ -264,13 +270,15 @@ def _import_w2v():
     return w2v
 
 
-def available_tools(requested, word2vec_bin, hs_and_negative=False):
+def available_tools(requested, word2vec_bin, hs_and_negative=False, cbow_sum=False):
     """(tools to run, [(tool, why skipped)])."""
     import importlib.util
     tools, skipped = [], []
     for tool in (requested or ALL_TOOLS):
         why = None
-        if tool == "fasttext" and hs_and_negative:
+        if tool in ("fasttext", "word2vec") and cbow_sum:
+            why = "it has no CBOW with a sum of the context vectors (--cbow-mean 0)"
+        elif tool == "fasttext" and hs_and_negative:
             why = "fastText trains one loss at a time (hierarchical softmax or negative sampling, not both)"
         elif tool in ("gensim", "gensim-iter") and importlib.util.find_spec("gensim") is None:
             why = "gensim is not installed (pip install gensim, or pip install '.[bench]')"
@@ -466,7 +474,7 @@ def run_one(tool, model, threads, args, ctx, seed=SEED):
     work = ctx["work"]
     output = os.path.join(work, tag + (".vec" if tool == "fasttext" else ".bin"))
     log_path = os.path.join(work, tag + ".log")
-    alpha = args.alpha if args.alpha is not None else (0.025 if model == "sg" else 0.05)
+    alpha = args.alpha if args.alpha is not None else (0.05 if model == "cbow" and args.cbow_mean else 0.025)
     corpus = ctx["plain"] if tool in ("gensim", "fasttext", "word2vec") else args.corpus
     min_alpha = args.min_alpha
     if tool == "w2v-gs":
@@ -493,7 +501,8 @@ def run_one(tool, model, threads, args, ctx, seed=SEED):
     else:
         spec = {"tool": tool, "model": model, "threads": threads, "corpus": corpus, "output": output,
                 "result": os.path.join(work, tag + ".result.json"), "dim": args.dim, "window": args.window,
-                "negative": args.negative, "hs": args.hs, "min_count": args.min_count, "sample": args.sample,
+                "negative": args.negative, "hs": args.hs, "cbow_mean": bool(args.cbow_mean),
+                "min_count": args.min_count, "sample": args.sample,
                 "epochs": args.epochs, "alpha": alpha, "min_alpha": min_alpha, "seed": seed}
         spec_path = os.path.join(work, tag + ".spec.json")
         _write_atomic(spec_path, json.dumps(spec))
@@ -612,7 +621,9 @@ def mapping_notes(tools, args):
         "Same settings for every tool: dim, window (each centre word draws its window from 1..window), negative, "
         "min_count, sample (kept with probability sqrt(t/f) + t/f, word2vec.c's formula, in every tool), epochs, "
         "threads, starting learning rate (--alpha; 0.025 for sg and 0.05 for cbow unless given), CBOW as the "
-        "mean of the context vectors, seed 1; "
+        + ("mean of the context vectors" if args.cbow_mean else "sum of the context vectors (--cbow-mean 0; gensim "
+           "divides the error by the number of context words, w2v adds it undivided as word2vec.c's sum did)")
+        + ", seed 1; "
         + (f"hierarchical softmax (Huffman tree over the vocabulary's counts){' and negative sampling' if args.negative else ''}."
            if args.hs else "negative sampling only (no hierarchical softmax)."),
         "Training words/s = raw corpus words (whitespace tokens, before min_count and subsampling) x epochs / "
@@ -694,8 +705,9 @@ def render_markdown(report):
     lines = ["# w2v vs peers", ""]
     lines.append(f"Corpus `{os.path.basename(c['path'])}`: {c['words']:,} words, {c['lines']:,} lines. "
                  f"{s['epochs']} epoch(s), dim {s['dim']}, window {s['window']}, negative {s['negative']}, "
-                 + ("hierarchical softmax, " if s.get("hs") else "") +
-                 f"min_count {s['min_count']}, sample {s['sample']:g}, alpha {s['alpha'] or '0.025 sg / 0.05 cbow'}, "
+                 + ("hierarchical softmax, " if s.get("hs") else "")
+                 + ("CBOW with the sum of the context vectors, " if s.get("cbow_mean") is False else "") +
+                 f"min_count {s['min_count']}, sample {s['sample']:g}, alpha {s['alpha'] or ('0.025' if s.get('cbow_mean') is False else '0.025 sg / 0.05 cbow')}, "
                  f"min_alpha {s['min_alpha']:g}.")
     if c.get("plain_copy"):
         how = "reused a cached copy" if c["plain_reused"] else f"{c['decompress_s']:.1f} s"
@@ -856,7 +868,8 @@ def render_png(report, path):
 def main(argv=None):
     args = parse_args(argv)
     _import_w2v()
-    tools, skipped = available_tools(args.tools, args.word2vec_bin, hs_and_negative=args.hs and args.negative > 0)
+    tools, skipped = available_tools(args.tools, args.word2vec_bin, hs_and_negative=args.hs and args.negative > 0,
+                                     cbow_sum=not args.cbow_mean)
     if not tools:
         log("no tool to run")
         return 2
@@ -909,6 +922,7 @@ def main(argv=None):
     report = {
         "machine": info,
         "settings": {k: getattr(args, k) for k in ("epochs", "threads", "models", "dim", "window", "negative", "hs",
+                                                   "cbow_mean",
                                                    "min_count", "sample", "alpha", "min_alpha",
                                                    "max_threads_only")}
                     | {"tools": tools, "seeds": args.seeds, "restrict_vocab": RESTRICT_VOCAB,

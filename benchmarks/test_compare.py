@@ -124,6 +124,14 @@ def test_hierarchical_softmax_reaches_every_tool(setup, tmp_path):
     assert "hierarchical softmax" in md
 
 
+def test_cbow_with_a_sum_reaches_w2v_and_skips_the_tools_without_it(setup):
+    report, md, proc = _run(setup, "--tools", "w2v,word2vec", "--word2vec-bin", str(setup / "word2vec"),
+                            "--models", "cbow", "--threads", "1", "--cbow-mean", "0")
+    assert [r["tool"] for r in report["runs"]] == ["w2v"] and report["settings"]["cbow_mean"] is False
+    assert report["runs"][0]["alpha"] == 0.025
+    assert "Skipped: word2vec" in md and "sum of the context vectors" in md
+
+
 def test_missing_peer_is_skipped(setup):
     report, md, proc = _run(setup, "--tools", "w2v,word2vec", "--threads", "1", "--models", "sg")
     assert [r["tool"] for r in report["runs"]] == ["w2v"]
