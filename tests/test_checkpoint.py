@@ -36,9 +36,15 @@ def corpus(tmp_path_factory):
     return write_planted_corpus(tmp_path_factory.mktemp("ck") / "c.txt", sentences=6000)
 
 
+# hierarchical softmax alone (skip-gram), and beside negative sampling (CBOW with a sum)
+VARIANTS = {"sg": dict(model="sg"), "cbow": dict(model="cbow"),
+            "sg-hs": dict(model="sg", hs=True, negative=0),
+            "cbow-sum-hs-ns": dict(model="cbow", hs=True, cbow_mean=False)}
+
+
 @pytest.fixture(scope="module")
 def reference(corpus):
-    return {m: w2v.train(corpus, model=m, **SMALL) for m in ("sg", "cbow")}
+    return {name: w2v.train(corpus, **dict(SMALL, **kw)) for name, kw in VARIANTS.items()}
 
 
 def snapshots_every_segment(monkeypatch, tmp_path):
@@ -58,11 +64,11 @@ def snapshots_every_segment(monkeypatch, tmp_path):
     return copies
 
 
-@pytest.mark.parametrize("model", ["sg", "cbow"])
-def test_resume_from_any_chunk_boundary_is_exact(tmp_path, monkeypatch, corpus, reference, model):
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_resume_from_any_chunk_boundary_is_exact(tmp_path, monkeypatch, corpus, reference, variant):
     copies = snapshots_every_segment(monkeypatch, tmp_path)
-    full = w2v.train(corpus, model=model, checkpoint=tmp_path / "ck", checkpoint_every="1h", **SMALL)
-    ref = reference[model]
+    full = w2v.train(corpus, checkpoint=tmp_path / "ck", checkpoint_every="1h", **dict(SMALL, **VARIANTS[variant]))
+    ref = reference[variant]
     np.testing.assert_array_equal(full.syn0, ref.syn0)       # pausing for checkpoints changes nothing
     assert len(copies) > 10
     monkeypatch.undo()
@@ -72,7 +78,9 @@ def test_resume_from_any_chunk_boundary_is_exact(tmp_path, monkeypatch, corpus, 
         m.resume(corpus)
         assert m.epochs_done == 3 and m.schedule is None and not m.interrupted
         np.testing.assert_array_equal(m.syn0, ref.syn0)
-        np.testing.assert_array_equal(m.syn1neg, ref.syn1neg)
+        for name in ("syn1neg", "syn1"):
+            want, got = getattr(ref, name), getattr(m, name)
+            assert (want is None) == (got is None) and (want is None or np.array_equal(got, want)), name
         assert m.loss_history == ref.loss_history
 
 
@@ -90,6 +98,60 @@ def test_epoch_checkpoints_and_save_load_round_trip(tmp_path, corpus, reference)
     np.testing.assert_array_equal(again.syn1neg, m.syn1neg)
     assert again.wv.most_similar("g0w0", topn=3) == m.wv.most_similar("g0w0", topn=3)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]
+
+
+def test_hierarchical_softmax_model_round_trip(tmp_path, corpus, reference):
+    """syn1 is saved and loaded exactly; a model without negative sampling has no syn1neg, in
+    memory or in the file."""
+    m = reference["sg-hs"]
+    assert m.syn1neg is None and m.syn1.shape == (len(m.vocab) - 1, 16) and np.abs(m.syn1).max() > 0.1
+    m.save(tmp_path / "m")
+    again = w2v.Word2Vec.load(tmp_path / "m")
+    assert again.params == m.params and again.syn1neg is None
+    np.testing.assert_array_equal(again.syn1, m.syn1)
+    np.testing.assert_array_equal(again.syn0, m.syn0)
+    with np.load(tmp_path / "m") as z:
+        assert "syn1neg" not in z.files and "syn1" in z.files
+
+
+def write_version_1(path, model):
+    """A model file as w2v wrote them before hierarchical softmax (format version 1): syn0 and
+    syn1neg always, parameters without hs and cbow_mean."""
+    import dataclasses
+    import json
+    v = model.vocab
+    params = {k: val for k, val in dataclasses.asdict(model.params).items() if k not in ("hs", "cbow_mean")}
+    meta = {"params": params, "vocab": {"total_tokens": v.total_tokens, "distinct": v.distinct, "pruned": v.pruned,
+                                        "prune_threshold": v.prune_threshold, "bad_utf8": v.bad_utf8},
+            "epochs_done": model.epochs_done, "loss_history": model.loss_history,
+            "schedule": dataclasses.asdict(model.schedule) if model.schedule is not None else None,
+            "fingerprint": model.fingerprint, "extra": model.extra, "format": "w2v-model", "version": 1}
+    with open(path, "wb") as fh:
+        np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+                 words=np.frombuffer("\n".join(v.words).encode(), np.uint8), counts=v.counts,
+                 syn0=model.syn0, syn1neg=model.syn1neg)
+
+
+def test_checkpoints_written_before_hierarchical_softmax_resume_exactly(tmp_path, monkeypatch, corpus, reference):
+    copies = snapshots_every_segment(monkeypatch, tmp_path)
+    w2v.train(corpus, model="cbow", checkpoint=tmp_path / "ck", checkpoint_every="1h", **SMALL)
+    monkeypatch.undo()
+    snap = w2v.Word2Vec.load(copies[len(copies) // 2])
+    old = tmp_path / "old.ckpt"
+    write_version_1(old, snap)
+    m = w2v.Word2Vec.load(old)
+    assert m.params.hs is False and m.params.cbow_mean is True and m.syn1 is None and m.schedule.exact
+    m.resume(corpus)
+    np.testing.assert_array_equal(m.syn0, reference["cbow"].syn0)
+    np.testing.assert_array_equal(m.syn1neg, reference["cbow"].syn1neg)
+
+
+def test_a_newer_model_file_version_is_one_clear_line(tmp_path, corpus):
+    bad = tmp_path / "future"
+    np.savez(open(bad, "wb"), meta=np.frombuffer(b'{"format": "w2v-model", "version": 3}', np.uint8),
+             words=np.frombuffer(b"a\nb", np.uint8), counts=np.ones(2, np.int64), syn0=np.zeros((2, 4), np.float32))
+    with pytest.raises(w2v.W2VError, match="model file version 3 is not supported .*reads versions 1, 2"):
+        w2v.Word2Vec.load(bad)
 
 
 def test_stopped_model_resumes_exactly_in_memory(corpus, reference):

@@ -22,8 +22,6 @@ from w2v.params import Params
 # is merged; until then the tests that pass Python sentences are skipped. Set True once it is.
 ITERABLES = True
 needs_iterables = pytest.mark.skipif(not ITERABLES, reason="w2v does not read Python sentences yet (corpus seam)")
-# hierarchical softmax (hs=1, negative=0, cbow_mean=0, score) runs once Params has it
-needs_hs = pytest.mark.skipif("hs" not in Params.__dataclass_fields__, reason="no hierarchical softmax yet")
 
 GROUPS, PER_GROUP = 8, 8
 
@@ -87,9 +85,9 @@ def test_signature_defaults_match_gensim():
 
 
 @pytest.mark.parametrize("kwargs, name", [
-    (dict(hs=1, negative=0), "hs=1"),
     (dict(negative=0), "negative=0"),
-    (dict(cbow_mean=0), "cbow_mean=0"),
+    (dict(cbow_mean=2), "cbow_mean"),
+    (dict(hs=2), "hs"),
     (dict(shrink_windows=False), "shrink_windows=False"),
     (dict(sorted_vocab=0), "sorted_vocab=0"),
     (dict(null_word=1), "null_word=1"),
@@ -101,8 +99,6 @@ def test_signature_defaults_match_gensim():
     (dict(sg=2), "sg"),
 ])
 def test_unsupported_or_bad_arguments_name_themselves(corpus, kwargs, name):
-    if "hs" in kwargs and "hs" in Params.__dataclass_fields__:
-        pytest.skip("hierarchical softmax exists")
     with pytest.raises(W2VError) as err:
         compat.Word2Vec(corpus_file=str(corpus), **kwargs)
     assert name in str(err.value) and "\n" not in str(err.value)
@@ -598,3 +594,36 @@ def test_gensim_script_is_gensim_code(tmp_path, corpus):
     done = run_script(tmp_path, corpus, "iterable", gensim=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "OK 14"
+
+
+@pytest.mark.parametrize("sg, cbow_mean", [(1, 1), (0, 1), (0, 0)])
+def test_score_is_gensims_on_the_same_weights_and_tree(corpus, sg, cbow_mean):
+    """score() against gensim's compiled scorer, handed w2v's trained vectors, syn1 and tree (gensim
+    builds its own tree with a heap, so the codes are given to it): the same log probabilities, up to
+    gensim's table of log-sigmoids."""
+    models = require_gensim()
+    ours = compat.Word2Vec(corpus_file=str(corpus), vector_size=16, window=3, hs=1, negative=0, sg=sg,
+                           cbow_mean=cbow_mean, epochs=2, workers=1, min_count=5)
+    assert ours.syn1.shape == (len(ours.wv) - 1, 16) and ours.w2v.syn1neg is None
+    words = ours.wv.index_to_key
+    theirs = models.Word2Vec(vector_size=16, window=3, hs=1, negative=0, sg=sg, cbow_mean=cbow_mean, min_count=1)
+    theirs.build_vocab_from_freq({w: len(words) - i for i, w in enumerate(words)})    # w2v's word order
+    assert theirs.wv.index_to_key == words
+    theirs.wv.vectors[:] = ours.wv.vectors
+    theirs.syn1[:len(words) - 1] = ours.syn1
+    codes, points = np.empty(len(words), dtype=object), np.empty(len(words), dtype=object)
+    for i in range(len(words)):
+        c, pt = ours.w2v.tree.path(i)
+        codes[i], points[i] = np.ascontiguousarray(c, dtype=np.uint8), np.ascontiguousarray(pt, dtype=np.uint32)
+    theirs.wv.expandos["code"], theirs.wv.expandos["point"] = codes, points
+    sentences = [line.split() + ["never-seen"] for line in corpus.read_text().splitlines()[:40] if line]
+    sentences.append(["g0w0"])           # alone: no pair in skip-gram; a zero context vector in CBOW
+    got, want = ours.score(sentences, total_sentences=len(sentences)), theirs.score(sentences, len(sentences))
+    assert got.shape == want.shape == (len(sentences),) and np.all(got[:-1] < 0)
+    lone = len(ours.w2v.tree.path(ours.wv.get_index("g0w0"))[0])
+    assert got[-1] == (0.0 if sg else pytest.approx(lone * np.log(0.5), rel=1e-6))
+    # gensim reads log-sigmoids from a table at index int((f + 6) * 83) (1000 / 6 / 2 in integer
+    # arithmetic), i.e. at f - 0.004 (f + 6) rounded down: never above the exact value, and at most
+    # about 0.06 below it per node
+    assert np.all(want <= got + 1e-4)
+    np.testing.assert_allclose(got, want, rtol=0.03)

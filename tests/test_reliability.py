@@ -168,7 +168,10 @@ def test_a_1gb_line_without_newline(tmp_path):
 @pytest.mark.parametrize("bad, message", [
     (dict(dim=10**7), "--dim must be between 1 and 10000"),
     (dict(window=10**6), "--window must be between 1"),
-    (dict(negative=10**5), "--negative must be between 1"),
+    (dict(negative=10**5), "--negative must be between 0"),
+    (dict(negative=0), "--negative 0 leaves nothing to train: add --hs"),
+    (dict(hs="yes"), "--hs must be True or False"),
+    (dict(cbow_mean=2), "--cbow-mean must be True or False"),
     (dict(alpha=float("nan")), "--alpha must be"),
     (dict(sample=float("inf")), "--sample must be"),
     (dict(epochs=10**9), "--epochs must be between 1"),

@@ -42,6 +42,18 @@ def test_read_vocabulary_keeps_its_order_and_counts_and_skips_counting(tmp_path,
     assert m2.vocab.words == ["the", "sat"]
 
 
+def test_hierarchical_softmax_over_a_vocabulary_file_out_of_count_order(tmp_path):
+    """The Huffman tree of a vocabulary read in the file's order is built over the counts, not the
+    order: the most frequent word ("sat", second in the file) gets the shortest code."""
+    c = corpus(tmp_path / "c.txt")
+    vf = tmp_path / "given.vocab"
+    vf.write_text("</s> 4\nthe 5\nsat 70\ndog 5\nnever 3\n")
+    m = w2v.train(c, read_vocab=vf, min_count=1, dim=4, epochs=1, threads=1, hs=True, negative=0, sample=0)
+    lengths = dict(zip(m.vocab.words, m.tree.lengths.tolist()))
+    assert lengths == {"sat": 1, "the": 2, "dog": 3, "never": 3}
+    assert np.isfinite(m.syn1).all() and np.abs(m.syn1).sum() > 0
+
+
 def test_round_trip_gives_the_same_vocabulary_and_training(tmp_path):
     c = corpus(tmp_path / "c.txt")
     a = w2v.train(c, save_vocab=tmp_path / "v.vocab", min_count=1, dim=4, epochs=2, threads=1, seed=3)

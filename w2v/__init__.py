@@ -1,4 +1,4 @@
-"""w2v: fast word2vec (skip-gram and CBOW with negative sampling) on every CPU core.
+"""w2v: fast word2vec (skip-gram and CBOW, negative sampling and hierarchical softmax) on every CPU core.
 
     import w2v
     model = w2v.train("corpus.txt", model="sg", dim=100)     # or .gz/.bz2/.xz, a directory, a file object,

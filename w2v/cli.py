@@ -34,14 +34,21 @@ def _add_train(sub):
     p.add_argument("--format", choices=("native", "bin", "txt"), default=None,
                    help="native (fast, memory-mappable, keeps counts), bin or txt (word2vec formats)")
     p.add_argument("--model", choices=("sg", "cbow"), default=d.model, help="skip-gram or CBOW (default sg)")
+    p.add_argument("--cbow-mean", type=int, choices=(0, 1), default=int(d.cbow_mean),
+                   help="CBOW: 1 averages the context vectors, 0 sums them (gensim's cbow_mean; default 1)")
     p.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
     p.add_argument("--window", type=int, default=d.window, help=f"maximum context distance (default {d.window})")
-    p.add_argument("--negative", type=int, default=d.negative, help=f"noise words per example (default {d.negative})")
+    p.add_argument("--negative", type=int, default=d.negative,
+                   help=f"noise words per example; 0 trains hierarchical softmax only (needs --hs) (default {d.negative})")
+    p.add_argument("--hs", action="store_true",
+                   help="hierarchical softmax over a Huffman tree of the vocabulary (word2vec.c's -hs 1), "
+                        "alone with --negative 0 or beside negative sampling")
     p.add_argument("--min-count", type=int, default=d.min_count, help=f"drop rarer words (default {d.min_count})")
     p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="keep only the N most frequent words")
     p.add_argument("--sample", type=float, default=d.sample, help=f"subsampling threshold, 0 disables (default {d.sample})")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
-    p.add_argument("--alpha", type=float, default=None, help="start learning rate (default 0.025 sg, 0.05 cbow)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="start learning rate (default 0.025 sg, 0.05 cbow, 0.025 cbow with --cbow-mean 0)")
     p.add_argument("--min-alpha", type=float, default=d.min_alpha, help=f"final learning rate (default {d.min_alpha})")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all usable cores)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (one thread + a seed repeats exactly)")
@@ -105,7 +112,8 @@ def cmd_train(args):
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
                   seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words,
-                  shared_negatives=args.shared_negatives, prune_limit=args.prune_limit)
+                  shared_negatives=args.shared_negatives, prune_limit=args.prune_limit, hs=args.hs,
+                  cbow_mean=bool(args.cbow_mean))
     from .params import Params
     p = Params(**params).validate()       # fail on bad values before reading anything
     if args.cache_dir is not None:

@@ -338,8 +338,11 @@ class Word2Vec:
     - Words with the same count are ordered by first appearance.
     - ``save``/``load`` write and read w2v's model file (loadable by w2v.Word2Vec.load too), not a
       pickle; gensim's pickles cannot be read.
-    - Not supported yet, each a W2VError naming the argument: ``hs=1`` (hierarchical softmax; and so
-      ``negative=0`` and ``score()``), ``cbow_mean=0``, ``shrink_windows=False``. Not supported:
+    - Hierarchical softmax's tree is word2vec.c's (branch 1 to the heavier child), so ``syn1``'s rows and
+      the words' codes differ from gensim's (whose tree is built with a heap); the probabilities it models
+      are the same kind. ``score()`` is gensim's (full windows, no subsampling, at most 10,000 words a
+      sentence) computed with an exact log-sigmoid, not gensim's table.
+    - Not supported yet, a W2VError naming the argument: ``shrink_windows=False``. Not supported:
       ``sorted_vocab=0``, ``null_word=1``, a ``hashfxn`` other than ``hash``, and the threading and
       logging knobs (``queue_factor``, ``report_delay``, ``progress_per``) at other than their defaults.
     """
@@ -399,14 +402,12 @@ class Word2Vec:
         """w2v's Params for gensim's arguments (validated; an argument w2v cannot honour is an error)."""
         if self.hs not in (0, 1, False, True):
             raise CompatValueError(f"hs must be 0 or 1, not {self.hs!r}")
-        if self.hs:
-            raise W2VError("hs=1 (hierarchical softmax) is not supported yet: use negative sampling (hs=0, negative=5)")
-        if not self.negative:
-            raise CompatValueError("negative=0 with hs=0 leaves nothing to train: set negative=5 (hierarchical "
-                                   "softmax, hs=1, is not supported yet)")
-        if self.cbow_mean not in (1, True):
-            raise W2VError(f"cbow_mean={self.cbow_mean!r} (the sum of the context vectors) is not supported yet: "
-                           f"use cbow_mean=1 (their mean)")
+        if not self.negative and not self.hs:
+            raise CompatValueError("negative=0 with hs=0 leaves nothing to train: set negative=5, or hs=1 for "
+                                   "hierarchical softmax")
+        if self.cbow_mean not in (0, 1, False, True):
+            raise CompatValueError(f"cbow_mean must be 0 (the sum of the context vectors) or 1 (their mean), "
+                                   f"not {self.cbow_mean!r}")
         if self.shrink_windows is not True and self.shrink_windows != 1:
             raise W2VError("shrink_windows=False (every window at full width) is not supported yet: w2v draws each "
                            "window's width from 1..window, as gensim's default does")
@@ -426,7 +427,8 @@ class Word2Vec:
         fields = dict(model="sg" if self.sg else "cbow", dim=self.vector_size, window=self.window,
                       negative=self.negative, min_count=max(1, int(self.min_count)), sample=self.sample,
                       epochs=self.epochs if self.epochs else 1, alpha=self.alpha, min_alpha=self.min_alpha,
-                      threads=self.workers, seed=self.seed, ns_exponent=self.ns_exponent)
+                      threads=self.workers, seed=self.seed, ns_exponent=self.ns_exponent, hs=bool(self.hs),
+                      cbow_mean=bool(self.cbow_mean))
         if self.max_vocab_size is not None:
             fields["prune_limit"] = self.max_vocab_size
         if self.batch_words != MAX_WORDS_IN_BATCH:     # gensim's job size; w2v's own default otherwise
@@ -645,6 +647,13 @@ class Word2Vec:
         self._wv_given = kv
 
     @property
+    def syn1(self):
+        """The output vectors of hierarchical softmax (one row per inner node of the Huffman tree)."""
+        if self.w2v is None or self._wv_given is not None or self.w2v.syn1 is None:
+            raise AttributeError("this model has no syn1: train with hs=1")
+        return self.w2v.syn1
+
+    @property
     def syn1neg(self):
         """The output vectors of negative sampling (one row per word)."""
         if self.w2v is None or self._wv_given is not None:
@@ -680,11 +689,52 @@ class Word2Vec:
         return [(wv.index_to_key[i], probs[i]) for i in top.tolist()]
 
     def score(self, sentences, total_sentences=int(1e6), chunksize=100, queue_factor=2, report_delay=1):
-        """gensim scores sentences only under hierarchical softmax (hs=1), which w2v does not have yet."""
-        if self.w2v is None:
+        """The log probability of each sentence under the model's hierarchical softmax (hs=1), as gensim's
+        score(): for skip-gram the sum over the in-vocabulary words and every other word of their full
+        window of log p(word | other word); for CBOW the sum over the words of log p(word | its window's
+        context vector, mean or sum as cbow_mean). Words outside the vocabulary are dropped first; a
+        sentence counts its first 10,000 in-vocabulary words. Returns float32 scores, one per sentence
+        (at most total_sentences)."""
+        if self.w2v is None or self._wv_given is not None:
             raise CompatRuntimeError("you must first build vocabulary before scoring new data")
-        raise CompatRuntimeError("We have currently only implemented score for the hierarchical softmax scheme, "
-                                 "so you need to have run word2vec with hs=1 and negative=0 for this to work.")
+        if not self.hs:
+            raise CompatRuntimeError("We have currently only implemented score for the hierarchical softmax scheme, "
+                                     "so you need to have run word2vec with hs=1 and negative=0 for this to work.")
+        model = self.w2v
+        tree, syn0, syn1 = model.tree, model.syn0, model.syn1
+        index = self.wv.key_to_index
+        window = int(self.window)
+        out = np.zeros(int(total_sentences), dtype=np.float32)
+        n = 0
+        for sentence in sentences:
+            if n >= total_sentences:
+                break
+            if isinstance(sentence, str):
+                raise CompatValueError("score() takes sentences as lists of tokens, not strings")
+            ids = [index[w] for w in sentence if w in index][:10_000]
+            total = 0.0
+            for i, w in enumerate(ids):
+                codes, points = tree.path(w)
+                if not len(codes):
+                    continue
+                lo, hi = max(0, i - window), min(len(ids), i + window + 1)
+                others = [ids[j] for j in range(lo, hi) if j != i]
+                if self.sg:
+                    if not others:
+                        continue
+                    f = syn0[others].astype(np.float64) @ syn1[points].T.astype(np.float64)     # (others, nodes)
+                else:
+                    # a word alone in its sentence has a zero context vector (every branch 1/2), as in gensim
+                    h = syn0[others].astype(np.float64).sum(axis=0)
+                    if self.cbow_mean and others:
+                        h /= len(others)
+                    f = (syn1[points].astype(np.float64) @ h)[None, :]
+                f = np.where(codes == 1, -f, f)              # the probability of the branch taken
+                live = np.abs(f) < 6.0                       # saturated nodes are skipped, as in training
+                total += float(-np.logaddexp(0.0, -f[live]).sum())
+            out[n] = total
+            n += 1
+        return out[:n]
 
     def __str__(self):
         return f"Word2Vec<vocab={len(self.wv)}, vector_size={self.vector_size}, alpha={self.alpha}>"
@@ -736,7 +786,8 @@ class Word2Vec:
         model = cls.__new__(cls)
         cls.__init__(model, vector_size=p.dim, alpha=p.alpha, window=p.window, min_count=p.min_count,
                      sample=p.sample, seed=p.seed, workers=p.threads, min_alpha=p.min_alpha,
-                     sg=int(p.model == "sg"), negative=p.negative, ns_exponent=p.ns_exponent, epochs=p.epochs)
+                     sg=int(p.model == "sg"), negative=p.negative, ns_exponent=p.ns_exponent, epochs=p.epochs,
+                     hs=int(p.hs), cbow_mean=int(p.cbow_mean))
         for name, value in (inner.extra.get("gensim") or {}).items():
             if name in cls._SAVED:
                 setattr(model, name, value)

@@ -28,7 +28,7 @@ from .errors import W2VError
 from .params import Params
 from .corpus import BLOCK_BYTES, fingerprint_mismatch, open_corpus
 from .phrases import Phrases, resolve as resolve_phrases
-from .vocab import EOS, Encoded, Spill, Vocab, alias_table, encode, keep_probabilities, scan
+from .vocab import EOS, Encoded, HuffmanTree, Spill, Vocab, alias_table, encode, keep_probabilities, scan
 from .vocab import read_vocab as load_vocab_file, save_vocab as write_vocab_file
 
 
@@ -56,18 +56,23 @@ class Progress:
 
 
 class Word2Vec:
-    """A trained (or training) model: parameters, vocabulary, and both weight matrices.
+    """A trained (or training) model: parameters, vocabulary, and the weight matrices.
 
     wv         the word vectors (KeyedVectors over syn0)
     syn0       input vectors, shape (V, dim)
-    syn1neg    output vectors of negative sampling, shape (V, dim)
+    syn1neg    output vectors of negative sampling, shape (V, dim); None when negative is 0
+    syn1       output vectors of hierarchical softmax, one per inner node of the Huffman tree,
+               shape (V - 1, dim), root first; None unless hs
+    tree       the Huffman tree (vocab.HuffmanTree) over the vocabulary's counts, when hs
     """
 
-    def __init__(self, params, vocab, syn0, syn1neg):
+    def __init__(self, params, vocab, syn0, syn1neg, syn1=None):
         self.params = params
         self.vocab = vocab
         self.syn0 = syn0
         self.syn1neg = syn1neg
+        self.syn1 = syn1
+        self._tree = None
         self.epochs_done = 0
         self.loss_history = []      # mean loss per positive example, per epoch
         self.timings = {}
@@ -86,7 +91,7 @@ class Word2Vec:
     def create(cls, params, vocab):
         """A new, untrained model over `vocab`, its weights initialised as w2v.train does."""
         params = params.validate()
-        return cls(params, vocab, *init_weights(len(vocab), params.dim, params.seed))
+        return cls(params, vocab, *model_weights(len(vocab), params))
 
     @property
     def wv(self):
@@ -97,6 +102,16 @@ class Word2Vec:
             self._wv = KeyedVectors(self.vocab.words, self.syn0, counts=self.vocab.counts)
         return self._wv
 
+    @property
+    def tree(self):
+        """The Huffman tree of hierarchical softmax (built from the counts once, when first
+        asked for), or None when the model has no hierarchical softmax."""
+        if not self.params.hs:
+            return None
+        if self._tree is None:
+            self._tree = HuffmanTree(self.vocab.counts)
+        return self._tree
+
     def __repr__(self):
         p = self.params
         return f"Word2Vec(model={p.model!r}, vocab={len(self.vocab)}, dim={p.dim}, epochs_done={self.epochs_done})"
@@ -104,7 +119,7 @@ class Word2Vec:
     # -- saving and loading the whole model (a checkpoint when training is unfinished) --
 
     def save(self, path):
-        """Write the whole model (both weight matrices, vocabulary with counts, parameters, loss
+        """Write the whole model (its weight matrices, vocabulary with counts, parameters, loss
         history and, if training is unfinished, where it stands) to one file, atomically.
         Load it with Word2Vec.load(); save only the vectors with model.wv.save()."""
         v = self.vocab
@@ -120,18 +135,24 @@ class Word2Vec:
             "extra": self.extra,
             "phrases": self.phrases.to_dict() if self.phrases is not None else None,
         }
-        _ckpt.save(path, meta, v.words, v.counts, self.syn0, self.syn1neg)
+        _ckpt.save(path, meta, v.words, v.counts, self.syn0, self.syn1neg, self.syn1)
 
     @classmethod
     def load(cls, path):
         """Read a file written by save() (or a --checkpoint file). W2VError if it is damaged."""
-        meta, words, counts, syn0, syn1neg = _ckpt.load(path)
+        meta, words, counts, syn0, syn1neg, syn1 = _ckpt.load(path)
         try:
             params = Params(**meta["params"]).validate()
             vocab = Vocab(words=words, counts=np.array(counts, dtype=np.int64), **meta["vocab"])
-            model = cls(params, vocab, np.ascontiguousarray(syn0), np.ascontiguousarray(syn1neg))
             if params.dim != syn0.shape[1]:
                 raise ValueError(f"dim {params.dim} but vectors of {syn0.shape[1]}")
+            if (syn1neg is not None) != (params.negative > 0):
+                raise ValueError(f"negative {params.negative} but {'a' if syn1neg is not None else 'no'} syn1neg")
+            if (syn1 is not None) != params.hs:
+                raise ValueError(f"hs {params.hs} but {'a' if syn1 is not None else 'no'} syn1")
+            model = cls(params, vocab, np.ascontiguousarray(syn0),
+                        None if syn1neg is None else np.ascontiguousarray(syn1neg),
+                        None if syn1 is None else np.ascontiguousarray(syn1))
             model.epochs_done = int(meta["epochs_done"])
             model.loss_history = [float(x) for x in meta["loss_history"]]
             model.schedule = Schedule(**meta["schedule"]) if meta["schedule"] is not None else None
@@ -188,10 +209,10 @@ class Word2Vec:
         old = len(self.vocab)
         added = self.vocab.extend(list(words), counts)
         if added:
-            syn0, syn1neg = init_weights(added, self.params.dim, [self.params.seed, old])
-            self.syn0 = np.concatenate([self.syn0, syn0])
-            self.syn1neg = np.concatenate([self.syn1neg, syn1neg])
-            if getattr(self, "syn1", None) is not None:    # hierarchical softmax: one more inner node a word
+            self.syn0 = np.concatenate([self.syn0, input_weights(added, self.params.dim, [self.params.seed, old])])
+            if self.syn1neg is not None:
+                self.syn1neg = np.concatenate([self.syn1neg, output_weights(added, self.params.dim)])
+            if self.syn1 is not None:    # hierarchical softmax: one more inner node a word
                 self.syn1 = np.concatenate([self.syn1, np.zeros((added, self.params.dim), dtype=np.float32)])
                 self._tree = None
         self._wv = None
@@ -296,11 +317,11 @@ def _aligned_rows(vocab_size, dim):
     return raw[off:off + vocab_size * stride].reshape(vocab_size, stride)[:, :dim]
 
 
-def init_weights(vocab_size, dim, seed):
+def input_weights(vocab_size, dim, seed):
     """syn0 uniform in [-1/dim, 1/dim) (gensim's range; word2vec.c's is half as wide, which
-    measured 0.6-1.1 analogy points lower after one epoch on wiki17m); syn1neg zero.
-    Both are views with rows row_stride(dim) apart (see there); compact_rows() makes them
-    plain arrays again. The values do not depend on the stride."""
+    measured 0.6-1.1 analogy points lower after one epoch on wiki17m), a view with rows
+    row_stride(dim) apart (see there); compact_rows() makes it a plain array again. The values
+    do not depend on the stride."""
     rng = np.random.default_rng(seed)
     syn0 = _aligned_rows(vocab_size, dim)
     block = max(1, (1 << 20) // dim)      # rows drawn at a time: the same stream as one big draw
@@ -309,7 +330,25 @@ def init_weights(vocab_size, dim, seed):
         rows -= 0.5
         rows *= 2.0 / dim
         syn0[start:start + len(rows)] = rows
-    return syn0, _aligned_rows(vocab_size, dim)
+    return syn0
+
+
+def output_weights(rows, dim):
+    """An output matrix (syn1neg: V rows; syn1: V - 1), zero as in word2vec.c, laid out as syn0."""
+    return _aligned_rows(rows, dim)
+
+
+def init_weights(vocab_size, dim, seed):
+    """(syn0, syn1neg): see input_weights and output_weights."""
+    return input_weights(vocab_size, dim, seed), output_weights(vocab_size, dim)
+
+
+def model_weights(vocab_size, p):
+    """(syn0, syn1neg, syn1) for parameters p: syn1neg only with negative sampling, syn1 only
+    with hierarchical softmax; what is not used is not allocated (None)."""
+    return (input_weights(vocab_size, p.dim, p.seed),
+            output_weights(vocab_size, p.dim) if p.negative else None,
+            output_weights(vocab_size - 1, p.dim) if p.hs else None)
 
 
 def compact_rows(a):
@@ -336,6 +375,7 @@ def compact_rows(a):
 
 HOT_BYTES = 512 * 1024   # per worker and matrix: the rows of the most frequent words it keeps a copy of
 HOT_SYNC_WORDS = 10_000  # corpus words between two merges of a worker's copies into the shared rows
+HOT_NODES = True         # hierarchical softmax: workers also keep copies of syn1's first hot_rows() rows
 
 
 def hot_rows(threads, vocab_size, dim):
@@ -385,9 +425,9 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     epochs run over the ids, so a one-shot generator is enough and the sentences are never held.
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
-    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, chunk_words,
-    shared_negatives, prune_limit: while reading, the rarest tokens are pruned whenever more
-    distinct ones are held, which bounds the scan's memory; see w2v.vocab). Returns a
+    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, hs, cbow_mean,
+    chunk_words, shared_negatives, prune_limit: while reading, the rarest tokens are pruned whenever
+    more distinct ones are held, which bounds the scan's memory; see w2v.vocab). Returns a
     Word2Vec whose .wv are the vectors. Raises W2VError for bad parameters or input.
 
     callbacks: callables receiving a Progress about once a second and at each epoch's end,
@@ -464,12 +504,14 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     if save_vocab is not None:
         write_vocab_file(encoded.vocab, save_vocab, sentence_ends=len(encoded.ids) - encoded.train_words)
         reporter.note(f"vocabulary written to {os.fspath(save_vocab)}")
+    tree = HuffmanTree(encoded.vocab.counts) if p.hs else None
     if check_memory:
-        exact = MemoryEstimate.after_scan(encoded, p, cache_dir, available=available_memory(memory_limit))
+        exact = MemoryEstimate.after_scan(encoded, p, cache_dir, available=available_memory(memory_limit),
+                                          tree_bytes=tree.nbytes if tree else 0)
         reporter.note(exact.describe())
         exact.check()
-    syn0, syn1neg = init_weights(len(encoded.vocab), p.dim, p.seed)
-    model = Word2Vec(p, encoded.vocab, syn0, syn1neg)
+    model = Word2Vec(p, encoded.vocab, *model_weights(len(encoded.vocab), p))
+    model._tree = tree
     model.timings["scan"] = t_scan
     if t_phrases is not None:
         model.timings["phrases"] = t_phrases
@@ -675,14 +717,30 @@ class MemoryEstimate:
     scan_bytes: int = 0         # extra memory while reading (the table of distinct tokens)
     threads: int = 1
     chunk_words: int = Params.chunk_words
+    negative: bool = True       # syn1neg and the alias table are allocated
+    hs: bool = False            # syn1 and the Huffman tree are allocated
+    tree_bytes: int = None      # the Huffman tree's arrays, when known (else HuffmanTree.estimate_bytes)
 
     @property
-    def hot_bytes(self):        # each worker's copies of the hot rows (its own and a snapshot, both matrices)
-        return self.threads * 4 * hot_rows(self.threads, self.vocab_size, self.dim) * row_stride(self.dim) * 4
+    def rows(self):             # weight rows: syn0, syn1neg (V each), syn1 (V - 1)
+        return self.vocab_size * (1 + bool(self.negative)) + (self.vocab_size - 1) * bool(self.hs)
 
     @property
-    def model_bytes(self):      # syn0 and syn1neg (rows padded, see row_stride), counts, alias table, keep probabilities
-        return 2 * self.vocab_size * row_stride(self.dim) * 4 + self.vocab_size * 20 + self.hot_bytes
+    def hot_bytes(self):        # each worker's copies of the hot rows (its own and a snapshot, every matrix)
+        hot = hot_rows(self.threads, self.vocab_size, self.dim)
+        rows = hot * (1 + bool(self.negative)) + (min(hot, self.vocab_size - 1) if self.hs and HOT_NODES else 0)
+        return self.threads * 2 * rows * row_stride(self.dim) * 4
+
+    @property
+    def table_bytes(self):      # counts and keep probabilities (12 bytes a word), alias table (8), Huffman tree
+        tree = 0
+        if self.hs:
+            tree = self.tree_bytes if self.tree_bytes is not None else HuffmanTree.estimate_bytes(self.vocab_size)
+        return self.vocab_size * (12 + 8 * bool(self.negative)) + tree
+
+    @property
+    def model_bytes(self):      # the weight matrices (rows padded, see row_stride), the tables, the hot rows
+        return self.rows * row_stride(self.dim) * 4 + self.table_bytes + self.hot_bytes
 
     @property
     def corpus_bytes(self):     # the encoded corpus, unless it lives in --cache-dir files
@@ -710,10 +768,11 @@ class MemoryEstimate:
         return int(0.8 * (self.available - other))
 
     @classmethod
-    def after_scan(cls, encoded, p, cache_dir, available=None):
+    def after_scan(cls, encoded, p, cache_dir, available=None, tree_bytes=None):
         # the encoded corpus is already in memory, so MemAvailable no longer includes it
         return cls(vocab_size=len(encoded.vocab), dim=p.dim, tokens=len(encoded.ids), cache_dir=cache_dir,
-                   exact=True, available=available, threads=p.threads, chunk_words=p.chunk_words)
+                   exact=True, available=available, threads=p.threads, chunk_words=p.chunk_words,
+                   negative=p.negative > 0, hs=p.hs, tree_bytes=tree_bytes)
 
     def describe(self):
         what = "memory" if self.exact else "memory (estimated before reading)"
@@ -723,8 +782,13 @@ class MemoryEstimate:
             if self.hot_bytes else ""
         stride = row_stride(self.dim)
         dims = f"{self.dim} dims" if stride == self.dim else f"{self.dim} dims (rows padded to {stride})"
-        text = (f"{what}: model {_fmt_bytes(self.model_bytes)} (2 x {self.vocab_size:,} words x {dims} "
-                f"x 4 bytes{hot}), {corpus}")
+        words = f"{1 + bool(self.negative)} x {self.vocab_size:,} words"
+        if self.hs:
+            words = f"({words} + {self.vocab_size - 1:,} inner nodes)"
+        tree = f", Huffman tree {_fmt_bytes(self.table_bytes - self.vocab_size * (12 + 8 * bool(self.negative)))}" \
+            if self.hs else ""
+        text = (f"{what}: model {_fmt_bytes(self.model_bytes)} ({words} x {dims} "
+                f"x 4 bytes{tree}{hot}), {corpus}")
         text += f", chunk table {_fmt_bytes(self.bounds_bytes)}, words {_fmt_bytes(self.words_bytes)}"
         if self.scan_bytes:
             text += f", reading {_fmt_bytes(self.scan_bytes)}"
@@ -763,7 +827,7 @@ def estimate_memory(corpus, p, cache_dir=None, available=None):
     return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
                           available=available if available is not None else available_memory(),
                           scan_bytes=scan_bytes, threads=p.threads,
-                          chunk_words=p.chunk_words)
+                          chunk_words=p.chunk_words, negative=p.negative > 0, hs=p.hs)
 
 
 # ---------------------------------------------------------------------------------------
@@ -819,13 +883,15 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
     vocab = model.vocab
     s = model.schedule
     keep = keep_probabilities(vocab.counts, p.sample)
-    prob, alias = alias_table(vocab.counts, p.ns_exponent)
+    prob, alias = alias_table(vocab.counts, p.ns_exponent) if p.negative else (None, None)
     bounds = chunk_bounds(ids, p.chunk_words)
     total = s.total_words
+    hot = hot_rows(p.threads, len(vocab), p.dim)
     state = _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
                                 p.window, p.negative, *s.rates(p), total,
-                                shared_negatives=p.shared_negatives,
-                                hot_rows=hot_rows(p.threads, len(vocab), p.dim), hot_sync=HOT_SYNC_WORDS)
+                                shared_negatives=p.shared_negatives, hot_rows=hot, hot_sync=HOT_SYNC_WORDS,
+                                syn1=model.syn1, tree=model.tree, cbow_mean=p.cbow_mean,
+                                hot_nodes=hot if HOT_NODES else 0)
     run = _RunStats()
     model.interrupted = False
     model._wv = None            # the weights change: cached unit vectors would go stale
@@ -838,7 +904,11 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
         model.interrupted = True
     finally:
         # the workers have returned: the padded rows become plain arrays, in place
-        model.syn0, model.syn1neg = compact_rows(model.syn0), compact_rows(model.syn1neg)
+        model.syn0 = compact_rows(model.syn0)
+        if model.syn1neg is not None:
+            model.syn1neg = compact_rows(model.syn1neg)
+        if model.syn1 is not None:
+            model.syn1 = compact_rows(model.syn1)
         elapsed = time.perf_counter() - run.t0
         model.timings["train"] = model.timings.get("train", 0.0) + elapsed
         model.words_per_sec = run.words / elapsed if elapsed > 0 else 0.0

@@ -100,6 +100,68 @@ def alias_table(counts, exponent=0.75):
     return _kernels.build_alias(np.ascontiguousarray(weights))
 
 
+class HuffmanTree:
+    """The Huffman tree of hierarchical softmax over the vocabulary's counts (word2vec.c's
+    CreateBinaryTree, built in compiled code in O(V)), stored flat: word w's path from the root is
+    entries code_start[w] .. code_start[w + 1] - 1 of `path` (uint32), each the inner node there
+    (its syn1 row; the root is row 0 and rows go by descending count) shifted left by one bit,
+    or'ed with the branch taken (its code bit, 0 or 1). The same counts always give the same tree.
+
+    Counts in any order are taken (a vocabulary read from a file keeps the file's order; one grown
+    online appends its new words): the tree is built over the words sorted by descending count
+    (ties in word order), and each word keeps its own path."""
+
+    def __init__(self, counts):
+        counts = np.ascontiguousarray(counts, dtype=np.int64)
+        if len(counts) > 1 and np.any(counts[1:] > counts[:-1]):
+            order = np.argsort(-counts, kind="stable")
+            path, start = _kernels.build_huffman(np.ascontiguousarray(counts[order]))
+            lengths = np.empty(len(counts), dtype=np.int64)
+            lengths[order] = np.diff(start)
+            code_start = np.zeros(len(counts) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=code_start[1:])
+            source = np.empty(len(counts), dtype=np.int64)
+            source[order] = start[:-1]        # where each word's path starts in the sorted build
+            gather = np.repeat(source - code_start[:-1], lengths) + np.arange(code_start[-1], dtype=np.int64)
+            self.path_entries, self.code_start = path[gather], code_start
+        else:
+            self.path_entries, self.code_start = _kernels.build_huffman(counts)
+
+    def __iter__(self):          # what the kernels take: (path, code_start)
+        return iter((self.path_entries, self.code_start))
+
+    def __len__(self):           # words
+        return len(self.code_start) - 1
+
+    @property
+    def codes(self):             # every word's code bits, in word order (uint8)
+        return (self.path_entries & 1).astype(np.uint8)
+
+    @property
+    def points(self):            # the inner nodes on every word's path, in word order (uint32)
+        return self.path_entries >> 1
+
+    def path(self, w):
+        """(codes, points) of word w, root first."""
+        entries = self.path_entries[self.code_start[w]:self.code_start[w + 1]]
+        return (entries & 1).astype(np.uint8), entries >> 1
+
+    @property
+    def lengths(self):
+        return np.diff(self.code_start)
+
+    @property
+    def nbytes(self):
+        return self.path_entries.nbytes + self.code_start.nbytes
+
+    @staticmethod
+    def estimate_bytes(vocab_size):
+        """An estimate of nbytes before the counts are known: words of a Zipfian vocabulary have
+        codes of at most about log2(V) + 10 bits (rare words the longest)."""
+        bits = int(np.ceil(np.log2(max(vocab_size, 2)))) + 10
+        return vocab_size * bits * 4 + 8 * (vocab_size + 1)
+
+
 @dataclasses.dataclass
 class Encoded:
     vocab: Vocab
