@@ -46,8 +46,16 @@ model = Word2Vec(sentences=Sentences(corpus_path), vector_size=100, window=5, mi
 seconds = time.perf_counter() - t0
 score, sections = model.wv.evaluate_word_analogies(analogies, restrict_vocab=30000)
 answered = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])
+
+# hierarchical softmax on the first 20,000 sentences, and the log probability of 100 of them (not timed)
+from itertools import islice
+small = list(islice(iter(Sentences(corpus_path)), 20000))
+hs_model = Word2Vec(sentences=small, vector_size=50, window=5, min_count=5, hs=1, negative=0, sg=sg,
+                    workers=threads, epochs=1, seed=1)
+scores = hs_model.score(small[:100], total_sentences=100)
 print(json.dumps({"seconds": seconds, "analogy": 100.0 * score, "answered": answered, "vocab": len(model.wv),
-                  "corpus_count": model.corpus_count}))
+                  "corpus_count": model.corpus_count, "hs_scores": len(scores),
+                  "hs_mean_score": float(scores.mean())}))
 '''
 
 W2V_IMPORT = "from w2v.compat import Word2Vec, KeyedVectors"
@@ -77,6 +85,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--out", default=None, help="directory for results.json and results.md")
     args = parser.parse_args(argv)
     results = {"gensim": [], "w2v": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +94,8 @@ def main(argv=None):
                 res = run_once(lib, args, tmp)
                 results[lib].append(res)
                 print(f"{lib:6s} run {r + 1}: {res['seconds']:7.1f} s, analogy {res['analogy']:5.2f} % "
-                      f"({res['answered']} answered), vocabulary {res['vocab']:,}, {res['corpus_count']:,} sentences",
+                      f"({res['answered']} answered), vocabulary {res['vocab']:,}, {res['corpus_count']:,} sentences; "
+                      f"hs=1 score() of {res['hs_scores']} sentences, mean {res['hs_mean_score']:.1f}",
                       flush=True)
     med = {lib: sorted(x["seconds"] for x in rs)[len(rs) // 2] for lib, rs in results.items()}
     ana = {lib: sorted(x["analogy"] for x in rs)[len(rs) // 2] for lib, rs in results.items()}
@@ -93,7 +103,37 @@ def main(argv=None):
           f"{args.repeats}: gensim {med['gensim']:.1f} s, w2v.compat {med['w2v']:.1f} s "
           f"({med['gensim'] / med['w2v']:.2f}x); analogy gensim {ana['gensim']:.2f} %, w2v.compat {ana['w2v']:.2f} % "
           f"({ana['w2v'] - ana['gensim']:+.2f} points)")
+    if args.out:
+        import platform
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "results.json"), "w") as fh:
+            json.dump({"args": vars(args), "runs": results, "median_seconds": med, "median_analogy": ana,
+                       "cpu": _cpu(), "python": platform.python_version()}, fh, indent=1)
+        with open(os.path.join(args.out, "results.md"), "w") as fh:
+            fh.write(f"# A gensim script with only its import changed\n\n"
+                     f"`python benchmarks/gensim_script.py --corpus {args.corpus} --analogies {args.analogies} "
+                     f"--sg {args.sg} --threads {args.threads} --epochs {args.epochs} --repeats {args.repeats}`"
+                     f"\n\nCPU: {_cpu()}\n\n| library | run | seconds | analogy % | vocabulary | hs=1 score() |\n"
+                     f"|---|---|---|---|---|---|\n")
+            for lib, rs in results.items():
+                for i, x in enumerate(rs):
+                    fh.write(f"| {lib} | {i + 1} | {x['seconds']:.1f} | {x['analogy']:.2f} | {x['vocab']:,} | "
+                             f"{x['hs_scores']} sentences, mean {x['hs_mean_score']:.1f} |\n")
+            fh.write(f"\nMedians: gensim {med['gensim']:.1f} s, w2v.compat {med['w2v']:.1f} s "
+                     f"({med['gensim'] / med['w2v']:.2f}x); analogy gensim {ana['gensim']:.2f} %, w2v.compat "
+                     f"{ana['w2v']:.2f} % ({ana['w2v'] - ana['gensim']:+.2f} points).\n")
     return 0
+
+
+def _cpu():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 if __name__ == "__main__":

@@ -477,3 +477,37 @@ def test_files_interoperate_with_gensim(both, tmp_path):
     sub_w, sub_g = w.vectors_for_all(["w5", "zz", "W3", "w5"]), g.vectors_for_all(["w5", "zz", "W3", "w5"])
     assert sub_w.index_to_key == sub_g.index_to_key
     np.testing.assert_array_equal(sub_w.vectors, sub_g.vectors)
+
+
+def test_evaluate_word_analogies_by_3cosmul_answers_as_most_similar_cosmul(tmp_path):
+    """similarity_function='most_similar_cosmul': each question is right exactly when
+    most_similar_cosmul(positive=[b, c], negative=[a]) ranks d first among the non-question words.
+    Half the questions expect 3CosMul's answer and half 3CosAdd's, so the two rules score differently."""
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(60)]
+    kv = compat.KeyedVectors(16)
+    kv.add_vectors(words, rng.normal(size=(60, 16)).astype(np.float32))
+
+    def first(ranked, q):
+        return [w for w, _ in ranked if w not in q][0]
+
+    questions, want_mul, want_add = [], [], []
+    for k, (a, b, c) in enumerate(rng.choice(60, size=(200, 3))):
+        if len({a, b, c}) < 3:
+            continue
+        q = (words[a], words[b], words[c])
+        mul = first(kv.most_similar_cosmul(positive=[q[1], q[2]], negative=[q[0]], topn=6), q)
+        add = first(kv.most_similar(positive=[q[1], q[2]], negative=[q[0]], topn=6), q)
+        d = mul if k % 2 else add
+        questions.append(q + (d,))
+        want_mul.append(mul == d)
+        want_add.append(add == d)
+    path = tmp_path / "q.txt"
+    path.write_text(": one\n" + "".join(" ".join(q) + "\n" for q in questions))
+    score, sections = kv.evaluate_word_analogies(path, case_insensitive=False,
+                                                 similarity_function="most_similar_cosmul")
+    assert sections[0]["correct"] == [q for q, ok in zip(questions, want_mul) if ok]
+    assert score == pytest.approx(sum(want_mul) / len(questions))
+    cosadd, add_sections = kv.evaluate_word_analogies(path, case_insensitive=False)
+    assert add_sections[0]["correct"] == [q for q, ok in zip(questions, want_add) if ok]
+    assert want_mul != want_add

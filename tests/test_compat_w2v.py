@@ -67,6 +67,9 @@ def test_gensim_defaults_are_kept():
     assert compat.Word2Vec(sg=1, alpha=0.05, workers=1, batch_words=20000)._params().model == "sg"
     assert compat.Word2Vec(batch_words=20000)._params().chunk_words == 20000
     assert (compat.RULE_DEFAULT, compat.RULE_DISCARD, compat.RULE_KEEP) == (0, 1, 2)
+    assert (p.hs, p.cbow_mean, p.shrink_windows) == (False, True, True)
+    p = compat.Word2Vec(hs=1, negative=0, cbow_mean=0, shrink_windows=False)._params()
+    assert (p.hs, p.negative, p.cbow_mean, p.shrink_windows) == (True, 0, False, False)
 
 
 def test_signature_defaults_match_gensim():
@@ -88,7 +91,7 @@ def test_signature_defaults_match_gensim():
     (dict(negative=0), "negative=0"),
     (dict(cbow_mean=2), "cbow_mean"),
     (dict(hs=2), "hs"),
-    (dict(shrink_windows=False), "shrink_windows=False"),
+    (dict(shrink_windows=2), "shrink_windows"),
     (dict(sorted_vocab=0), "sorted_vocab=0"),
     (dict(null_word=1), "null_word=1"),
     (dict(hashfxn=lambda s: 0), "hashfxn="),
@@ -627,3 +630,43 @@ def test_score_is_gensims_on_the_same_weights_and_tree(corpus, sg, cbow_mean):
     # about 0.06 below it per node
     assert np.all(want <= got + 1e-4)
     np.testing.assert_allclose(got, want, rtol=0.03)
+
+
+def test_gensims_exception_types_for_bad_sentences_and_short_files(tmp_path, corpus):
+    """gensim raises TypeError for a corpus of the wrong shape and EOFError for a vector file shorter
+    than its header; w2v's one-line errors are also those types."""
+    with pytest.raises(TypeError, match="sentence 0"):
+        compat.Word2Vec(((s for s in [["a", "b"]]),))           # a generator where a sentence should be
+    with pytest.raises(TypeError, match="sentence 0"):
+        compat.Word2Vec((None, "corpus.bz2"))
+    m = compat.Word2Vec(corpus_file=str(corpus), vector_size=8, epochs=1, workers=1)
+    for binary in (True, False):
+        path = tmp_path / f"v{binary}.txt"
+        m.wv.save_word2vec_format(str(path), binary=binary)
+        with open(path, "r+b") as fh:
+            fh.write(str(len(m.wv) + 1).encode())            # the header announces one word more
+        with pytest.raises(EOFError, match="truncated"):
+            compat.KeyedVectors.load_word2vec_format(str(path), binary=binary)
+
+
+def test_hierarchical_softmax_codes_and_the_warning_for_both_losses(corpus, caplog):
+    m = compat.Word2Vec(corpus_file=str(corpus), vector_size=8, epochs=1, workers=1, hs=1, negative=0)
+    tree = m.w2v.tree
+    for word in ("g0w0", m.wv.index_to_key[-1]):
+        codes, points = tree.path(m.wv.get_index(word))
+        assert m.wv.get_vecattr(word, "code").tolist() == codes.tolist()
+        assert m.wv.get_vecattr(word, "point").tolist() == points.tolist()
+    assert len(m.wv.get_vecattr(m.wv.index_to_key[0], "code")) <= len(m.wv.get_vecattr(m.wv.index_to_key[-1], "code"))
+    with pytest.raises(W2VError, match="'code'"):
+        compat.Word2Vec(corpus_file=str(corpus), vector_size=8, epochs=1, workers=1).wv.get_vecattr("g0w0", "code")
+    with caplog.at_level("WARNING"):
+        compat.Word2Vec(hs=1, negative=5)
+    assert "Both hierarchical softmax and negative sampling are activated" in caplog.text
+
+
+def test_cosmul_by_a_word_and_by_its_unit_vector_agree_to_the_last_bit(corpus):
+    m = compat.Word2Vec(corpus_file=str(corpus), vector_size=8, epochs=1, workers=1)
+    by_word = m.wv.most_similar_cosmul("g0w0", topn=10)
+    by_vector = [(w, s) for w, s in m.wv.most_similar_cosmul(positive=[m.wv.get_vector("g0w0", norm=True)], topn=11)
+                 if w != "g0w0"]
+    assert by_word == by_vector

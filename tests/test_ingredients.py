@@ -208,6 +208,21 @@ def test_reduced_window_trains_as_many_pairs_as_word2vec(shared, kernels):
     assert abs(examples - mean) < 5 * math.sqrt(var), (examples, mean, math.sqrt(var))
     full = sum(min(n - 1, i + window) - max(0, i - window) for n in lengths.tolist() for i in range(n))
     assert full - mean > 50 * math.sqrt(var)       # the full window would be far off
+    # gensim's shrink_windows=False: every window at full width, so exactly every pair within `window`
+    fixed = kernels.TrainState(syn0, syn1neg, ids, None, prob, alias, False, window, 1, 1e-4, 1e-4, 10**9,
+                               shared_negatives=shared, shrink_windows=False)
+    assert fixed.train_chunk(0, len(ids), 8, 0, 0)[1] == full
+
+
+def test_trainer_hands_the_fixed_window_to_the_kernels(tmp_path):
+    """shrink_windows=False (--fixed-window) reaches the kernels: one thread and one seed repeat a run
+    bit for bit, so a different result can only come from the windows."""
+    path = zipf_corpus(tmp_path / "zipf.txt", tokens=20_000)
+    runs = [w2v.train(path, window=5, epochs=1, threads=1, min_count=1, dim=8, seed=3, shrink_windows=shrink)
+            for shrink in (True, True, False)]
+    assert np.array_equal(runs[0].syn0, runs[1].syn0)
+    assert not np.array_equal(runs[0].syn0, runs[2].syn0)
+    assert runs[2].params.shrink_windows is False
 
 
 # ---------------------------------------------------------------------------------------

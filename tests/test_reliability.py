@@ -222,6 +222,23 @@ def big_corpus(tmp_path_factory):
     return write_planted_corpus(tmp_path_factory.mktemp("sig") / "c.txt", sentences=20000)
 
 
+def test_a_ctrl_c_after_the_work_is_done_changes_nothing(tmp_path):
+    """A Ctrl-C that lands while the finished process shuts down (here: from an exit handler) neither
+    prints a traceback nor turns a finished run into a failure."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c d a b c d\n" * 50)
+    code = ("import atexit, os, signal, sys\n"
+            "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+            f"sys.argv = ['w2v', 'train', {str(corpus)!r}, '-o', {str(tmp_path / 'v.w2v')!r}, '-q', '--epochs', '1']\n"
+            "from w2v.cli import run\n"
+            "run()\n")
+    done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, \
+        (done.returncode, done.stderr)
+    assert (tmp_path / "v.w2v").exists()
+
+
 def test_first_ctrl_c_saves_the_model_so_far(tmp_path, big_corpus):
     code, seconds, err, out = _start_and_interrupt(tmp_path, big_corpus)
     assert code == 130, err

@@ -1,5 +1,10 @@
+import signal
 import sys
 
-from .cli import main
-
-sys.exit(main())
+try:
+    from .cli import run
+except KeyboardInterrupt:           # Ctrl-C while the modules load
+    print("w2v: interrupted", file=sys.stderr)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(130)
+run()

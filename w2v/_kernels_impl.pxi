@@ -750,7 +750,10 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
                 prefetch_tree(m, sen, i, n)
             if i + m.window + 1 < n:    # the word that can enter the next centre word's window
                 prefetch_row(in_row(m, sen[i + m.window + 1]), dim)
-            b = <int>rng_below(&rng, <uint32_t>m.window)   # reduced window, as word2vec.c
+            # reduced window, as word2vec.c (the draw is made either way: the same stream)
+            b = <int>rng_below(&rng, <uint32_t>m.window)
+            if not m.shrink_windows:
+                b = 0
             lo = i - m.window + b
             if lo < 0:
                 lo = 0
@@ -854,7 +857,8 @@ cdef class TrainState:
                  keep_prob, alias_prob, alias_idx,
                  bint cbow, int window, int negative, double alpha0, double min_alpha,
                  int64_t total_words, bint shared_negatives=False, uint32_t hot_rows=0,
-                 int64_t hot_sync=10000, syn1=None, tree=None, bint cbow_mean=True, hot_nodes=None):
+                 int64_t hot_sync=10000, syn1=None, tree=None, bint cbow_mean=True, hot_nodes=None,
+                 bint shrink_windows=True):
         cdef const float[::1] kp
         cdef const float[::1] ap
         cdef const int32_t[::1] ai
@@ -924,6 +928,7 @@ cdef class TrainState:
         self.m.negative = negative
         self.m.cbow = cbow
         self.m.cbow_mean = cbow_mean
+        self.m.shrink_windows = shrink_windows
         self.m.shared_negatives = shared_negatives
         self.m.hot = hot_rows
         self.m.hot_nodes = (hot_rows if hot_nodes is None else hot_nodes) if self.m.hs else 0

@@ -32,7 +32,7 @@ from cpython.object cimport PyObject
 
 import numpy as np
 
-from .errors import W2VError
+from .errors import SentenceTypeError, W2VError
 
 cdef extern from *:
     """
@@ -813,7 +813,7 @@ cdef class TokenTable:
         self.sentences_read += 1
         if is_str or is_bytes:
             if self.corpus_kind == KIND_TOKENS:
-                raise W2VError(f"sentence {index} (counted from 0) is a string, but sentence {self.kind_index} "
+                raise SentenceTypeError(f"sentence {index} (counted from 0) is a string, but sentence {self.kind_index} "
                                f"is a list of tokens, so the corpus was taken to be token lists: give every "
                                f"sentence as a list of tokens (line.split()), or every sentence as a string")
             self._check_text_type(is_str, index, -1)
@@ -826,7 +826,7 @@ cdef class TokenTable:
             self.cur_pos = 0
             return 0
         if sentence is None:
-            raise W2VError(f"sentence {index} (counted from 0) is None; give each sentence as a list of "
+            raise SentenceTypeError(f"sentence {index} (counted from 0) is None; give each sentence as a list of "
                            f"tokens or a string")
         if PyList_Check(o) or PyTuple_Check(o):
             seq = sentence
@@ -834,12 +834,12 @@ cdef class TokenTable:
             try:
                 seq = PySequence_Fast(sentence, b"not iterable")
             except TypeError:
-                raise W2VError(f"sentence {index} (counted from 0) is {_what(sentence)}; give each sentence "
+                raise SentenceTypeError(f"sentence {index} (counted from 0) is {_what(sentence)}; give each sentence "
                                f"as a list of tokens or a string") from None
         if PySequence_Fast_GET_SIZE(<PyObject *>seq) == 0:
             return 0
         if self.corpus_kind == KIND_LINES:
-            raise W2VError(f"sentence {index} (counted from 0) is a list of tokens, but sentence {self.kind_index} "
+            raise SentenceTypeError(f"sentence {index} (counted from 0) is a list of tokens, but sentence {self.kind_index} "
                            f"is a string, so the corpus was taken to be lines of text: give every sentence as "
                            f"a string, or every sentence as a list of tokens")
         if self.corpus_kind == KIND_UNKNOWN:
@@ -858,7 +858,7 @@ cdef class TokenTable:
             return 0
         where = f"sentence {index} (counted from 0)" + (f", token {pos}" if pos >= 0 else "")
         have, had = ("str", "bytes") if is_str else ("bytes", "str")
-        raise W2VError(f"{where} is {have}, but the corpus's earlier text is {had}: give all tokens and "
+        raise SentenceTypeError(f"{where} is {have}, but the corpus's earlier text is {had}: give all tokens and "
                        f"lines as str, or all as bytes")
 
     cdef int _token_error(self, PyObject *tok, Py_ssize_t pos) except -1:
@@ -866,7 +866,7 @@ cdef class TokenTable:
         if PyUnicode_Check(tok) or PyBytes_Check(tok):
             raise W2VError(f"sentence {index} (counted from 0), token {pos} is an empty string; tokens must "
                            f"have at least one character (split lines with str.split(), not str.split(' '))")
-        raise W2VError(f"sentence {index} (counted from 0), token {pos} is {_what(<object>tok)}, not a "
+        raise SentenceTypeError(f"sentence {index} (counted from 0), token {pos} is {_what(<object>tok)}, not a "
                        f"string; give each sentence as a list of str (or bytes) tokens")
 
     cdef bint _feed_tokens(self) except -1:

@@ -4,6 +4,7 @@ main(argv=None) -> int. A user mistake (W2VError) prints one line to stderr and 
 Ctrl-C exits 130.
 """
 import argparse
+import signal
 import sys
 
 from .errors import W2VError
@@ -38,6 +39,9 @@ def _add_train(sub):
                    help="CBOW: 1 averages the context vectors, 0 sums them (gensim's cbow_mean; default 1)")
     p.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
     p.add_argument("--window", type=int, default=d.window, help=f"maximum context distance (default {d.window})")
+    p.add_argument("--fixed-window", action="store_true",
+                   help="every window at full width (gensim's shrink_windows=False); default: each centre word's "
+                   "window width drawn from 1..window, as word2vec.c and gensim")
     p.add_argument("--negative", type=int, default=d.negative,
                    help=f"noise words per example; 0 trains hierarchical softmax only (needs --hs) (default {d.negative})")
     p.add_argument("--hs", action="store_true",
@@ -92,7 +96,6 @@ def _add_train(sub):
 
 def cmd_train(args):
     import os
-    import signal
     import time
 
     from .train import Checkpointer, Word2Vec, available_memory, estimate_memory, train
@@ -113,7 +116,7 @@ def cmd_train(args):
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
                   seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words,
                   shared_negatives=args.shared_negatives, prune_limit=args.prune_limit, hs=args.hs,
-                  cbow_mean=bool(args.cbow_mean))
+                  cbow_mean=bool(args.cbow_mean), shrink_windows=not args.fixed_window)
     from .params import Params
     p = Params(**params).validate()       # fail on bad values before reading anything
     if args.cache_dir is not None:
@@ -247,7 +250,6 @@ def _phrases_option(value):
 
 def _sigterm(signum, frame):
     import os
-    import signal
     os.kill(os.getpid(), signal.SIGINT)     # handled exactly as Ctrl-C
 
 
@@ -678,3 +680,16 @@ def main(argv=None):
         return 130
     except BrokenPipeError:  # e.g. `w2v similar ... | head`
         return 0
+
+
+def run():
+    """The `w2v` command (and `python -m w2v`): main() and the exit. A Ctrl-C that arrives while the
+    process starts (before main() handles it) or after main() has returned (while the interpreter
+    shuts down) ends it as an interruption too: exit status 130 and one line, never a traceback."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("w2v: interrupted", file=sys.stderr)
+        code = 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the work is done or stopped: nothing left to interrupt
+    sys.exit(code)

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import evaluate as _evaluate
 from . import vocab as _vocab
-from .errors import W2VError
+from .errors import EmptyVocabularyError, W2VError
 from .params import Params
 from .train import Word2Vec as _Word2Vec
 from .vectors import KeyedVectors as _KeyedVectors
@@ -87,10 +87,26 @@ class KeyedVectors(_KeyedVectors):
     def __str__(self):
         return f"{type(self).__name__}<vector_size={self.vector_size}, {len(self)} keys>"
 
+    _tree = None                # a model's Huffman tree (hierarchical softmax), set by Word2Vec
+
     @property
     def expandos(self):
-        """gensim's per-word attribute arrays; here the one attribute, "count"."""
-        return {"count": self._count_array()}
+        """gensim's per-word attribute arrays: "count", and with hierarchical softmax "code" and "point"."""
+        out = {"count": self._count_array()}
+        if self._tree is not None:
+            paths = [self._tree.path(i) for i in range(len(self))]
+            out["code"], out["point"] = np.empty(len(self), dtype=object), np.empty(len(self), dtype=object)
+            for i, (codes, points) in enumerate(paths):
+                out["code"][i], out["point"][i] = codes, points
+        return out
+
+    def get_vecattr(self, key, attr):
+        """gensim's per-word attributes: "count"; with hierarchical softmax also "code" (the branches of the
+        word's path from the root, uint8) and "point" (the inner nodes on it: syn1's rows, uint32)."""
+        if attr in ("code", "point") and self._tree is not None:
+            codes, points = self._tree.path(self.get_index(key))
+            return codes if attr == "code" else points
+        return super().get_vecattr(key, attr)
 
     def _count_array(self):
         if self.counts is not None:
@@ -158,11 +174,13 @@ class KeyedVectors(_KeyedVectors):
         "section", "correct" and "incorrect" (lists of (a, b, c, expected) tuples), the last one
         "Total accuracy". Questions with a word outside the first `restrict_vocab` words are left out,
         or count as incorrect with ``dummy4unknown=True``. The evaluation is w2v.evaluate's."""
-        if similarity_function != "most_similar":
-            raise W2VError(f"similarity_function={similarity_function!r} is not supported: analogies are "
-                           "answered by most_similar (3CosAdd)")
+        methods = {"most_similar": "cosadd", "most_similar_cosmul": "cosmul"}
+        if similarity_function not in methods:
+            raise W2VError(f"similarity_function={similarity_function!r} is not supported: give 'most_similar' "
+                           "(3CosAdd) or 'most_similar_cosmul' (3CosMul)")
         sections = _evaluate.read_analogies(analogies)
-        _, known, correct = _evaluate.analogy_outcomes(self, sections, restrict_vocab, case_insensitive)
+        _, known, correct = _evaluate.analogy_outcomes(self, sections, restrict_vocab, case_insensitive,
+                                                       method=methods[similarity_function])
         out = []
         k = 0
         for name, questions in sections:
@@ -342,7 +360,7 @@ class Word2Vec:
       the words' codes differ from gensim's (whose tree is built with a heap); the probabilities it models
       are the same kind. ``score()`` is gensim's (full windows, no subsampling, at most 10,000 words a
       sentence) computed with an exact log-sigmoid, not gensim's table.
-    - Not supported yet, a W2VError naming the argument: ``shrink_windows=False``. Not supported:
+    - Not supported:
       ``sorted_vocab=0``, ``null_word=1``, a ``hashfxn`` other than ``hash``, and the threading and
       logging knobs (``queue_factor``, ``report_delay``, ``progress_per``) at other than their defaults.
     """
@@ -387,6 +405,9 @@ class Word2Vec:
         self._read = None           # an iterator build_vocab() read to its end
         self.load = _call_on_class_only     # as gensim: model = Word2Vec.load(path), not model.load(path)
         self._params()              # every argument is checked now, as gensim does
+        if self.hs and self.negative:
+            logger.warning("Both hierarchical softmax and negative sampling are activated. Both train into "
+                           "one update of the input vectors, as in word2vec.c; set hs=0 or negative=0 for one.")
         if sentences is not None or corpus_file is not None:
             encoded = self._build_vocab(sentences, corpus_file, update=False, trim_rule=trim_rule)
             self._train(encoded, epochs=self.epochs, start_alpha=self.alpha, end_alpha=self.min_alpha,
@@ -408,9 +429,8 @@ class Word2Vec:
         if self.cbow_mean not in (0, 1, False, True):
             raise CompatValueError(f"cbow_mean must be 0 (the sum of the context vectors) or 1 (their mean), "
                                    f"not {self.cbow_mean!r}")
-        if self.shrink_windows is not True and self.shrink_windows != 1:
-            raise W2VError("shrink_windows=False (every window at full width) is not supported yet: w2v draws each "
-                           "window's width from 1..window, as gensim's default does")
+        if self.shrink_windows not in (0, 1, False, True):
+            raise CompatValueError(f"shrink_windows must be True or False, not {self.shrink_windows!r}")
         if self.sorted_vocab not in (1, True):
             raise W2VError("sorted_vocab=0 is not supported: w2v keeps the vocabulary sorted by descending count")
         if self.null_word not in (0, False):
@@ -428,7 +448,7 @@ class Word2Vec:
                       negative=self.negative, min_count=max(1, int(self.min_count)), sample=self.sample,
                       epochs=self.epochs if self.epochs else 1, alpha=self.alpha, min_alpha=self.min_alpha,
                       threads=self.workers, seed=self.seed, ns_exponent=self.ns_exponent, hs=bool(self.hs),
-                      cbow_mean=bool(self.cbow_mean))
+                      cbow_mean=bool(self.cbow_mean), shrink_windows=bool(self.shrink_windows))
         if self.max_vocab_size is not None:
             fields["prune_limit"] = self.max_vocab_size
         if self.batch_words != MAX_WORDS_IN_BATCH:     # gensim's job size; w2v's own default otherwise
@@ -481,8 +501,11 @@ class Word2Vec:
         if update and self.w2v is None:
             raise CompatRuntimeError("build_vocab(update=True) needs a vocabulary to update: call build_vocab() first")
         plain = trim_rule is None and self.max_final_vocab is None and not known and self.min_count >= 1
-        encoded = _vocab.scan(corpus, min_count=int(self.min_count) if plain else 1, max_distinct=p.prune_limit,
-                              select=None if plain else self._selector(trim_rule, known))
+        try:
+            encoded = _vocab.scan(corpus, min_count=int(self.min_count) if plain else 1, max_distinct=p.prune_limit,
+                                  select=None if plain else self._selector(trim_rule, known))
+        except EmptyVocabularyError as e:       # gensim: RuntimeError when there is nothing to train
+            raise CompatRuntimeError(str(e)) from None
         if plain:
             self.effective_min_count = int(self.min_count)
         self._read = corpus if _is_iterator(corpus) else None
@@ -628,6 +651,7 @@ class Word2Vec:
         if self.w2v is None:
             return
         fresh = KeyedVectors.from_w2v(self.w2v.wv)
+        fresh._tree = self.w2v.tree             # hierarchical softmax: the words' "code" and "point"
         if self._wv is None:
             self._wv = fresh
         elif self._wv is not fresh:
@@ -787,7 +811,7 @@ class Word2Vec:
         cls.__init__(model, vector_size=p.dim, alpha=p.alpha, window=p.window, min_count=p.min_count,
                      sample=p.sample, seed=p.seed, workers=p.threads, min_alpha=p.min_alpha,
                      sg=int(p.model == "sg"), negative=p.negative, ns_exponent=p.ns_exponent, epochs=p.epochs,
-                     hs=int(p.hs), cbow_mean=int(p.cbow_mean))
+                     hs=int(p.hs), cbow_mean=int(p.cbow_mean), shrink_windows=bool(p.shrink_windows))
         for name, value in (inner.extra.get("gensim") or {}).items():
             if name in cls._SAVED:
                 setattr(model, name, value)

@@ -28,3 +28,17 @@ class WordEncodingError(W2VError, UnicodeDecodeError):
 
     def __str__(self):
         return self.message
+
+
+class SentenceTypeError(W2VError, TypeError):
+    """A corpus element of the wrong kind (a sentence that is neither a token list nor a string, a token
+    that is not a string); also a TypeError, as gensim raises for such input."""
+
+
+class TruncatedFileError(W2VError, EOFError):
+    """A vector file that is truncated or corrupt (it ends before its header says it should); also an
+    EOFError, as gensim raises for a file shorter than its header."""
+
+
+class EmptyVocabularyError(W2VError):
+    """A corpus with no tokens, or none that pass min-count: there is no vocabulary to train."""

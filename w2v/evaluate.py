@@ -103,8 +103,11 @@ def _candidates(kv, restrict_vocab):
     return min(n_cand, len(kv))
 
 
-def analogy_outcomes(kv, sections, restrict_vocab=30000, case_insensitive=True):
+def analogy_outcomes(kv, sections, restrict_vocab=30000, case_insensitive=True, method="cosadd"):
     """The analogy loop behind evaluate_analogies and w2v.compat's evaluate_word_analogies.
+
+    method: "cosadd" (the nearest word to b - a + c, by cosine) or "cosmul" (3CosMul: the word x with
+    the largest cos'(x, b) cos'(x, c) / (cos'(x, a) + 1e-6), cos' = (1 + cos) / 2; Levy and Goldberg).
 
     `sections` is read_analogies' list. Returns (n_cand, known, correct): the number of candidate
     words, and two boolean arrays over all questions in file order: all four words are among the
@@ -147,10 +150,32 @@ def analogy_outcomes(kv, sections, restrict_vocab=30000, case_insensitive=True):
             for r, row in enumerate(groups):
                 flat = np.concatenate([np.asarray(g, dtype=np.int64) for g in row])
                 exclude[r, :len(flat)] = flat
-        best, _ = kv.analogy_rows(q[:, 0], q[:, 1], q[:, 2], exclude, topn=1, restrict_vocab=n_cand)
-        best = best[:, 0]
+        if method == "cosmul":
+            best = _cosmul_best(kv, q, exclude, n_cand)
+        elif method == "cosadd":
+            best, _ = kv.analogy_rows(q[:, 0], q[:, 1], q[:, 2], exclude, topn=1, restrict_vocab=n_cand)
+            best = best[:, 0]
+        else:
+            raise W2VError(f"method must be 'cosadd' or 'cosmul', not {method!r}")
         correct[known] = (best >= 0) & (canon[np.maximum(best, 0)] == canon[q[:, 3]])
     return n_cand, known, correct
+
+
+def _cosmul_best(kv, q, exclude, n_cand, block=512):
+    """3CosMul's answer to each question row (a, b, c, _) of q among the first n_cand rows, the rows in
+    `exclude` (-1 pads) left out."""
+    normed = kv.get_normed_vectors()
+    cand = normed[:n_cand]
+    best = np.empty(len(q), dtype=np.int64)
+    for s in range(0, len(q), block):
+        rows = q[s:s + block]
+        a, b, c = ((1.0 + cand @ normed[rows[:, j]].T) / 2.0 for j in range(3))     # (n_cand, questions)
+        scores = b * c / (a + 1e-6)
+        for r, ex in enumerate(exclude[s:s + block]):
+            ex = ex[(ex >= 0) & (ex < n_cand)]
+            scores[ex, r] = -np.inf
+        best[s:s + len(rows)] = scores.argmax(axis=0)
+    return best
 
 
 def evaluate_analogies(kv, path, restrict_vocab=30000, case_insensitive=True):

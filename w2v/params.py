@@ -41,6 +41,7 @@ class Params:
     prune_limit: int = 20_000_000  # the scan prunes the rarest tokens when it holds more distinct ones
     hs: bool = False             # hierarchical softmax (word2vec.c's -hs 1), alone (negative=0) or with negative sampling
     cbow_mean: bool = True       # CBOW: the mean of the context vectors (False: their sum, gensim's cbow_mean=0)
+    shrink_windows: bool = True  # each window's width drawn from 1..window (False: always `window`, gensim's shrink_windows=False)
 
     def resolved(self):
         """A copy with the model-dependent defaults filled in."""
@@ -49,7 +50,8 @@ class Params:
         return dataclasses.replace(self, alpha=alpha, threads=threads)
 
     def validate(self):
-        p = dataclasses.replace(self, hs=_as_bool("hs", self.hs), cbow_mean=_as_bool("cbow_mean", self.cbow_mean))
+        p = dataclasses.replace(self, hs=_as_bool("hs", self.hs), cbow_mean=_as_bool("cbow_mean", self.cbow_mean),
+                                shrink_windows=_as_bool("shrink_windows", self.shrink_windows))
         p = p.resolved()
         if p.model not in ("sg", "cbow"):
             raise W2VError(f"model must be 'sg' or 'cbow', not {p.model!r}")

@@ -425,7 +425,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     epochs run over the ids, so a one-shot generator is enough and the sentences are never held.
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
-    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, hs, cbow_mean,
+    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, hs, cbow_mean, shrink_windows,
     chunk_words, shared_negatives, prune_limit: while reading, the rarest tokens are pruned whenever
     more distinct ones are held, which bounds the scan's memory; see w2v.vocab). Returns a
     Word2Vec whose .wv are the vectors. Raises W2VError for bad parameters or input.
@@ -890,7 +890,7 @@ def _run(model, ids, callbacks, reporter, checkpointer=None):
     state = _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
                                 p.window, p.negative, *s.rates(p), total,
                                 shared_negatives=p.shared_negatives, hot_rows=hot, hot_sync=HOT_SYNC_WORDS,
-                                syn1=model.syn1, tree=model.tree, cbow_mean=p.cbow_mean,
+                                syn1=model.syn1, tree=model.tree, cbow_mean=p.cbow_mean, shrink_windows=p.shrink_windows,
                                 hot_nodes=hot if HOT_NODES else 0)
     run = _RunStats()
     model.interrupted = False

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 
 from ._io import atomic_write, describe_os_error
-from .errors import UnknownWordError, W2VError, WordEncodingError
+from .errors import TruncatedFileError, UnknownWordError, W2VError, WordEncodingError
 
 __all__ = ["KeyedVectors", "load", "detect_format", "FORMATS"]
 
@@ -402,7 +402,9 @@ class KeyedVectors:
     def _unit(self, vec, what):
         v = self._vector(vec, what)
         n = float(np.linalg.norm(v))
-        return v / n if n > 0 else v
+        # a vector that is already of unit length (a word's normed vector) is taken as it is, so that
+        # querying by a word and by its unit vector give the same scores to the last bit
+        return v / n if n > 0 and abs(n - 1.0) > 1e-6 else v
 
     def _terms(self, positive, negative):
         """gensim's query terms as (terms, weights): each term a word or a vector."""
@@ -1091,7 +1093,7 @@ def _sniff(head, fh, path):
         return "txt"
     sp = sample.find(b" ")
     if sp < 0:
-        raise W2VError(f"{path}: truncated or corrupt: no word after the header line")
+        raise TruncatedFileError(f"{path}: truncated or corrupt: no word after the header line")
     window = sample[sp + 1:sp + 1 + 4 * dim]
     window = window.split(b"\n", 1)[0]
     if window and all(ch in _TEXT_VALUE_BYTES for ch in window):
@@ -1114,7 +1116,7 @@ def _parse_header(line, path):
 
 
 def _corrupt(path, why):
-    return W2VError(f"{path}: truncated or corrupt: {why}")
+    return TruncatedFileError(f"{path}: truncated or corrupt: {why}")
 
 
 def _read_native(fh, path, size, mmap, limit):

@@ -40,7 +40,7 @@ from ._scan import MIN_SENTENCE_OUT
 from .corpus import BLOCK_BYTES, ReadStats, open_corpus, read_ahead
 from .params import MAX_SENTENCE
 from ._io import describe_os_error
-from .errors import W2VError
+from .errors import EmptyVocabularyError, W2VError
 
 EOS = np.uint32(_kernels.EOS)
 _DROP = np.uint32(0xFFFFFFFE)
@@ -457,17 +457,17 @@ def _scan(source, min_count, max_vocab, max_distinct, cache_dir, progress, capac
         n_ids = table.next_id
         total_tokens = stream.n - int(counts[0])     # not counts[1:].sum(): pruned tokens' counts are gone
         if total_tokens == 0:
-            raise W2VError(source.empty_message())
+            raise EmptyVocabularyError(source.empty_message())
         fingerprint = source.fingerprint(table.digest)
         words, word_counts, prov_to_word, bad, distinct = _choose(table, counts, min_count, max_vocab, select)
         del table
         if not words:
             if pruned:      # the counts are those since each token's last prune; the last may have left none
-                raise W2VError(
+                raise EmptyVocabularyError(
                     f"no word occurs at least {min_count} times since the scan last pruned rare tokens "
                     f"(it pruned {pruned} times to hold at most {max_distinct:,}); raise --prune-limit or "
                     f"lower --min-count")
-            raise W2VError(
+            raise EmptyVocabularyError(
                 f"no word occurs at least {min_count} times (the most frequent occurs {int(counts[1:].max())} "
                 f"times); lower --min-count or use a larger corpus")
         vocab = Vocab(words=words, counts=word_counts, total_tokens=total_tokens, distinct=distinct,
@@ -587,7 +587,7 @@ def encode(corpus, vocab, cache_dir=None, progress=None, max_distinct=20_000_000
                                     minlength=n_words).astype(np.int64)
         total = stream.n - int(counts[0])
         if total == 0:
-            raise W2VError(source.empty_message())
+            raise EmptyVocabularyError(source.empty_message())
         if corpus_counts.sum() == 0:
             raise W2VError(f"no word of corpus {source.name} is in the model's vocabulary ({n_words:,} words); "
                            f"train on text in the same language and tokenisation")
