@@ -344,3 +344,22 @@ def test_cli_errors_are_one_line(tmp_path, capsys, extra, message):
     code, out, err = run(capsys, "eval", vec, *[a.format(**names) for a in extra])
     assert code == 2
     assert err.startswith("w2v: error: ") and message in err and err.count("\n") == 1
+
+
+def test_the_table_runs_on_one_blas_thread_and_restores_the_count(monkeypatch):
+    """The STS table's many small BLAS calls run on one OpenBLAS thread (on busy cores the default
+    thread count made the table 5-10x slower), and the count is restored afterwards."""
+    from w2v import _blas
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    before = _blas.threads()
+    if before is None:      # numpy without OpenBLAS: nothing to set, the block still runs
+        with _blas.one_thread():
+            pass
+        return
+    seen = []
+    import w2v.evaluate as ev
+    real = ev._sentence_table
+    monkeypatch.setattr(ev, "_sentence_table", lambda *a, **k: seen.append(_blas.threads()) or {})
+    ev.evaluate_sentence_table(None, "unused")
+    monkeypatch.setattr(ev, "_sentence_table", real)
+    assert seen == [1] and _blas.threads() == before

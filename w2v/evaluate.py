@@ -15,6 +15,7 @@ import numpy as np
 
 from . import geometry
 from ._io import describe_os_error
+from ._blas import one_thread as one_blas_thread
 from .errors import W2VError
 from .vectors import KeyedVectors
 
@@ -495,6 +496,13 @@ def _check_choice(value, choices, what):
 
 def evaluate_sentence_table(kv, path, methods=POOLING, whitenings=tuple(POST_PROCESSING), tokenizer=None,
                             layout="auto", whiten_dims=None, abtt_components=None, sif_a=1e-3):
+    with one_blas_thread():     # many small BLAS calls: see w2v._blas
+        return _sentence_table(kv, path, methods, whitenings, tokenizer, layout, whiten_dims, abtt_components,
+                               sif_a)
+
+
+def _sentence_table(kv, path, methods=POOLING, whitenings=tuple(POST_PROCESSING), tokenizer=None,
+                    layout="auto", whiten_dims=None, abtt_components=None, sif_a=1e-3):
     """Sentence similarity (STS) for several poolings x post-processings, reading the file once.
 
     For each pair, the cosine of the two pooled sentence vectors is compared with the gold score
@@ -963,3 +971,6 @@ def _beta_fraction(a, b, x, eps=1e-15, max_terms=100000):
         if abs(delta - 1.0) < eps:
             return h
     raise W2VError(f"the incomplete beta function did not converge (a={a}, b={b}, x={x})")
+
+
+evaluate_sentence_table.__doc__ = _sentence_table.__doc__
