@@ -153,6 +153,9 @@ class Word2Vec:
         s = self.schedule
         if s is None:
             raise W2VError("this model's training is complete; use model.train(corpus, epochs=N) to train more")
+        if "distributed" in self.extra:
+            raise W2VError("this run was trained across Dask workers; resume it with w2v.distributed.resume(model, "
+                           "corpus, ...) or `w2v train CORPUS --resume STATE --distributed ADDRESS`")
         self._set_threads(threads)
         checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
         reporter = _Reporter(quiet)
@@ -580,18 +583,26 @@ class _RunStats:
         self.next_tick = self.t0 + 1.0      # progress callbacks: about once a second
 
 
-def _run(model, ids, callbacks, reporter, checkpointer=None):
+def train_state(model, ids, total_words):
+    """The compiled kernels' state for training `model` (its parameters, vocabulary and weight
+    matrices, trained in place) on the encoded corpus `ids`; the learning rate falls from alpha to
+    min_alpha as the progress counter goes from 0 to total_words."""
     p = model.params
     vocab = model.vocab
-    s = model.schedule
     keep = keep_probabilities(vocab.counts, p.sample)
     prob, alias = alias_table(vocab.counts, p.ns_exponent)
+    return _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
+                               p.window, p.negative, p.alpha, p.min_alpha, total_words,
+                               shared_negatives=p.shared_negatives,
+                               hot_rows=hot_rows(p.threads, len(vocab), p.dim), hot_sync=HOT_SYNC_WORDS)
+
+
+def _run(model, ids, callbacks, reporter, checkpointer=None):
+    p = model.params
+    s = model.schedule
     bounds = chunk_bounds(ids, p.chunk_words)
     total = s.train_words * s.end_epoch
-    state = _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
-                                p.window, p.negative, p.alpha, p.min_alpha, total,
-                                shared_negatives=p.shared_negatives,
-                                hot_rows=hot_rows(p.threads, len(vocab), p.dim), hot_sync=HOT_SYNC_WORDS)
+    state = train_state(model, ids, total)
     run = _RunStats()
     model.interrupted = False
     model._wv = None            # the weights change: cached unit vectors would go stale
@@ -678,14 +689,15 @@ def _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
     return False
 
 
-def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
+def _segment(model, state, bounds, callbacks, reporter, checkpointer, run, end_chunk=None):
     """Run p.threads workers over the chunks from s.next_chunk until the epoch ends ("done"),
     a checkpoint is due ("pause": no new chunks are handed out and those in flight finish), or
     Ctrl-C or a callback stops training ("stop", the same way; chunks still running after
-    DRAIN_SECONDS are cut short). A second Ctrl-C raises _Abort once the workers have returned."""
+    DRAIN_SECONDS are cut short). A second Ctrl-C raises _Abort once the workers have returned.
+    end_chunk: stop before this chunk instead of at the epoch's end (a distributed round)."""
     p = model.params
     s = model.schedule
-    n_chunks = len(bounds) - 1
+    n_chunks = len(bounds) - 1 if end_chunk is None else end_chunk
     epoch = s.epoch
     lock = threading.Lock()
     ctl = {"pause": False, "running": p.threads}
