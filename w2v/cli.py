@@ -63,6 +63,18 @@ def _add_train(sub):
     p.add_argument("--no-memory-check", action="store_true",
                    help="train even if the memory estimate says the run does not fit")
     p.add_argument("--demo", action="store_true", help="train on a small built-in corpus (no file needed)")
+    p.add_argument("--distributed", metavar="ADDRESS",
+                   help="train on the workers of a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
+                        "for N local worker processes; the corpus (a directory, or a quoted glob pattern) is split "
+                        "by files, one shard per worker; --threads is then per worker (needs pip install "
+                        "\"w2v[distributed]\")")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --distributed: how many shards to train (default: one per worker)")
+    p.add_argument("--round-words", type=int, default=None,
+                   help="with --distributed: words each worker trains between two reconciliations of the replicas "
+                        "(default 1,000,000)")
+    p.add_argument("--merge", choices=("sum", "average"), default=None,
+                   help="with --distributed: add the workers' changes of a row (sum, the default) or average them")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
     return p
@@ -83,6 +95,15 @@ def cmd_train(args):
         raise W2VError("--resume needs the corpus the run started on, not --demo")
     if args.estimate_memory and args.demo:
         raise W2VError("--estimate-memory needs a corpus")
+    if args.distributed is None:
+        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge)):
+            if value is not None:
+                raise W2VError(f"{flag} goes with --distributed ADDRESS")
+    else:
+        from .distributed import _dask
+        _dask()         # without Dask: one line saying what to install, before anything is read
+        if args.estimate_memory:
+            raise W2VError("--estimate-memory estimates a single-process run; leave out --distributed")
     params = dict(model=args.model, dim=args.dim, window=args.window, negative=args.negative,
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
@@ -102,6 +123,13 @@ def cmd_train(args):
         if model.schedule is None:
             raise W2VError(f"{args.resume} holds a finished model: nothing to resume")
         saved = model.extra
+        if "distributed" in saved and args.distributed is None:
+            raise W2VError(f"{args.resume} is the checkpoint of a distributed run: add --distributed ADDRESS")
+        if "distributed" not in saved and args.distributed is not None:
+            raise W2VError(f"{args.resume} is the checkpoint of a single-process run: leave out --distributed")
+        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge)):
+            if value is not None:
+                raise W2VError(f"{flag} cannot change when a distributed run resumes (its checkpoint keeps it)")
     output = args.output or saved.get("output")
     demo_out = None
     if output is None and args.demo:
@@ -146,7 +174,18 @@ def cmd_train(args):
     if previous == signal.SIG_DFL:        # a job scheduler's SIGTERM stops training like Ctrl-C
         signal.signal(signal.SIGTERM, _sigterm)
     try:
-        if model is not None:
+        if args.distributed is not None:
+            from . import distributed
+            if model is not None:
+                model.extra = dict(extra, distributed=model.extra["distributed"])
+                model = distributed.resume(model, corpus, address=args.distributed, quiet=args.quiet,
+                                           cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)
+            else:
+                model = distributed.train(corpus, address=args.distributed, workers=args.workers,
+                                          round_words=args.round_words or distributed.ROUND_WORDS,
+                                          merge=args.merge or "sum", quiet=args.quiet, cache_dir=args.cache_dir,
+                                          extra=extra, **ckpt_args, **params)
+        elif model is not None:
             model.extra = extra
             model.resume(corpus, quiet=args.quiet, cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)
         else:
@@ -159,7 +198,7 @@ def cmd_train(args):
         model.wv.save(target, format=fmt)
         model.timings["save"] = time.perf_counter() - t0
         if model.interrupted:
-            model.extra = extra
+            model.extra = dict(extra, **{k: v for k, v in model.extra.items() if k == "distributed"})
             model.save(ckpt_path)
     finally:
         signal.signal(signal.SIGTERM, previous)
