@@ -100,6 +100,48 @@ def test_two_workers_learn_the_planted_groups(client, corpus, model):
     assert neighbour_accuracy(m.vocab.words, m.syn0) >= 0.95
 
 
+def test_a_stopped_run_keeps_every_change_and_resumes_exactly(client, corpus):
+    """StopTraining after a round whose rare rows stayed on the worker: they reach the model before it is
+    returned, and resuming it ends where the uninterrupted (single-process) run ends."""
+    def stop_after_round_five(info):
+        if info.event == "round_end" and info.round == 5:
+            raise w2v.StopTraining
+
+    m = wd.train(corpus, client, workers=1, round_words=2500, rare_every=3, callbacks=[stop_after_round_five],
+                 **SMALL)
+    assert m.interrupted and m.schedule is not None and m.extra["distributed"]["round"] == 5
+    assert not m.rounds[4]["full"] and m.rounds[-1]["round"] is None      # round 5 was partial: an exchange
+    m = wd.resume(m, corpus, client)
+    one = w2v.train(corpus, **SMALL)
+    np.testing.assert_array_equal(m.syn0, one.syn0)
+    np.testing.assert_array_equal(m.syn1neg, one.syn1neg)
+
+
+def test_rare_rows_wait_for_every_kth_round(client, tmp_path):
+    """The rows of the frequent words (90% of the corpus) go every round, the others every 3rd round and at
+    the epoch's end, and the workers still learn the groups."""
+    d = tmp_path / "zipf"
+    d.mkdir()
+    rng = np.random.default_rng(2)
+    for f in range(2):
+        with open(d / f"z{f}.txt", "w") as fh:
+            for _ in range(1500):
+                g = rng.integers(8)
+                # word i of a group is i + 1 times rarer than word 0: the last rows are rare
+                i = np.minimum(rng.zipf(1.6, size=10) - 1, 7)
+                fh.write(" ".join(f"g{g}w{j}" for j in i) + "\n")
+    m = wd.train(d, client, round_words=3000, rare_every=3, **dict(SMALL, epochs=3))
+    frequent = wd.frequent_rows(m.vocab.counts)
+    assert 8 <= frequent < len(m.vocab) - 8
+    per_epoch = len(m.rounds) // 3
+    assert [r["full"] for r in m.rounds[:per_epoch]] == [(i + 1) % 3 == 0 or i + 1 == per_epoch
+                                                         for i in range(per_epoch)]
+    for r in m.rounds:
+        most = max(x for pair in r["rows_up"] for x in pair)
+        assert most > frequent if r["full"] else most <= frequent
+    assert neighbour_accuracy(m.vocab.words, m.syn0) >= 0.9
+
+
 def write_tie_corpus(directory, seed=0):
     """Files whose own words all occur 3 times (ties across files), shared words whose counts add up
     across files, files of different sizes (so the shards are not the files in order), and a word with an
@@ -129,9 +171,11 @@ def test_merged_vocabulary_is_the_single_process_one(client, tmp_path, min_count
     assert m.vocab.total_tokens == one.total_tokens and m.vocab.distinct == one.distinct
 
 
-def test_one_worker_with_one_thread_repeats_the_single_process_run(client, corpus):
-    m = wd.train(corpus, client, workers=1, round_words=2500, **SMALL)
-    assert len(m.rounds) > 10
+@pytest.mark.parametrize("rare_every", [1, 3])
+def test_one_worker_with_one_thread_repeats_the_single_process_run(client, corpus, rare_every):
+    """Also when the rare rows wait for every 3rd round (and the epoch's end): no change is lost."""
+    m = wd.train(corpus, client, workers=1, round_words=2500, rare_every=rare_every, **SMALL)
+    assert len(m.rounds) > 10 and (sum(not r["full"] for r in m.rounds) > 10) == (rare_every > 1)
     one = w2v.train(corpus, **SMALL)
     np.testing.assert_array_equal(m.syn0, one.syn0)
     np.testing.assert_array_equal(m.syn1neg, one.syn1neg)

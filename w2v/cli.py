@@ -75,6 +75,9 @@ def _add_train(sub):
                         "(default 1,000,000)")
     p.add_argument("--merge", choices=("sum", "average"), default=None,
                    help="with --distributed: add the workers' changes of a row (sum, the default) or average them")
+    p.add_argument("--rare-every", type=int, default=None, metavar="K",
+                   help="with --distributed: exchange the rows of the frequent words (90%% of the corpus) every "
+                        "round and the other rows every K rounds (default 1: all changed rows every round)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
     return p
@@ -96,7 +99,8 @@ def cmd_train(args):
     if args.estimate_memory and args.demo:
         raise W2VError("--estimate-memory needs a corpus")
     if args.distributed is None:
-        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge)):
+        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge),
+                            ("--rare-every", args.rare_every)):
             if value is not None:
                 raise W2VError(f"{flag} goes with --distributed ADDRESS")
     else:
@@ -127,7 +131,8 @@ def cmd_train(args):
             raise W2VError(f"{args.resume} is the checkpoint of a distributed run: add --distributed ADDRESS")
         if "distributed" not in saved and args.distributed is not None:
             raise W2VError(f"{args.resume} is the checkpoint of a single-process run: leave out --distributed")
-        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge)):
+        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge),
+                            ("--rare-every", args.rare_every)):
             if value is not None:
                 raise W2VError(f"{flag} cannot change when a distributed run resumes (its checkpoint keeps it)")
     output = args.output or saved.get("output")
@@ -184,6 +189,7 @@ def cmd_train(args):
                 model = distributed.train(corpus, address=args.distributed, workers=args.workers,
                                           round_words=args.round_words or distributed.ROUND_WORDS,
                                           merge=args.merge or "sum", quiet=args.quiet, cache_dir=args.cache_dir,
+                                          rare_every=args.rare_every or distributed.RARE_EVERY,
                                           extra=extra, **ckpt_args, **params)
         elif model is not None:
             model.extra = extra

@@ -49,6 +49,8 @@ from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporte
 from .vocab import EOS, Vocab, encode, scan
 
 ROUND_WORDS = 1_000_000     # default corpus words per worker (on the largest shard) between reconciliations
+RARE_EVERY = 1              # default rounds between two exchanges of the rare words' rows
+FREQUENT_SHARE = 0.9        # the frequent words: the most frequent ones that make up this share of the corpus
 MATRICES = ("syn0", "syn1neg")   # the weight matrices a replica trains and the rounds reconcile
 MERGES = ("sum", "average")
 POLL_SECONDS = 0.005        # how often the client looks at the workers' rounds in flight
@@ -141,7 +143,7 @@ def shard_seed(seed, shard):
 
 def merge_counts(per_file, min_count, max_vocab):
     """The vocabulary of files counted one by one: per_file holds, in corpus order, each file's words in
-    the order they first appear in it and their counts. Counts are added by word; the words seen at least
+    the order they first appear in it (one string, a word per line) and their counts. Counts are added by word; the words seen at least
     min_count times are sorted by descending count, ties by first appearance in the corpus (as vocab.scan
     orders them), and the first max_vocab kept (0: all). Returns (Vocab, per file: has a vocabulary word)."""
     index = {}
@@ -151,7 +153,7 @@ def merge_counts(per_file, min_count, max_vocab):
         tokens += f["tokens"]
         pruned += f["pruned"]
         threshold = max(threshold, f["threshold"])
-        for w, c in zip(f["words"], f["counts"].tolist()):
+        for w, c in zip(_unpack(f["words"]), f["counts"].tolist()):
             i = index.get(w)
             if i is None:
                 index[w] = len(totals)
@@ -173,8 +175,24 @@ def merge_counts(per_file, min_count, max_vocab):
                   prune_threshold=threshold,
                   bad_utf8=sum(1 for w in chosen if "\ufffd" in w))   # words that hold U+FFFD
     final = set(chosen)
-    useful = [any(w in final for w in f["words"]) for f in per_file]
+    useful = [any(w in final for w in _unpack(f["words"])) for f in per_file]
     return vocab, useful
+
+
+def _pack(words):
+    """Words as one string (a token never holds whitespace): Dask sends a list item by item, one string at once."""
+    return "\n".join(words)
+
+
+def _unpack(text):
+    return text.split("\n") if text else []
+
+
+def frequent_rows(counts, share=FREQUENT_SHARE):
+    """How many of the most frequent words (rows, the vocabulary being sorted by count) make up `share` of
+    the corpus's words."""
+    cum = np.cumsum(np.asarray(counts, dtype=np.float64))
+    return int(min(len(cum), np.searchsorted(cum, share * cum[-1]) + 1)) if len(cum) else 0
 
 
 def _first_appearance(ids, n_words):
@@ -256,7 +274,8 @@ class Replica:
         return {"host": socket.gethostname(), "pid": os.getpid(), "threads": self.params.threads}
 
     def count(self):
-        """Per file: its words in the order they first appear, their counts, and its token count."""
+        """Per file: its words in the order they first appear (one string, a word per line), their counts,
+        and its token count."""
         out = []
         for name in self.files:
             try:
@@ -264,21 +283,22 @@ class Replica:
             except W2VError:
                 if _has_tokens(name):
                     raise
-                out.append(dict(words=[], counts=np.zeros(0, dtype=np.int64), tokens=0, pruned=0, threshold=0))
+                out.append(dict(words="", counts=np.zeros(0, dtype=np.int64), tokens=0, pruned=0, threshold=0))
                 continue
             v = enc.vocab
             order = _first_appearance(enc.ids, len(v))
             del enc
-            out.append(dict(words=[v.words[i] for i in order.tolist()], counts=v.counts[order],
+            out.append(dict(words=_pack([v.words[i] for i in order.tolist()]), counts=v.counts[order],
                             tokens=v.total_tokens, pruned=v.pruned, threshold=v.prune_threshold))
         return out
 
     def encode(self, words, counts, files=None):
-        """Encode the shard's files (those given, if given) with the run's vocabulary. Returns the shard's
+        """Encode the shard's files (those given, if given) with the run's vocabulary (its words as one
+        string, a word per line, and their counts). Returns the shard's
         words per epoch (in the vocabulary) and the tokens outside the vocabulary."""
         if files is not None:
             self.files = list(files)
-        self.vocab = Vocab(words=list(words), counts=np.asarray(counts, dtype=np.int64))
+        self.vocab = Vocab(words=_unpack(words), counts=np.asarray(counts, dtype=np.int64))
         parts, oov = [], 0
         for name in self.files:
             enc = encode(name, self.vocab, cache_dir=self.cache_dir)
@@ -317,28 +337,30 @@ class Replica:
         self.model.schedule = Schedule(first_epoch=0, end_epoch=self.epochs, train_words=self.train_words, epoch=0)
         self.state = train_state(self.model, self.ids, max(1, self.epochs * self.train_words))
 
-    def train_round(self, incoming, epoch, rnd, words_done):
+    def train_round(self, incoming, epoch, rnd, words_done, rows=None):
         """Take the rows the others changed in the last round (incoming: per matrix (rows, values) or None),
-        train round `rnd` of `epoch` with the learning rate of global progress `words_done`, and return
-        the rows this replica changed."""
+        train round `rnd` of `epoch` (None: none, only exchange rows) with the learning rate of global progress
+        `words_done`, and return the rows this replica changed among the first `rows` (None: all; the changes
+        of the others stay here and are returned by a later round)."""
         t0 = time.perf_counter()
         if incoming is not None:
-            for name, start, (rows, values) in zip(MATRICES, self.start, incoming):
-                getattr(self.model, name)[rows] = values
-                start[rows] = values
+            for name, start, (changed, values) in zip(MATRICES, self.start, incoming):
+                getattr(self.model, name)[changed] = values
+                start[changed] = values
         s = self.model.schedule
-        s.epoch, s.next_chunk = epoch, self.starts[rnd]
         s.epoch_loss, s.epoch_examples, s.epoch_words, s.exact = 0.0, 0, 0, True
+        run = _RunStats()
+        run.ctrl_c = _CtrlC()
         # the global position on this shard's own schedule (total: its words x epochs)
         self.state.set_progress(int(words_done) * self.train_words // max(1, self.corpus_words))
         alpha_start = self.state.alpha
-        run = _RunStats()
-        run.ctrl_c = _CtrlC()
-        if self.starts[rnd + 1] > self.starts[rnd]:
+        if rnd is not None and self.starts[rnd + 1] > self.starts[rnd]:
+            s.epoch, s.next_chunk = epoch, self.starts[rnd]
             _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run,
                      end_chunk=self.starts[rnd + 1])
         t1 = time.perf_counter()
-        changed = [_changed_rows(getattr(self.model, name), start) for name, start in zip(MATRICES, self.start)]
+        changed = [_changed_rows(getattr(self.model, name)[:rows], start[:rows])
+                   for name, start in zip(MATRICES, self.start)]
         return {"shard": self.shard, "words": s.epoch_words, "examples": s.epoch_examples, "loss": s.epoch_loss,
                 "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
                 "train_seconds": t1 - t0, "diff_seconds": time.perf_counter() - t1, "changed": changed}
@@ -533,7 +555,7 @@ class _Driver:
 
     def encode(self, vocab):
         t0 = time.perf_counter()
-        words, counts = list(vocab.words), vocab.counts
+        words, counts = _pack(vocab.words), vocab.counts
         futures = [r.encode(words, counts, [self.paths[i] for i in self.files[k]])
                    for k, r in enumerate(self.replicas)]
         info = [f.result() for f in futures]
@@ -568,7 +590,7 @@ class _Driver:
                 target = free[0] if free else min(workers, key=lambda w: (self.where.count(w), w))
                 try:
                     replica = self._create(k, target)
-                    replica.encode(list(self.vocab.words), self.vocab.counts,
+                    replica.encode(_pack(self.vocab.words), self.vocab.counts,
                                    [self.paths[i] for i in self.files[k]]).result()
                     replica.plan(self.rounds_per_epoch, self.corpus_words, self.epochs).result()
                     replica.load(*[getattr(master, name) for name in MATRICES]).result()
@@ -590,10 +612,11 @@ class _Driver:
 
     # -- rounds --
 
-    def train_round(self, incoming, epoch, rnd, words_done, master):
-        """Every replica trains round rnd; a lost one is re-created and trains it again. Results by shard."""
+    def train_round(self, incoming, epoch, rnd, words_done, master, rows=None):
+        """Every replica trains round rnd (None: only exchanges rows) and returns its changes among the first
+        `rows` rows (None: all); a lost one is re-created and trains it again. Results by shard."""
         n = len(self.replicas)
-        pending = {k: self.replicas[k].train_round(incoming[k], epoch, rnd, words_done) for k in range(n)}
+        pending = {k: self.replicas[k].train_round(incoming[k], epoch, rnd, words_done, rows) for k in range(n)}
         attempts = [0] * n
         results = [None] * n
         while pending:
@@ -614,7 +637,7 @@ class _Driver:
                         raise W2VError(f"shard {k}'s round {rnd + 1} failed {attempts[k]} times, last with "
                                        f"{type(exc).__name__}: {exc}") from None
                     self.recover(k, exc, master)
-                    pending[k] = self.replicas[k].train_round(None, epoch, rnd, words_done)
+                    pending[k] = self.replicas[k].train_round(None, epoch, rnd, words_done, rows)
             if not progressed:
                 time.sleep(POLL_SECONDS)
         return results
@@ -625,8 +648,8 @@ class _Driver:
 # ---------------------------------------------------------------------------------------
 
 def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_WORDS, merge="sum",
-          callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None, extra=None,
-          **params):
+          rare_every=RARE_EVERY, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
+          extra=None, **params):
     """Train word vectors across the workers of a Dask cluster. Returns a Word2Vec, as w2v.train does.
 
     corpus: a file, a directory, a glob pattern, or a list of them; the files are dealt to the workers by
@@ -636,6 +659,9 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
     workers: how many shards (one replica each) to train; default: one per worker of the cluster.
     round_words: corpus words each worker trains between two reconciliations (on the largest shard).
     merge: "sum" adds every worker's change of a row to the master copy; "average" averages them.
+    rare_every: exchange the rows of the frequent words (those that make up FREQUENT_SHARE of the corpus)
+    every round and the others' every rare_every rounds (and at every epoch's end and checkpoint); 1: all
+    changed rows every round. A worker lost meanwhile loses its rare rows' changes since the last exchange.
     params: those of w2v.train (model, dim, window, ...); threads is per worker (default: the worker's own
     thread count). callbacks receive a RoundProgress after every round and every epoch; checkpoint and
     checkpoint_every write the master copy at round boundaries (resume with w2v.distributed.resume).
@@ -646,7 +672,7 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
         p = Params(**params).validate()
     except TypeError as exc:
         raise W2VError(f"unknown training parameter: {exc}") from None
-    _check_options(round_words, merge, workers)
+    _check_options(round_words, merge, workers, rare_every)
     files = corpus_files(corpus)
     sizes = [os.path.getsize(f) for f in files]
     if workers is None and client is None and str(address).strip().lower().startswith("local"):
@@ -672,7 +698,8 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
         model.extra = dict(extra or {})
         model.schedule = Schedule.begin(model, vocab.train_words, p.epochs)
         model.extra["distributed"] = {"shards": d.files, "rounds_per_epoch": rounds, "round": 0,
-                                      "round_words": round_words, "merge": merge, "threads": params.get("threads")}
+                                      "round_words": round_words, "merge": merge, "threads": params.get("threads"),
+                                      "rare_every": rare_every, "frequent": frequent_rows(vocab.counts)}
         d.plan_and_load(rounds, corpus_words, p.epochs, model)
         _run(d, model)
     finally:
@@ -718,7 +745,9 @@ def resume(model, corpus, client=None, *, address=None, callbacks=(), quiet=True
     return model
 
 
-def _check_options(round_words, merge, workers):
+def _check_options(round_words, merge, workers, rare_every=1):
+    if isinstance(rare_every, bool) or not isinstance(rare_every, int) or rare_every < 1:
+        raise W2VError(f"rare_every must be a positive whole number of rounds, not {rare_every!r}")
     if isinstance(round_words, bool) or not isinstance(round_words, int) or round_words < 1000:
         raise W2VError(f"round_words must be a whole number of at least 1000, not {round_words!r}")
     if merge not in MERGES:
@@ -732,68 +761,43 @@ def _run(d, model):
     s = model.schedule
     pos = model.extra["distributed"]
     rounds = pos["rounds_per_epoch"]
+    every = pos.get("rare_every", 1)
+    frequent = pos.get("frequent")
     total = s.train_words * s.end_epoch
     planned = (s.end_epoch - s.epoch) * rounds - pos["round"]
     n = len(d.replicas)
     incoming = [None] * n
     t0 = time.perf_counter()
-    words = kept = done = 0
-    moved = 0
+    d.words = d.kept = d.done = d.moved = 0
+    want_full = False           # a checkpoint is due: the next round exchanges every changed row
+    partial = False             # a round since the last full exchange left rare rows' changes on the workers
     alpha = model.params.alpha
     model.interrupted = False
     model._wv = None
+    stop = False
     with _CtrlC() as ctrl_c:
-        while s.epoch < s.end_epoch:
-            stop = False
+        while s.epoch < s.end_epoch and not stop:
             while pos["round"] < rounds:
                 if ctrl_c.pressed:
                     stop = True
                     break
-                r0 = time.perf_counter()
-                results = d.train_round(incoming, s.epoch, pos["round"], s.words_done, model)
-                r1 = time.perf_counter()
-                per_matrix = [reconcile(getattr(model, name), [res["changed"][m] for res in results], d.merge)
-                              for m, name in enumerate(MATRICES)]
-                incoming = [[back[k] for back in per_matrix] for k in range(n)]
-                r2 = time.perf_counter()
-                up = sum(_nbytes(res["changed"]) for res in results)
-                down = sum(_nbytes(x) for x in incoming)
-                moved += up + down
-                round_words = sum(res["words"] for res in results)
-                words += round_words
-                kept += sum(res["kept"] for res in results)
-                s.words_done += round_words
-                s.epoch_words += round_words
-                s.epoch_loss += sum(res["loss"] for res in results)
-                s.epoch_examples += sum(res["examples"] for res in results)
+                last = pos["round"] + 1 == rounds
+                full = every == 1 or want_full or last or (pos["round"] + 1) % every == 0
+                results, incoming, info = _round(d, model, incoming, pos["round"], None if full else frequent, t0,
+                                                 total, planned)
+                partial = not full
+                alpha = info.alpha
                 pos["round"] += 1
-                done += 1
-                elapsed = time.perf_counter() - t0
-                d.log.append({"epoch": s.epoch, "round": pos["round"] - 1, "words": round_words,
-                              "seconds": r2 - r0, "reconcile_seconds": r2 - r1,
-                              "train_seconds": [res["train_seconds"] for res in results],
-                              "bytes_up": up, "bytes_down": down,
-                              "rows_up": [[len(res["changed"][m][0]) for m in range(len(MATRICES))] for res in results],
-                              "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in incoming],
-                              "alpha_start": [res["alpha_start"] for res in results],
-                              "alpha_end": [res["alpha_end"] for res in results],
-                              "shard_words": [res["words"] for res in results], "words_done": s.words_done})
-                loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
-                alpha = float(np.mean([res["alpha_end"] for res in results]))
-                info = RoundProgress(event="round_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
-                                     words_total=total, words_per_sec=words / elapsed if elapsed > 0 else 0.0,
-                                     alpha=alpha, loss=loss,
-                                     elapsed=elapsed, round=done, rounds=planned, workers=n, bytes_up=up,
-                                     bytes_down=down, seconds=r2 - r0, reconcile_seconds=r2 - r1,
-                                     recoveries=d.recoveries)
                 _report_round(d.reporter, info, rounds, pos["round"])
-                if pos["round"] < rounds and d.checkpointer is not None and d.checkpointer.time_due():
+                if full and pos["round"] < rounds and d.checkpointer is not None and (want_full or d.checkpointer.time_due()):
                     _save(d, model)
+                    want_full = False
+                elif not full and d.checkpointer is not None and d.checkpointer.time_due():
+                    want_full = True
                 if _call(d.callbacks, info):
                     stop = True
                     break
             if stop:
-                model.interrupted = True
                 break
             loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
             if s.epoch_examples:
@@ -801,33 +805,78 @@ def _run(d, model):
             model.epochs_done = s.epoch + 1
             elapsed = time.perf_counter() - t0
             info = RoundProgress(event="epoch_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
-                                 words_total=total, words_per_sec=words / elapsed if elapsed > 0 else 0.0,
-                                 alpha=alpha, loss=loss, elapsed=elapsed,
-                                 round=done, rounds=planned, workers=n, recoveries=d.recoveries)
+                                 words_total=total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
+                                 alpha=alpha, loss=loss, elapsed=elapsed, round=d.done, rounds=planned, workers=n,
+                                 recoveries=d.recoveries)
             s.next_epoch(s.words_done)
             pos["round"] = 0
             d.reporter.epoch_end(info)
             if d.checkpointer is not None and s.epoch < s.end_epoch and d.checkpointer.epoch_due(model.epochs_done):
                 _save(d, model)
             if _call(d.callbacks, info):
-                model.interrupted = True
-                break
+                stop = True
+        if stop and partial:    # the rare rows' changes still on the workers: into the master copy
+            _round(d, model, incoming, None, None, t0, total, planned)
     elapsed = time.perf_counter() - t0
     model.timings["train"] = model.timings.get("train", 0.0) + elapsed
     model.timings["reconcile"] = model.timings.get("reconcile", 0.0) + sum(x["reconcile_seconds"] for x in d.log)
-    model.words_per_sec = words / elapsed if elapsed > 0 else 0.0
-    model.raw_words, model.effective_words = words, kept
+    model.words_per_sec = d.words / elapsed if elapsed > 0 else 0.0
+    model.raw_words, model.effective_words = d.words, d.kept
     model.rounds = d.log
     model.recoveries = d.recoveries
-    if done:
-        d.reporter.note(f"{done} rounds over {n} shards: {_fmt_bytes(moved)} moved "
-                        f"({_fmt_bytes(moved / done)} a round), {model.timings['reconcile']:.1f}s merging"
+    if d.done:
+        d.reporter.note(f"{d.done} rounds over {n} shards: {_fmt_bytes(d.moved)} moved "
+                        f"({_fmt_bytes(d.moved / d.done)} a round), {model.timings['reconcile']:.1f}s merging"
                         + (f"; {d.recoveries} replica(s) re-created after a lost worker" if d.recoveries else ""))
-    if model.interrupted:
-        d.reporter.note(f"training stopped early after {words:,} words")
+    model.interrupted = stop
+    if stop:
+        d.reporter.note(f"training stopped early after {d.words:,} words")
     else:
         model.schedule = None
         del model.extra["distributed"]
+
+
+def _round(d, model, incoming, rnd, rows, t0, total, planned):
+    """One round (rnd None: only an exchange of rows): train, reconcile, count. Returns (results, what each
+    worker gets next round, the RoundProgress)."""
+    s = model.schedule
+    n = len(d.replicas)
+    r0 = time.perf_counter()
+    results = d.train_round(incoming, s.epoch, rnd, s.words_done, model, rows)
+    r1 = time.perf_counter()
+    per_matrix = [reconcile(getattr(model, name), [res["changed"][m] for res in results], d.merge)
+                  for m, name in enumerate(MATRICES)]
+    incoming = [[back[k] for back in per_matrix] for k in range(n)]
+    r2 = time.perf_counter()
+    up = sum(_nbytes(res["changed"]) for res in results)
+    down = sum(_nbytes(x) for x in incoming)
+    words = sum(res["words"] for res in results)
+    d.moved += up + down
+    d.words += words
+    d.kept += sum(res["kept"] for res in results)
+    s.words_done += words
+    s.epoch_words += words
+    s.epoch_loss += sum(res["loss"] for res in results)
+    s.epoch_examples += sum(res["examples"] for res in results)
+    if rnd is not None:
+        d.done += 1
+    elapsed = time.perf_counter() - t0
+    d.log.append({"epoch": s.epoch, "round": rnd, "full": rows is None, "words": words,
+                  "seconds": r2 - r0, "reconcile_seconds": r2 - r1,
+                  "train_seconds": [res["train_seconds"] for res in results],
+                  "bytes_up": up, "bytes_down": down,
+                  "rows_up": [[len(res["changed"][m][0]) for m in range(len(MATRICES))] for res in results],
+                  "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in incoming],
+                  "alpha_start": [res["alpha_start"] for res in results],
+                  "alpha_end": [res["alpha_end"] for res in results],
+                  "shard_words": [res["words"] for res in results], "words_done": s.words_done})
+    loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
+    info = RoundProgress(event="round_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
+                         words_total=total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
+                         alpha=float(np.mean([res["alpha_end"] for res in results])), loss=loss, elapsed=elapsed,
+                         round=d.done, rounds=planned, workers=n, bytes_up=up, bytes_down=down, seconds=r2 - r0,
+                         reconcile_seconds=r2 - r1, recoveries=d.recoveries)
+    return results, incoming, info
 
 
 def _save(d, model):
