@@ -322,11 +322,10 @@ def test_cli_resumes_a_distributed_run_on_another_number_of_workers(tmp_path, ca
     np.testing.assert_array_equal(w2v.load(out).vectors, reference.syn0)
 
 
-def test_cli_trains_on_a_local_cluster(tmp_path, capsys, corpus):
-    require_dask()
+def test_cli_trains_on_the_workers_of_a_scheduler(tmp_path, capsys, client, corpus):
     out = tmp_path / "v.w2v"
-    code = main(["train", str(corpus), "--distributed", "local:2", "--threads", "1", "--dim", "16", "--epochs", "2",
-                 "--min-count", "1", "--round-words", "3000", "--chunk-words", "1000", "-o", str(out)])
+    code = main(["train", str(corpus), "--distributed", client.scheduler.address, "--threads", "1", "--dim", "16",
+                 "--epochs", "2", "--min-count", "1", "--round-words", "3000", "--chunk-words", "1000", "-o", str(out)])
     err = capsys.readouterr().err
     assert code == 0, err
     assert "2 shards on 2 Dask workers" in err and "rounds over 2 shards" in err and "moved" in err
@@ -367,3 +366,29 @@ def test_importing_w2v_does_not_import_dask():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr
+
+
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_run_cleanly(tmp_path, corpus):
+    """Ctrl-C reaches every process of the terminal's group: the local workers ignore it, and the client stops
+    at the next round, writes the vectors so far and the checkpoint, and says how to resume."""
+    require_dask()
+    out = tmp_path / "v.w2v"
+    args = ["train", str(corpus), "--distributed", "local:2", "--threads", "1", "--dim", "16", "--epochs", "200",
+            "--min-count", "1", "--round-words", "3000", "--chunk-words", "1000", "-o", str(out)]
+    launcher = "import os, signal, sys\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\n" \
+               "os.execv(sys.executable, [sys.executable, '-m', 'w2v'] + sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", launcher, *args], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("epoch 1/200 done"):
+            os.killpg(proc.pid, signal.SIGINT)          # as a terminal does
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, "".join(lines) + rest
+    assert "training stopped early" in rest and "Traceback" not in rest, rest
+    assert f"--resume {out}.ckpt --distributed local:2" in rest
+    saved = w2v.Word2Vec.load(f"{out}.ckpt")
+    assert 1 <= saved.epochs_done < 200 and saved.schedule is not None and saved.extra["distributed"]["shards"]
+    assert w2v.load(f"{out}.partial").vectors.shape == (64, 16)

@@ -211,7 +211,8 @@ def cmd_train(args):
         if demo_dir is not None:
             demo_dir.cleanup()
     if model.interrupted:
-        resume = f"w2v train {corpus} --resume {ckpt_path}" if not args.demo else None
+        resume = (f"w2v train {corpus} --resume {ckpt_path}" + (f" --distributed {args.distributed}"
+                                                               if args.distributed else "")) if not args.demo else None
         print(f"w2v: training was interrupted; the vectors trained so far are in {target}"
               + (f"; to continue: {resume}" if resume else ""), file=sys.stderr)
         return 130

@@ -449,7 +449,8 @@ class _Connection:
             n = _local_workers(text)
             per = threads if threads is not None else max(1, usable_cores() // n)
             self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=per, processes=True,
-                                                    dashboard_address=":0", silence_logs=level)
+                                                    dashboard_address=":0", silence_logs=level,
+                                                    preload=["w2v.distributed"])
             self.client = distributed.Client(self.cluster)
         else:
             try:
@@ -470,6 +471,16 @@ class _Connection:
                     pass
 
 
+def dask_setup(worker):
+    """Run by each worker of a local cluster at its start (Dask's preload hook): Ctrl-C in a terminal reaches
+    every process of its group, and it is the client's to handle (it stops the run at the next round), so the
+    local workers ignore it."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _local_workers(text):
     try:
         _, n = text.split(":", 1)
@@ -480,6 +491,10 @@ def _local_workers(text):
         raise W2VError(f"--distributed {text!r}: give local:N with N a positive number of worker processes, "
                        f"or a scheduler address like tcp://host:8786") from None
     return n
+
+
+class _Lost(Exception):
+    """A lost shard that no worker could take over: the run stops at the start of the round."""
 
 
 class _Driver:
@@ -498,6 +513,7 @@ class _Driver:
         self.files = []                 # each shard's files, as indices into paths
         self.recoveries = 0
         self.log = []                   # one dict per round
+        self.ctrl_c = None              # the run's Ctrl-C flag, while the rounds run
 
     # -- workers and replicas --
 
@@ -597,17 +613,17 @@ class _Driver:
                 except W2VError:
                     raise
                 except (Exception, asyncio.CancelledError) as again:
-                    if time.monotonic() >= deadline:
-                        raise W2VError(f"shard {k} could not be re-created on another worker ({again}); resume "
-                                       f"from the last checkpoint with --resume") from None
+                    if time.monotonic() >= deadline or (self.ctrl_c is not None and self.ctrl_c.pressed):
+                        raise _Lost(f"shard {k} could not be re-created on another worker ({again})") from None
                     time.sleep(0.5)
                     continue
                 self.replicas[k], self.where[k] = replica, target
                 self.reporter.note(f"shard {k} now on {target}")
                 return
             if now >= deadline:
-                raise W2VError(f"no Dask worker is left to take over shard {k}; start workers, then resume from "
-                               f"the last checkpoint with --resume")
+                raise _Lost(f"no Dask worker is left to take over shard {k}")
+            if self.ctrl_c is not None and self.ctrl_c.pressed:
+                raise _Lost("interrupted while waiting for a worker to take over a lost shard")
             time.sleep(0.2)
 
     # -- rounds --
@@ -760,64 +776,30 @@ def _run(d, model):
     """The rounds, from where model.schedule and model.extra['distributed'] stand, to the end or a stop."""
     s = model.schedule
     pos = model.extra["distributed"]
-    rounds = pos["rounds_per_epoch"]
-    every = pos.get("rare_every", 1)
-    frequent = pos.get("frequent")
-    total = s.train_words * s.end_epoch
-    planned = (s.end_epoch - s.epoch) * rounds - pos["round"]
     n = len(d.replicas)
-    incoming = [None] * n
-    t0 = time.perf_counter()
+    d.t0 = time.perf_counter()
+    d.total = s.train_words * s.end_epoch
+    d.planned = (s.end_epoch - s.epoch) * pos["rounds_per_epoch"] - pos["round"]
+    d.incoming = [None] * n     # what each replica takes at the start of its next round
+    d.partial = False           # since the last full exchange, rare rows' changes stay on the workers
     d.words = d.kept = d.done = d.moved = 0
-    want_full = False           # a checkpoint is due: the next round exchanges every changed row
-    partial = False             # a round since the last full exchange left rare rows' changes on the workers
-    alpha = model.params.alpha
     model.interrupted = False
     model._wv = None
-    stop = False
-    with _CtrlC() as ctrl_c:
-        while s.epoch < s.end_epoch and not stop:
-            while pos["round"] < rounds:
-                if ctrl_c.pressed:
-                    stop = True
-                    break
-                last = pos["round"] + 1 == rounds
-                full = every == 1 or want_full or last or (pos["round"] + 1) % every == 0
-                results, incoming, info = _round(d, model, incoming, pos["round"], None if full else frequent, t0,
-                                                 total, planned)
-                partial = not full
-                alpha = info.alpha
-                pos["round"] += 1
-                _report_round(d.reporter, info, rounds, pos["round"])
-                if full and pos["round"] < rounds and d.checkpointer is not None and (want_full or d.checkpointer.time_due()):
-                    _save(d, model)
-                    want_full = False
-                elif not full and d.checkpointer is not None and d.checkpointer.time_due():
-                    want_full = True
-                if _call(d.callbacks, info):
-                    stop = True
-                    break
-            if stop:
-                break
-            loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
-            if s.epoch_examples:
-                model.loss_history.append(loss)
-            model.epochs_done = s.epoch + 1
-            elapsed = time.perf_counter() - t0
-            info = RoundProgress(event="epoch_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
-                                 words_total=total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
-                                 alpha=alpha, loss=loss, elapsed=elapsed, round=d.done, rounds=planned, workers=n,
-                                 recoveries=d.recoveries)
-            s.next_epoch(s.words_done)
-            pos["round"] = 0
-            d.reporter.epoch_end(info)
-            if d.checkpointer is not None and s.epoch < s.end_epoch and d.checkpointer.epoch_due(model.epochs_done):
-                _save(d, model)
-            if _call(d.callbacks, info):
-                stop = True
-        if stop and partial:    # the rare rows' changes still on the workers: into the master copy
-            _round(d, model, incoming, None, None, t0, total, planned)
-    elapsed = time.perf_counter() - t0
+    with _CtrlC() as d.ctrl_c:
+        try:
+            stop = _rounds(d, model)
+        except _Lost as exc:
+            # the master copy stands at the start of the round that failed: a state to resume from
+            d.reporter.note(f"warning: {exc}; training stopped at epoch {s.epoch + 1}, round {pos['round'] + 1}, "
+                            f"where it can resume once workers are back")
+            stop, d.partial = True, False
+        if stop and d.partial:      # the rare rows' changes still on the workers: into the master copy
+            try:
+                _round(d, model, None, None)
+            except _Lost as exc:
+                d.reporter.note(f"warning: {exc}; the rare words' changes since the last full exchange are lost")
+    d.ctrl_c = None
+    elapsed = time.perf_counter() - d.t0
     model.timings["train"] = model.timings.get("train", 0.0) + elapsed
     model.timings["reconcile"] = model.timings.get("reconcile", 0.0) + sum(x["reconcile_seconds"] for x in d.log)
     model.words_per_sec = d.words / elapsed if elapsed > 0 else 0.0
@@ -836,20 +818,64 @@ def _run(d, model):
         del model.extra["distributed"]
 
 
-def _round(d, model, incoming, rnd, rows, t0, total, planned):
-    """One round (rnd None: only an exchange of rows): train, reconcile, count. Returns (results, what each
-    worker gets next round, the RoundProgress)."""
+def _rounds(d, model):
+    """Rounds and epochs until the schedule ends (False) or training stops (True)."""
+    s = model.schedule
+    pos = model.extra["distributed"]
+    rounds = pos["rounds_per_epoch"]
+    every = pos.get("rare_every", 1)
+    want_full = False           # a checkpoint is due: the next round exchanges every changed row
+    alpha = model.params.alpha
+    while s.epoch < s.end_epoch:
+        while pos["round"] < rounds:
+            if d.ctrl_c.pressed:
+                return True
+            full = every == 1 or want_full or pos["round"] + 1 == rounds or (pos["round"] + 1) % every == 0
+            info = _round(d, model, pos["round"], None if full else pos.get("frequent"))
+            d.partial = not full
+            alpha = info.alpha
+            pos["round"] += 1
+            _report_round(d.reporter, info, rounds, pos["round"])
+            if d.checkpointer is not None and (want_full or d.checkpointer.time_due()):
+                if full and pos["round"] < rounds:
+                    _save(d, model)
+                    want_full = False
+                elif not full:
+                    want_full = True
+            if _call(d.callbacks, info):
+                return True
+        loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
+        if s.epoch_examples:
+            model.loss_history.append(loss)
+        model.epochs_done = s.epoch + 1
+        elapsed = time.perf_counter() - d.t0
+        info = RoundProgress(event="epoch_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
+                             words_total=d.total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
+                             alpha=alpha, loss=loss, elapsed=elapsed, round=d.done, rounds=d.planned,
+                             workers=len(d.replicas), recoveries=d.recoveries)
+        s.next_epoch(s.words_done)
+        pos["round"] = 0
+        d.reporter.epoch_end(info)
+        if d.checkpointer is not None and s.epoch < s.end_epoch and d.checkpointer.epoch_due(model.epochs_done):
+            _save(d, model)
+        if _call(d.callbacks, info):
+            return True
+    return False
+
+
+def _round(d, model, rnd, rows):
+    """One round (rnd None: only an exchange of rows): train, reconcile, count. Returns its RoundProgress."""
     s = model.schedule
     n = len(d.replicas)
     r0 = time.perf_counter()
-    results = d.train_round(incoming, s.epoch, rnd, s.words_done, model, rows)
+    results = d.train_round(d.incoming, s.epoch, rnd, s.words_done, model, rows)
     r1 = time.perf_counter()
     per_matrix = [reconcile(getattr(model, name), [res["changed"][m] for res in results], d.merge)
                   for m, name in enumerate(MATRICES)]
-    incoming = [[back[k] for back in per_matrix] for k in range(n)]
+    d.incoming = [[back[k] for back in per_matrix] for k in range(n)]
     r2 = time.perf_counter()
     up = sum(_nbytes(res["changed"]) for res in results)
-    down = sum(_nbytes(x) for x in incoming)
+    down = sum(_nbytes(x) for x in d.incoming)
     words = sum(res["words"] for res in results)
     d.moved += up + down
     d.words += words
@@ -860,23 +886,22 @@ def _round(d, model, incoming, rnd, rows, t0, total, planned):
     s.epoch_examples += sum(res["examples"] for res in results)
     if rnd is not None:
         d.done += 1
-    elapsed = time.perf_counter() - t0
+    elapsed = time.perf_counter() - d.t0
     d.log.append({"epoch": s.epoch, "round": rnd, "full": rows is None, "words": words,
                   "seconds": r2 - r0, "reconcile_seconds": r2 - r1,
                   "train_seconds": [res["train_seconds"] for res in results],
                   "bytes_up": up, "bytes_down": down,
                   "rows_up": [[len(res["changed"][m][0]) for m in range(len(MATRICES))] for res in results],
-                  "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in incoming],
+                  "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in d.incoming],
                   "alpha_start": [res["alpha_start"] for res in results],
                   "alpha_end": [res["alpha_end"] for res in results],
                   "shard_words": [res["words"] for res in results], "words_done": s.words_done})
     loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
-    info = RoundProgress(event="round_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
-                         words_total=total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
+    return RoundProgress(event="round_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
+                         words_total=d.total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
                          alpha=float(np.mean([res["alpha_end"] for res in results])), loss=loss, elapsed=elapsed,
-                         round=d.done, rounds=planned, workers=n, bytes_up=up, bytes_down=down, seconds=r2 - r0,
+                         round=d.done, rounds=d.planned, workers=n, bytes_up=up, bytes_down=down, seconds=r2 - r0,
                          reconcile_seconds=r2 - r1, recoveries=d.recoveries)
-    return results, incoming, info
 
 
 def _save(d, model):
