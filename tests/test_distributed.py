@@ -88,6 +88,22 @@ def test_shards_are_balanced_by_bytes_and_keep_corpus_order():
         wd.assign_shards([5, 5], 3)
 
 
+def test_a_corpus_is_files_directories_or_patterns_in_order(tmp_path):
+    for name in ("b.txt", "a.txt", "sub/c.txt", "sub/.hidden"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x y\n")
+    names = lambda files: [os.path.relpath(f, tmp_path) for f in files]
+    assert names(wd.corpus_files(tmp_path)) == ["a.txt", "b.txt", "sub/c.txt"]
+    assert names(wd.corpus_files(str(tmp_path / "*.txt"))) == ["a.txt", "b.txt"]
+    assert names(wd.corpus_files([tmp_path / "sub", str(tmp_path / "b*")])) == ["sub/c.txt", "b.txt"]
+    with pytest.raises(w2v.W2VError, match="given twice"):
+        wd.corpus_files([tmp_path / "a.txt", str(tmp_path / "*.txt")])
+    with pytest.raises(w2v.W2VError, match="no file matches"):
+        wd.corpus_files(str(tmp_path / "*.gz"))
+    with pytest.raises(w2v.W2VError, match="corpus not found"):
+        wd.corpus_files(tmp_path / "missing.txt")
+
+
 # ---------------------------------------------------------------------------------------
 # on a local cluster of two worker processes
 # ---------------------------------------------------------------------------------------
