@@ -9,16 +9,16 @@ SHARD_DIR is a directory of corpus files (the shards are dealt from them; every 
 included, trains on the same directory, so the vocabulary is the same). Runs:
 
     single:T                one process, T threads (w2v.train)
-    dist:N[:WORDS][:MERGE]  w2v.distributed.train on a local cluster of N worker processes with 1 thread each;
-                            WORDS per worker between reconciliations (default 1,000,000; "epoch": once per
-                            epoch), MERGE sum (default) or average
+    dist:N[:WORDS][:MERGE][:K]  w2v.distributed.train on a local cluster of N worker processes with 1 thread
+                            each; WORDS per worker between reconciliations (default 1,000,000; "epoch": once
+                            per epoch), MERGE sum (default) or average, K: rare_every (default 1)
     spark:N                 dist:N:epoch:average, Spark MLlib's scheme (each partition trains a whole epoch,
                             then the rows are averaged over the partitions that changed them)
 
 Each run is its own subprocess; wall time is measured inside it from before training starts (the local
 cluster's start included) to after it returns. The saved vectors are scored with w2v's evaluator (analogy
-over the 30,000 most frequent words, WordSim353 Spearman). Before every run the script waits until the
-1-minute load average is below --max-load (the machine is shared). Results: results.json and results.md.
+over the 30,000 most frequent words, WordSim353 Spearman). Before every run the script waits until other
+processes keep fewer than --max-load cores busy (the machine is shared). Results: results.json and results.md.
 """
 import argparse
 import json
@@ -40,12 +40,13 @@ def parse_run(text):
     if kind == "single":
         return {"name": text, "kind": "single", "threads": int(parts[1]) if len(parts) > 1 else 2}
     if kind == "spark":
-        return {"name": text, "kind": "dist", "workers": int(parts[1]), "round_words": "epoch", "merge": "average"}
+        return {"name": text, "kind": "dist", "workers": int(parts[1]), "round_words": "epoch", "merge": "average",
+                "rare_every": 1}
     if kind == "dist":
         words = parts[2] if len(parts) > 2 else "1000000"
         return {"name": text, "kind": "dist", "workers": int(parts[1]),
                 "round_words": words if words == "epoch" else int(words),
-                "merge": parts[3] if len(parts) > 3 else "sum"}
+                "merge": parts[3] if len(parts) > 3 else "sum", "rare_every": int(parts[4]) if len(parts) > 4 else 1}
     raise SystemExit(f"unknown run {text!r}: single:T, dist:N[:WORDS][:MERGE] or spark:N")
 
 
@@ -67,7 +68,7 @@ def child(spec):
         if round_words == "epoch":
             round_words = 10 ** 12          # more than any shard: one round per epoch
         model = wd.train(spec["corpus"], address=f"local:{spec['workers']}", threads=1, round_words=round_words,
-                         merge=spec["merge"], quiet=True, **params)
+                         merge=spec["merge"], rare_every=spec["rare_every"], quiet=True, **params)
         rounds = model.rounds
         v = len(model.vocab)
         out["rounds"] = len(rounds)
@@ -95,12 +96,22 @@ def child(spec):
 # the parent
 # ---------------------------------------------------------------------------------------------
 
+def busy_cores(seconds=5.0):
+    """Cores kept busy by all processes over the next few seconds (/proc/stat): between runs, the others'."""
+    from compare import _busy_cpu_seconds
+    b0 = _busy_cpu_seconds()
+    time.sleep(seconds)
+    b1 = _busy_cpu_seconds()
+    return (b1 - b0) / seconds if b0 is not None and b1 is not None else os.getloadavg()[0]
+
+
 def wait_for_quiet(max_load, poll=60, log=print):
+    """Wait until other processes keep fewer than max_load cores busy (the machine is shared)."""
     while True:
-        load = os.getloadavg()[0]
+        load = busy_cores()
         if load < max_load:
             return load
-        log(f"  load {load:.2f} >= {max_load}: waiting {poll}s")
+        log(f"  other processes keep {load:.2f} cores busy (>= {max_load}): waiting {poll}s")
         time.sleep(poll)
 
 
@@ -125,7 +136,10 @@ def main():
     ap.add_argument("--work", default=None, help="where vectors and logs go (default: a new temporary directory)")
     ap.add_argument("--analogies", default=os.path.join(SHARED_EVAL, "questions-words.txt"))
     ap.add_argument("--pairs", default=os.path.join(SHARED_EVAL, "wordsim353.tsv"))
-    ap.add_argument("--max-load", type=float, default=2.0)
+    ap.add_argument("--max-load", type=float, default=0.5, help="wait until others keep fewer cores busy")
+    ap.add_argument("--max-other-load", type=float, default=0.25,
+                    help="run again when others kept more cores busy during a run (up to --attempts times)")
+    ap.add_argument("--attempts", type=int, default=3)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -159,10 +173,15 @@ def main():
             tag = f"{run['name'].replace(':', '-')}-s{seed}"
             spec["output"] = os.path.join(work, tag + ".w2v")
             spec["stats"] = os.path.join(work, tag + ".json")
-            load = wait_for_quiet(args.max_load)
-            print(f"{run['name']} seed {seed} (load {load:.2f})", flush=True)
-            code, wall, usage = _spawn([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
-                                       os.path.join(work, tag + ".log"))
+            for attempt in range(args.attempts):
+                load = wait_for_quiet(args.max_load)
+                print(f"{run['name']} seed {seed} (others kept {load:.2f} cores busy before)", flush=True)
+                code, wall, usage = _spawn([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+                                           os.path.join(work, tag + ".log"))
+                other = usage["other_load"] or 0.0
+                if code != 0 or other <= args.max_other_load or attempt + 1 == args.attempts:
+                    break
+                print(f"  others kept {other:.2f} cores busy during the run: again", flush=True)
             if code != 0:
                 print(f"  failed ({code}); see {os.path.join(work, tag + '.log')}", flush=True)
                 continue
