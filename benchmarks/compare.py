@@ -55,7 +55,8 @@ def _child_w2v(spec):
     import w2v
     t0 = time.perf_counter()
     model = w2v.train(spec["corpus"], model=spec["model"], dim=spec["dim"], window=spec["window"],
-                      negative=spec["negative"], min_count=spec["min_count"], sample=spec["sample"],
+                      negative=spec["negative"], hs=spec["hs"], cbow_mean=spec["cbow_mean"],
+                      min_count=spec["min_count"], sample=spec["sample"],
                       epochs=spec["epochs"], alpha=spec["alpha"], min_alpha=spec["min_alpha"],
                       threads=spec["threads"], seed=spec["seed"], quiet=True)
     t1 = time.perf_counter()
@@ -71,8 +72,9 @@ def _child_gensim(spec, iterable):
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
     model = Word2Vec(vector_size=spec["dim"], window=spec["window"], min_count=spec["min_count"],
-                     sample=spec["sample"], negative=spec["negative"], hs=0, sg=int(spec["model"] == "sg"),
-                     cbow_mean=1, alpha=spec["alpha"], min_alpha=spec["min_alpha"], workers=spec["threads"],
+                     sample=spec["sample"], negative=spec["negative"], hs=int(spec["hs"]), sg=int(spec["model"] == "sg"),
+                     cbow_mean=int(spec["cbow_mean"]), alpha=spec["alpha"], min_alpha=spec["min_alpha"],
+                     workers=spec["threads"],
                      epochs=spec["epochs"], seed=spec["seed"])
     t0 = time.perf_counter()
     if iterable:
@@ -104,7 +106,7 @@ def _child_fasttext(spec):
         input=spec["corpus"], model="skipgram" if spec["model"] == "sg" else "cbow", dim=spec["dim"],
         ws=spec["window"], neg=spec["negative"], minCount=spec["min_count"], t=spec["sample"],
         epoch=spec["epochs"], thread=spec["threads"], minn=0, maxn=0, lr=spec["alpha"], wordNgrams=1,
-        loss="ns", verbose=2)
+        loss="hs" if spec["hs"] else "ns", verbose=2)
     t1 = time.perf_counter()
     words = model.get_words()
     with open(spec["output"], "w", encoding="utf-8", newline="\n") as fh:
@@ -203,7 +205,14 @@ def parse_args(argv=None):
                    help="sg, cbow or both (default sg,cbow)")
     p.add_argument("--dim", type=int, default=100)
     p.add_argument("--window", type=int, default=5)
-    p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--negative", type=int, default=5, help="noise words (default 5; 0 with --hs: hierarchical "
+                   "softmax alone)")
+    p.add_argument("--hs", action="store_true",
+                   help="hierarchical softmax in every tool (word2vec.c -hs 1, gensim hs=1, fastText loss=hs, "
+                        "w2v hs=True), beside --negative N, or alone with --negative 0")
+    p.add_argument("--cbow-mean", type=int, choices=(0, 1), default=1,
+                   help="CBOW: 1 the mean of the context vectors (default), 0 their sum (w2v and gensim only; "
+                        "word2vec.c and fastText have only the mean and are skipped)")
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-3)
     p.add_argument("--alpha", type=float, default=None,
@@ -229,9 +238,12 @@ def parse_args(argv=None):
                         f"with the range (default {SEED}; word2vec.c and fastText take no seed here, so their "
                         "repeats differ only by thread timing)")
     args = p.parse_args(argv)
-    for name in ("epochs", "dim", "window", "negative", "min_count"):
+    for name in ("epochs", "dim", "window", "min_count"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.negative < (0 if args.hs else 1):
+        p.error("--negative must be at least 1 (or 0 with --hs)")
+    args.cbow_mean = bool(args.cbow_mean)
     if not os.path.isfile(args.corpus):
         p.error(f"corpus not found: {args.corpus}")
     if args.analogies is None:
@@ -258,13 +270,17 @@ def _import_w2v():
     return w2v
 
 
-def available_tools(requested, word2vec_bin):
+def available_tools(requested, word2vec_bin, hs_and_negative=False, cbow_sum=False):
     """(tools to run, [(tool, why skipped)])."""
     import importlib.util
     tools, skipped = [], []
     for tool in (requested or ALL_TOOLS):
         why = None
-        if tool in ("gensim", "gensim-iter") and importlib.util.find_spec("gensim") is None:
+        if tool in ("fasttext", "word2vec") and cbow_sum:
+            why = "it has no CBOW with a sum of the context vectors (--cbow-mean 0)"
+        elif tool == "fasttext" and hs_and_negative:
+            why = "fastText trains one loss at a time (hierarchical softmax or negative sampling, not both)"
+        elif tool in ("gensim", "gensim-iter") and importlib.util.find_spec("gensim") is None:
             why = "gensim is not installed (pip install gensim, or pip install '.[bench]')"
         elif tool == "fasttext" and importlib.util.find_spec("fasttext") is None:
             why = "fasttext is not installed (pip install fasttext-numpy2, or pip install '.[bench]')"
@@ -458,7 +474,7 @@ def run_one(tool, model, threads, args, ctx, seed=SEED):
     work = ctx["work"]
     output = os.path.join(work, tag + (".vec" if tool == "fasttext" else ".bin"))
     log_path = os.path.join(work, tag + ".log")
-    alpha = args.alpha if args.alpha is not None else (0.025 if model == "sg" else 0.05)
+    alpha = args.alpha if args.alpha is not None else (0.05 if model == "cbow" and args.cbow_mean else 0.025)
     corpus = ctx["plain"] if tool in ("gensim", "fasttext", "word2vec") else args.corpus
     min_alpha = args.min_alpha
     if tool == "w2v-gs":
@@ -471,7 +487,7 @@ def run_one(tool, model, threads, args, ctx, seed=SEED):
     if tool == "word2vec":
         cmd = [os.path.abspath(args.word2vec_bin), "-train", os.path.abspath(corpus), "-output", output,
                "-cbow", "1" if model == "cbow" else "0", "-size", str(args.dim), "-window", str(args.window),
-               "-negative", str(args.negative), "-hs", "0", "-sample", repr(args.sample),
+               "-negative", str(args.negative), "-hs", "1" if args.hs else "0", "-sample", repr(args.sample),
                "-threads", str(threads), "-binary", "1", "-iter", str(args.epochs),
                "-min-count", str(args.min_count), "-alpha", repr(alpha)]
         measured = os.path.join(work, tag + ".result.json")
@@ -485,7 +501,8 @@ def run_one(tool, model, threads, args, ctx, seed=SEED):
     else:
         spec = {"tool": tool, "model": model, "threads": threads, "corpus": corpus, "output": output,
                 "result": os.path.join(work, tag + ".result.json"), "dim": args.dim, "window": args.window,
-                "negative": args.negative, "min_count": args.min_count, "sample": args.sample,
+                "negative": args.negative, "hs": args.hs, "cbow_mean": bool(args.cbow_mean),
+                "min_count": args.min_count, "sample": args.sample,
                 "epochs": args.epochs, "alpha": alpha, "min_alpha": min_alpha, "seed": seed}
         spec_path = os.path.join(work, tag + ".spec.json")
         _write_atomic(spec_path, json.dumps(spec))
@@ -604,7 +621,11 @@ def mapping_notes(tools, args):
         "Same settings for every tool: dim, window (each centre word draws its window from 1..window), negative, "
         "min_count, sample (kept with probability sqrt(t/f) + t/f, word2vec.c's formula, in every tool), epochs, "
         "threads, starting learning rate (--alpha; 0.025 for sg and 0.05 for cbow unless given), CBOW as the "
-        "mean of the context vectors, negative sampling only (no hierarchical softmax), seed 1.",
+        + ("mean of the context vectors" if args.cbow_mean else "sum of the context vectors (--cbow-mean 0; gensim "
+           "divides the error by the number of context words, w2v adds it undivided as word2vec.c's sum did)")
+        + ", seed 1; "
+        + (f"hierarchical softmax (Huffman tree over the vocabulary's counts){' and negative sampling' if args.negative else ''}."
+           if args.hs else "negative sampling only (no hierarchical softmax)."),
         "Training words/s = raw corpus words (whitespace tokens, before min_count and subsampling) x epochs / "
         "training seconds, the same numerator for every tool.",
     ]
@@ -650,6 +671,13 @@ def mapping_notes(tools, args):
             "sentences end at line ends and are cut at 1,000 words; it does not report training time "
             "separately, so its whole run (reading vocabulary, training, saving) is used as training time. "
             "It needs an uncompressed file.")
+    if args.hs:
+        notes.append(
+            "Hierarchical softmax: w2v builds the Huffman tree as word2vec.c's CreateBinaryTree (the same codes; "
+            "inner nodes numbered from the root instead of towards it); gensim builds it with a heap (ties may "
+            "break differently: another tree of the same total code length). With negative sampling as well, "
+            "w2v and word2vec.c add both gradients into one update of the input vectors, gensim applies them "
+            "one after the other. fastText (loss=hs) cannot combine the two and is skipped then.")
     notes.append(
         "Quality: every tool's saved vectors are scored by w2v's evaluator: analogy accuracy over answered "
         f"questions, candidates restricted to the {RESTRICT_VOCAB:,} most frequent words, case-insensitive; "
@@ -677,7 +705,9 @@ def render_markdown(report):
     lines = ["# w2v vs peers", ""]
     lines.append(f"Corpus `{os.path.basename(c['path'])}`: {c['words']:,} words, {c['lines']:,} lines. "
                  f"{s['epochs']} epoch(s), dim {s['dim']}, window {s['window']}, negative {s['negative']}, "
-                 f"min_count {s['min_count']}, sample {s['sample']:g}, alpha {s['alpha'] or '0.025 sg / 0.05 cbow'}, "
+                 + ("hierarchical softmax, " if s.get("hs") else "")
+                 + ("CBOW with the sum of the context vectors, " if s.get("cbow_mean") is False else "") +
+                 f"min_count {s['min_count']}, sample {s['sample']:g}, alpha {s['alpha'] or ('0.025' if s.get('cbow_mean') is False else '0.025 sg / 0.05 cbow')}, "
                  f"min_alpha {s['min_alpha']:g}.")
     if c.get("plain_copy"):
         how = "reused a cached copy" if c["plain_reused"] else f"{c['decompress_s']:.1f} s"
@@ -825,7 +855,8 @@ def render_png(report, path):
         ax.grid(alpha=0.3, axis="y")
     c, s = report["corpus"], report["settings"]
     fig.suptitle(f"{os.path.basename(c['path'])} ({c['words'] / 1e6:.1f}M words), {s['epochs']} epoch(s), "
-                 f"dim {s['dim']}, window {s['window']}, negative {s['negative']}", fontsize=11)
+                 f"dim {s['dim']}, window {s['window']}, negative {s['negative']}"
+                 + (", hs" if s.get("hs") else ""), fontsize=11)
     fig.tight_layout()
     tmp = f"{path}.{os.getpid()}.tmp.png"
     fig.savefig(tmp, dpi=110)
@@ -837,7 +868,8 @@ def render_png(report, path):
 def main(argv=None):
     args = parse_args(argv)
     _import_w2v()
-    tools, skipped = available_tools(args.tools, args.word2vec_bin)
+    tools, skipped = available_tools(args.tools, args.word2vec_bin, hs_and_negative=args.hs and args.negative > 0,
+                                     cbow_sum=not args.cbow_mean)
     if not tools:
         log("no tool to run")
         return 2
@@ -861,7 +893,7 @@ def main(argv=None):
     try:
         for model in args.models:
             for threads in args.threads:
-                for tool, seed in ((t, s) for t in tools for s in args.seeds):
+                for tool, seed in ((t, s) for s in args.seeds for t in tools):   # tools interleaved
                     if tool in args.max_threads_only and threads != max_threads:
                         continue
                     log(f"{TOOL_LABELS[tool]:22s} {model:4s} threads={threads} seed={seed} ...")
@@ -889,7 +921,8 @@ def main(argv=None):
     add_ratios(summary)
     report = {
         "machine": info,
-        "settings": {k: getattr(args, k) for k in ("epochs", "threads", "models", "dim", "window", "negative",
+        "settings": {k: getattr(args, k) for k in ("epochs", "threads", "models", "dim", "window", "negative", "hs",
+                                                   "cbow_mean",
                                                    "min_count", "sample", "alpha", "min_alpha",
                                                    "max_threads_only")}
                     | {"tools": tools, "seeds": args.seeds, "restrict_vocab": RESTRICT_VOCAB,

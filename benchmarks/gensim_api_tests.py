@@ -1,7 +1,8 @@
-"""Run gensim's own KeyedVectors tests against gensim and against w2v.compat, and compare.
+"""Run gensim's own KeyedVectors and Word2Vec tests against gensim and against w2v.compat, and compare.
 
-    python benchmarks/gensim_api_tests.py            # needs gensim (and pytest) installed
-    python benchmarks/gensim_api_tests.py --no-shim  # without redirecting gensim's private loader (see below)
+    python benchmarks/gensim_api_tests.py                  # both suites; needs gensim, pytest, testfixtures
+    python benchmarks/gensim_api_tests.py --suite kv       # only test_keyedvectors.py (--suite w2v: test_word2vec.py)
+    python benchmarks/gensim_api_tests.py --no-shim        # without redirecting gensim's private loader (see below)
 
 The test file is read from the installed gensim package (gensim/test/test_keyedvectors.py, with its data in
 gensim/test/test_data/) and copied to a temporary directory twice: unchanged, and with every reference to
@@ -13,9 +14,16 @@ pseudorandom_weak_vector stay gensim's). Three tests call gensim's private loade
 buffer and changes nothing in the result). ``--no-shim`` leaves that call alone, so those tests run gensim's
 own loader with the w2v class.
 
+gensim/test/test_word2vec.py is adapted the same way: ``word2vec.Word2Vec`` becomes w2v.compat.Word2Vec and
+``keyedvectors.KeyedVectors`` w2v.compat.KeyedVectors; gensim's corpus helpers (LineSentence, LeeCorpus,
+common_texts, utils.save_as_line_sentence, the RULE_* constants) stay gensim's. Only the model's tests
+(TestWord2VecModel, TestWMD) are counted: the file's other classes test gensim's own sentence iterators and
+command-line scripts, which do not touch the model (they are listed, not counted). It needs testfixtures
+(``pip install testfixtures``), which that file imports.
+
 Each copy runs in its own pytest process; the script prints the outcome of every test, the number that
 pass on each side, the ratio, and the first line of each failure on w2v.compat. No gensim code is kept in
-this repository: the file is read from the installed package at run time.
+this repository: the files are read from the installed package at run time.
 """
 import argparse
 import os
@@ -35,12 +43,16 @@ def _w2v_load_word2vec_format(cls, fname, fvocab=None, binary=False, limit=None,
 '''
 
 
-def find_test_file():
+W2V_IMPORT_LINE = "from gensim.models import word2vec, keyedvectors"
+W2V_COUNTED = ("TestWord2VecModel", "TestWMD")      # the model's tests; the file's other classes test gensim's tools
+
+
+def find_test_file(name="test_keyedvectors.py"):
     try:
         import gensim
     except ImportError:
         sys.exit("gensim is not installed: pip install gensim")
-    path = os.path.join(os.path.dirname(gensim.__file__), "test", "test_keyedvectors.py")
+    path = os.path.join(os.path.dirname(gensim.__file__), "test", name)
     if not os.path.exists(path):
         sys.exit(f"{path} is missing; this gensim was installed without its tests "
                  "(pip download gensim --no-binary :all: --no-deps gets the source)")
@@ -67,6 +79,25 @@ def adapt(source, shim=True):
     return out
 
 
+def adapt_word2vec(source, shim=True):
+    """gensim's test_word2vec.py with its Word2Vec and KeyedVectors classes replaced by w2v.compat's."""
+    if W2V_IMPORT_LINE not in source:
+        sys.exit("gensim's test_word2vec.py no longer has the import this script replaces; update the script")
+    out = source.replace(W2V_IMPORT_LINE, W2V_IMPORT_LINE + "\nfrom w2v.compat import Word2Vec, KeyedVectors")
+    out = re.sub(r"\bword2vec\.Word2Vec\b", "Word2Vec", out)
+    out = re.sub(r"\bkeyedvectors\.KeyedVectors\b", "KeyedVectors", out)
+    left = re.findall(r"\b(?:word2vec\.Word2Vec|keyedvectors\.KeyedVectors)\b", out)
+    if left:
+        sys.exit(f"references to gensim's classes left after the replacement: {left}")
+    return out
+
+
+SUITES = {
+    "kv": ("test_keyedvectors.py", adapt, None),
+    "w2v": ("test_word2vec.py", adapt_word2vec, W2V_COUNTED),
+}
+
+
 def run(path, workdir, name):
     """{test id: (outcome, first line of the message)} from one pytest run."""
     xml = os.path.join(workdir, f"{name}.xml")
@@ -89,36 +120,52 @@ def run(path, workdir, name):
     return results
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-shim", action="store_true",
-                        help="leave gensim's private _load_word2vec_format calls unchanged")
-    args = parser.parse_args(argv)
-    path, version = find_test_file()
+def compare(suite, shim):
+    """Run one suite on both sides and print the comparison. Returns (passing on gensim, passing on both)."""
+    name, adapter, counted = SUITES[suite]
+    path, version = find_test_file(name)
     with open(path, encoding="utf-8") as fh:
         source = fh.read()
     with tempfile.TemporaryDirectory() as tmp:
-        original = os.path.join(tmp, "test_kv_gensim.py")
-        adapted = os.path.join(tmp, "test_kv_w2v.py")
+        original = os.path.join(tmp, f"test_{suite}_gensim.py")
+        adapted = os.path.join(tmp, f"test_{suite}_w2v.py")
         with open(original, "w", encoding="utf-8") as fh:
             fh.write(source)
         with open(adapted, "w", encoding="utf-8") as fh:
-            fh.write(adapt(source, shim=not args.no_shim))
+            fh.write(adapter(source, shim=shim))
         on_gensim = run(original, tmp, "gensim")
         on_w2v = run(adapted, tmp, "w2v")
-    passing = sorted(t for t, (o, _) in on_gensim.items() if o == "passed")
+
+    def is_counted(test):
+        return counted is None or test.split(".", 1)[0] in counted
+
+    passing = sorted(t for t, (o, _) in on_gensim.items() if o == "passed" and is_counted(t))
     both = [t for t in passing if on_w2v.get(t, ("missing", ""))[0] == "passed"]
-    print(f"gensim {version}: {path}" + (" (private loader not redirected)" if args.no_shim else ""))
+    print(f"gensim {version}: {path}" + (" (private loader not redirected)" if not shim else ""))
     for test in sorted(on_gensim):
-        print(f"  {test:70s} gensim {on_gensim[test][0]:7s} w2v.compat {on_w2v.get(test, ('missing',))[0]}")
-    print(f"\npass on gensim: {len(passing)} of {len(on_gensim)}; of those, pass on w2v.compat: {len(both)} "
-          f"({100.0 * len(both) / max(1, len(passing)):.1f}%)")
+        note = "" if is_counted(test) else "   (not counted: gensim's own tools)"
+        print(f"  {test:70s} gensim {on_gensim[test][0]:7s} w2v.compat {on_w2v.get(test, ('missing',))[0]}{note}")
+    print(f"\n{name}: pass on gensim: {len(passing)} of {sum(map(is_counted, on_gensim))} counted; of those, pass on "
+          f"w2v.compat: {len(both)} ({100.0 * len(both) / max(1, len(passing)):.1f}%)")
     failing = [t for t in passing if t not in both]
     if failing:
         print("\nfail on w2v.compat:")
         for test in failing:
             outcome, message = on_w2v.get(test, ("missing", ""))
             print(f"  {test}: {outcome}: {message[:150]}")
+    print()
+    return len(passing), len(both)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", choices=["all", *SUITES], default="all",
+                        help="which of gensim's test files to run (default: all)")
+    parser.add_argument("--no-shim", action="store_true",
+                        help="leave gensim's private _load_word2vec_format calls unchanged")
+    args = parser.parse_args(argv)
+    for suite in (SUITES if args.suite == "all" else [args.suite]):
+        compare(suite, shim=not args.no_shim)
     return 0
 
 

@@ -110,6 +110,28 @@ def test_word2vec_gets_the_settings(setup, tmp_path):
     assert flags["-min-count"] == "1" and float(flags["-alpha"]) == 0.05
 
 
+def test_hierarchical_softmax_reaches_every_tool(setup, tmp_path):
+    args_log = tmp_path / "args.txt"
+    wrapper = tmp_path / "word2vec"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" > "{args_log}"\nexec "{setup / "word2vec"}" "$@"\n')
+    wrapper.chmod(0o755)
+    report, md, _ = _run(setup, "--tools", "w2v,word2vec", "--word2vec-bin", str(wrapper), "--models", "sg",
+                         "--threads", "1", "--hs", "--negative", "0")
+    argv = args_log.read_text().split()
+    flags = dict(zip(argv[0::2], argv[1::2]))
+    assert flags["-hs"] == "1" and flags["-negative"] == "0"
+    assert report["settings"]["hs"] is True and all("error" not in r for r in report["runs"])
+    assert "hierarchical softmax" in md
+
+
+def test_cbow_with_a_sum_reaches_w2v_and_skips_the_tools_without_it(setup):
+    report, md, proc = _run(setup, "--tools", "w2v,word2vec", "--word2vec-bin", str(setup / "word2vec"),
+                            "--models", "cbow", "--threads", "1", "--cbow-mean", "0")
+    assert [r["tool"] for r in report["runs"]] == ["w2v"] and report["settings"]["cbow_mean"] is False
+    assert report["runs"][0]["alpha"] == 0.025
+    assert "Skipped: word2vec" in md and "sum of the context vectors" in md
+
+
 def test_missing_peer_is_skipped(setup):
     report, md, proc = _run(setup, "--tools", "w2v,word2vec", "--threads", "1", "--models", "sg")
     assert [r["tool"] for r in report["runs"]] == ["w2v"]

@@ -115,12 +115,17 @@ def test_alias_draws(benchmark, record_rate):
     record_rate(benchmark, n, "draws")
 
 
-def test_scan(benchmark, record_rate, text_corpus):
+@pytest.mark.parametrize("max_distinct", [20_000_000, 5_000], ids=["no-pruning", "pruning"])
+def test_scan(benchmark, record_rate, text_corpus, max_distinct):
+    """The default prune limit, and one that prunes after most blocks of 64 KiB."""
     path, n_words = text_corpus
     benchmark.group = "scan"
-    benchmark.extra_info.update(words=n_words, mb=round(path.stat().st_size / 1e6, 1))
-    enc = benchmark.pedantic(scan, args=(str(path),), kwargs={"min_count": 5}, rounds=ROUNDS, iterations=1)
-    assert enc.vocab.total_tokens == n_words
+    benchmark.extra_info.update(words=n_words, mb=round(path.stat().st_size / 1e6, 1), max_distinct=max_distinct)
+    kwargs = {"min_count": 5, "max_distinct": max_distinct}
+    if max_distinct < 50_000:
+        kwargs["block_bytes"] = 1 << 16
+    enc = benchmark.pedantic(scan, args=(str(path),), kwargs=kwargs, rounds=ROUNDS, iterations=1)
+    assert enc.vocab.total_tokens == n_words and (enc.vocab.pruned > 0) == (max_distinct < 50_000)
     record_rate(benchmark, n_words, "tokens")
     record_rate(benchmark, path.stat().st_size / 1e6, "mb")
 

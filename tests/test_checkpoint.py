@@ -6,12 +6,14 @@ import subprocess
 import sys
 import time
 
+import dataclasses
 import importlib
 
 import numpy as np
 import pytest
 
 import w2v
+from w2v import corpus as corpus_module
 from w2v.cli import main
 from conftest import write_planted_corpus
 
@@ -34,9 +36,15 @@ def corpus(tmp_path_factory):
     return write_planted_corpus(tmp_path_factory.mktemp("ck") / "c.txt", sentences=6000)
 
 
+# hierarchical softmax alone (skip-gram), and beside negative sampling (CBOW with a sum)
+VARIANTS = {"sg": dict(model="sg"), "cbow": dict(model="cbow"),
+            "sg-hs": dict(model="sg", hs=True, negative=0),
+            "cbow-sum-hs-ns": dict(model="cbow", hs=True, cbow_mean=False)}
+
+
 @pytest.fixture(scope="module")
 def reference(corpus):
-    return {m: w2v.train(corpus, model=m, **SMALL) for m in ("sg", "cbow")}
+    return {name: w2v.train(corpus, **dict(SMALL, **kw)) for name, kw in VARIANTS.items()}
 
 
 def snapshots_every_segment(monkeypatch, tmp_path):
@@ -56,11 +64,11 @@ def snapshots_every_segment(monkeypatch, tmp_path):
     return copies
 
 
-@pytest.mark.parametrize("model", ["sg", "cbow"])
-def test_resume_from_any_chunk_boundary_is_exact(tmp_path, monkeypatch, corpus, reference, model):
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_resume_from_any_chunk_boundary_is_exact(tmp_path, monkeypatch, corpus, reference, variant):
     copies = snapshots_every_segment(monkeypatch, tmp_path)
-    full = w2v.train(corpus, model=model, checkpoint=tmp_path / "ck", checkpoint_every="1h", **SMALL)
-    ref = reference[model]
+    full = w2v.train(corpus, checkpoint=tmp_path / "ck", checkpoint_every="1h", **dict(SMALL, **VARIANTS[variant]))
+    ref = reference[variant]
     np.testing.assert_array_equal(full.syn0, ref.syn0)       # pausing for checkpoints changes nothing
     assert len(copies) > 10
     monkeypatch.undo()
@@ -70,7 +78,9 @@ def test_resume_from_any_chunk_boundary_is_exact(tmp_path, monkeypatch, corpus, 
         m.resume(corpus)
         assert m.epochs_done == 3 and m.schedule is None and not m.interrupted
         np.testing.assert_array_equal(m.syn0, ref.syn0)
-        np.testing.assert_array_equal(m.syn1neg, ref.syn1neg)
+        for name in ("syn1neg", "syn1"):
+            want, got = getattr(ref, name), getattr(m, name)
+            assert (want is None) == (got is None) and (want is None or np.array_equal(got, want)), name
         assert m.loss_history == ref.loss_history
 
 
@@ -90,6 +100,60 @@ def test_epoch_checkpoints_and_save_load_round_trip(tmp_path, corpus, reference)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]
 
 
+def test_hierarchical_softmax_model_round_trip(tmp_path, corpus, reference):
+    """syn1 is saved and loaded exactly; a model without negative sampling has no syn1neg, in
+    memory or in the file."""
+    m = reference["sg-hs"]
+    assert m.syn1neg is None and m.syn1.shape == (len(m.vocab) - 1, 16) and np.abs(m.syn1).max() > 0.1
+    m.save(tmp_path / "m")
+    again = w2v.Word2Vec.load(tmp_path / "m")
+    assert again.params == m.params and again.syn1neg is None
+    np.testing.assert_array_equal(again.syn1, m.syn1)
+    np.testing.assert_array_equal(again.syn0, m.syn0)
+    with np.load(tmp_path / "m") as z:
+        assert "syn1neg" not in z.files and "syn1" in z.files
+
+
+def write_version_1(path, model):
+    """A model file as w2v wrote them before hierarchical softmax (format version 1): syn0 and
+    syn1neg always, parameters without hs and cbow_mean."""
+    import dataclasses
+    import json
+    v = model.vocab
+    params = {k: val for k, val in dataclasses.asdict(model.params).items() if k not in ("hs", "cbow_mean")}
+    meta = {"params": params, "vocab": {"total_tokens": v.total_tokens, "distinct": v.distinct, "pruned": v.pruned,
+                                        "prune_threshold": v.prune_threshold, "bad_utf8": v.bad_utf8},
+            "epochs_done": model.epochs_done, "loss_history": model.loss_history,
+            "schedule": dataclasses.asdict(model.schedule) if model.schedule is not None else None,
+            "fingerprint": model.fingerprint, "extra": model.extra, "format": "w2v-model", "version": 1}
+    with open(path, "wb") as fh:
+        np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+                 words=np.frombuffer("\n".join(v.words).encode(), np.uint8), counts=v.counts,
+                 syn0=model.syn0, syn1neg=model.syn1neg)
+
+
+def test_checkpoints_written_before_hierarchical_softmax_resume_exactly(tmp_path, monkeypatch, corpus, reference):
+    copies = snapshots_every_segment(monkeypatch, tmp_path)
+    w2v.train(corpus, model="cbow", checkpoint=tmp_path / "ck", checkpoint_every="1h", **SMALL)
+    monkeypatch.undo()
+    snap = w2v.Word2Vec.load(copies[len(copies) // 2])
+    old = tmp_path / "old.ckpt"
+    write_version_1(old, snap)
+    m = w2v.Word2Vec.load(old)
+    assert m.params.hs is False and m.params.cbow_mean is True and m.syn1 is None and m.schedule.exact
+    m.resume(corpus)
+    np.testing.assert_array_equal(m.syn0, reference["cbow"].syn0)
+    np.testing.assert_array_equal(m.syn1neg, reference["cbow"].syn1neg)
+
+
+def test_a_newer_model_file_version_is_one_clear_line(tmp_path, corpus):
+    bad = tmp_path / "future"
+    np.savez(open(bad, "wb"), meta=np.frombuffer(b'{"format": "w2v-model", "version": 3}', np.uint8),
+             words=np.frombuffer(b"a\nb", np.uint8), counts=np.ones(2, np.int64), syn0=np.zeros((2, 4), np.float32))
+    with pytest.raises(w2v.W2VError, match="model file version 3 is not supported .*reads versions 1, 2"):
+        w2v.Word2Vec.load(bad)
+
+
 def test_stopped_model_resumes_exactly_in_memory(corpus, reference):
     def stop(info):
         if info.event == "epoch_end" and info.epoch == 0:
@@ -98,6 +162,69 @@ def test_stopped_model_resumes_exactly_in_memory(corpus, reference):
     assert m.interrupted and m.epochs_done == 1
     m.resume(corpus)
     np.testing.assert_array_equal(m.syn0, reference["sg"].syn0)
+
+
+def write_pruned_corpus(path, block, lines=40_000, seed=3):
+    """Planted groups; a token seen only once on every line, so that a prune limit of 2,000 prunes
+    after every block of `block` bytes; ten words seen once in the first block, then often in the
+    second half; five words seen once in the first block, twice in the second, then often from
+    the fifth on (the first two prunes forget them: with blocks twice as large, the first would
+    not). Returns how often the scan should count those words (their occurrences after their last
+    prune)."""
+    rng = np.random.default_rng(seed)
+    after = {}
+    pos = 0
+    placed = set()
+    with open(path, "w") as fh:
+        for i in range(lines):
+            g = rng.integers(20)
+            words = [f"g{g}w{j}" for j in rng.integers(0, 20, 10)] + [f"r{i}"]
+            if i < 10:
+                words.insert(5, f"late{i}")
+            elif i > lines // 2 and i % 7 == 0:
+                words.insert(5, f"late{i % 10}")
+                after[f"late{i % 10}"] = after.get(f"late{i % 10}", 0) + 1
+            for at in (0.5, 1.2, 1.5):      # once in the first block, twice in the second
+                if pos >= at * block and at not in placed:
+                    placed.add(at)
+                    words += [f"mid{j}" for j in range(5)]
+            if pos >= 2.2 * block and i % 11 == 0:
+                words.insert(3, f"mid{i % 5}")
+                after[f"mid{i % 5}"] = after.get(f"mid{i % 5}", 0) + 1
+            line = " ".join(words) + "\n"
+            pos += len(line)
+            fh.write(line)
+    assert len(placed) == 3 and pos > 5 * block
+    return path, after
+
+
+def test_run_whose_scan_pruned_resumes_exactly(tmp_path, monkeypatch):
+    """Resuming encodes the corpus as the pruning scan did (a word pruned and seen again lost its
+    early occurrences), so the resumed run ends with the uninterrupted run's vectors."""
+    block = 1 << 19                     # the run is made with another block size than the default
+    corpus, after = write_pruned_corpus(tmp_path / "c.txt", block)
+    params = dict(SMALL, min_count=2, epochs=2, chunk_words=20_000, prune_limit=2000)
+    copies = snapshots_every_segment(monkeypatch, tmp_path)
+    monkeypatch.setattr(corpus_module, "BLOCK_BYTES", block)
+    ref = w2v.train(corpus, **params)
+    v = ref.vocab
+    assert v.pruned >= 5 and v.block_bytes == block
+    assert {w: int(c) for w, c in zip(v.words, v.counts) if w.startswith(("late", "mid"))} == after
+    full = w2v.train(corpus, checkpoint=tmp_path / "ck", checkpoint_every="1h", **params)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(full.syn0, ref.syn0)
+    assert len(copies) > 10
+    for snap in (copies[0], copies[len(copies) // 2], copies[-1]):
+        m = w2v.Word2Vec.load(snap)
+        assert m.schedule.exact and m.vocab.pruned == v.pruned
+        m.resume(corpus)
+        np.testing.assert_array_equal(m.syn0, ref.syn0)
+        np.testing.assert_array_equal(m.syn1neg, ref.syn1neg)
+        assert m.loss_history == ref.loss_history
+    m = w2v.Word2Vec.load(copies[0])
+    m.params = dataclasses.replace(m.params, prune_limit=10 ** 6)     # a scan that does not prune: another vocabulary
+    with pytest.raises(w2v.W2VError, match="does not give this run's vocabulary when scanned again"):
+        m.resume(corpus)
 
 
 def test_several_threads_pause_and_resume(tmp_path, monkeypatch, corpus):
@@ -201,11 +328,12 @@ def _run_until_done(cmd, ck, rng, signals, env):
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 cwd=ck.parent)   # not the source tree: import the installed package
         if sig is not None:
-            time.sleep(rng.uniform(0.5, 1.2))
+            first = proc.stderr.readline()      # started: past the imports, on a loaded machine too
+            time.sleep(rng.uniform(0.3, 1.0))
             if proc.poll() is None:
                 proc.send_signal(sig)
                 delivered.append(sig)
-        err = proc.communicate(timeout=120)[1].decode()
+        err = (first if sig is not None else b"").decode() + proc.communicate(timeout=120)[1].decode()
         if proc.returncode == 0:
             if sig is None:
                 return delivered

@@ -152,14 +152,20 @@ def test_scanner_prune_keeps_frequent_and_seeded_tokens():
     assert seeded.tolist() == [1, 2]
     out = np.empty(1000, dtype=np.uint32)
     table.feed(b"a a a b c a longtoken-rare longtoken-often longtoken-often\n", out)
-    table.prune(1)
+    # ids: s1 1, s2 2, a 3, b 4, c 5, longtoken-rare 6, longtoken-often 7
+    survivors = table.prune(1)
+    assert np.flatnonzero(np.unpackbits(survivors, bitorder="little")).tolist() == [0, 1, 2, 3, 7]
     ids, tokens, _ = table.items()
-    assert sorted(tokens) == [b"a", b"longtoken-often", b"s1", b"s2"]
+    # the survivors are renumbered in their order, seeded tokens keep their ids, counts move along
+    assert dict(zip(tokens, ids.tolist())) == {b"s1": 1, b"s2": 2, b"a": 3, b"longtoken-often": 4}
+    assert table.counts().tolist() == [1, 0, 0, 4, 2] and table.next_id == 5
     n = table.feed(b"b a longtoken-often\n", out)
     ids, tokens, _ = table.items()
     new = dict(zip(tokens, ids.tolist()))
-    assert new[b"b"] == 8       # a pruned token that comes back gets a new id (it had 4)
-    assert out[:n].tolist() == [new[b"b"], new[b"a"], new[b"longtoken-often"], 0]
+    assert new[b"b"] == 5       # a pruned token that comes back is new: the next free id, counted afresh
+    assert out[:n].tolist() == [5, 3, 4, 0]
+    assert table.counts().tolist() == [2, 0, 0, 5, 3, 1]
+    assert table.find(b"longtoken-often") == 4 and table.find(b"c") == 0
 
 
 def test_long_line_split_not_dropped(tmp_path):

@@ -3,9 +3,11 @@
 The kernels draw windows, subsampling and noise words from random streams; these tests never
 replay those streams. Where a test needs an exact answer it removes the randomness by
 construction (window 1 has no reduced window; a noise table with all its weight on one "sink"
-word draws nothing else); elsewhere it compares a count with its expectation under the
-algorithm's definition, with a tolerance stated in standard deviations.
+word draws nothing else; hierarchical softmax draws nothing at all); elsewhere it compares a
+count with its expectation under the algorithm's definition, with a tolerance stated in
+standard deviations. (The Huffman tree itself: test_hs.py.)
 """
+import heapq
 import importlib
 import math
 import threading
@@ -47,21 +49,71 @@ def sigmoid_w2v(f):
 # the whole update, exactly, where nothing is random
 # ---------------------------------------------------------------------------------------
 
-def reference_window_one(sentences, syn0, syn1neg, cbow, negative, alpha, sink):
+def heap_huffman(counts):
+    """A Huffman tree by the textbook heap algorithm (independent of the kernels' two-pointer
+    build): {word: (codes, rows)} from the root, inner nodes numbered from the root (row 0) in
+    the reverse of the order they were made."""
+    V = len(counts)
+    heap = [(int(c), i) for i, c in enumerate(counts)]
+    heapq.heapify(heap)
+    children, made = {}, V
+    while len(heap) > 1:
+        (c1, a), (c2, b) = heapq.heappop(heap), heapq.heappop(heap)
+        children[made] = (a, b)
+        heapq.heappush(heap, (c1 + c2, made))
+        made += 1
+    root, paths, stack = made - 1, {}, [(made - 1, [], [])]
+    while stack:
+        node, codes, rows = stack.pop()
+        if node < V:
+            paths[node] = (codes, rows)
+            continue
+        for bit, child in enumerate(children[node]):
+            stack.append((child, codes + [bit], rows + [root - node]))
+    return paths
+
+
+def flat_tree(paths):
+    """{word: (codes, rows)} as the kernels take a tree: (path, code_start), every entry of path
+    row << 1 | code."""
+    V = len(paths)
+    lengths = [len(paths[w][0]) for w in range(V)]
+    code_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    path = np.array([r << 1 | c for w in range(V) for c, r in zip(*paths[w])], dtype=np.uint32)
+    return path, code_start
+
+
+def reference_window_one(sentences, syn0, syn1neg, cbow, negative, alpha, sink, syn1=None, paths=None,
+                         cbow_mean=True):
     """word2vec.c's training loop at window 1 (no reduced window) with every noise word `sink`.
-    Skip-gram: each neighbour's input vector predicts the centre word; CBOW: their mean does,
-    and the error goes to every neighbour undivided."""
+    Skip-gram: each neighbour's input vector predicts the centre word; CBOW: their mean (or sum)
+    does, and the error goes to every neighbour undivided. With syn1, hierarchical softmax
+    first: at each node of the centre word's path, label 1 - code, nodes with |score| >= 6
+    skipped; then negative sampling, into the same error. Returns the matrices and the loss."""
     syn0 = syn0.astype(np.float64)
-    syn1neg = syn1neg.astype(np.float64)
+    syn1neg = None if syn1neg is None else syn1neg.astype(np.float64)
+    syn1 = None if syn1 is None else syn1.astype(np.float64)
+    loss = [0.0]
+
+    def step(h, row, label, err):
+        f = np.dot(h, row)
+        loss[0] += math.log1p(math.exp(-f if label else f))
+        g = (label - sigmoid_w2v(f)) * alpha
+        err += g * row
+        row += g * h
 
     def update(h, word):
         err = np.zeros_like(h)
-        for target, label in [(word, 1)] + [(sink, 0)] * negative:
+        if syn1 is not None:
+            for code, node in zip(*paths[word]):
+                if abs(np.dot(h, syn1[node])) >= 6:
+                    loss[0] += math.log1p(math.exp(-abs(np.dot(h, syn1[node]))))
+                    continue
+                step(h, syn1[node], 1 - code, err)
+        for target, label in ([(word, 1)] + [(sink, 0)] * negative) if negative else []:
             if label == 0 and target == word:
                 continue
-            g = (label - sigmoid_w2v(np.dot(h, syn1neg[target]))) * alpha
-            err += g * syn1neg[target]
-            syn1neg[target] += g * h
+            step(h, syn1neg[target], label, err)
         return err
 
     for sen in sentences:
@@ -70,39 +122,56 @@ def reference_window_one(sentences, syn0, syn1neg, cbow, negative, alpha, sink):
             if not ctx:
                 continue
             if cbow:
-                err = update(np.mean([syn0[c] for c in ctx], axis=0), word)
+                h = np.sum([syn0[c] for c in ctx], axis=0)
+                err = update(h / len(ctx) if cbow_mean else h, word)
                 for c in ctx:
                     syn0[c] += err
             else:
                 for c in ctx:
                     syn0[c] += update(syn0[c].copy(), word)
-    return syn0, syn1neg
+    return syn0, syn1neg, syn1, loss[0]
 
 
-@pytest.mark.parametrize("mode", ["sg", "sg-per-pair", "cbow"])
+@pytest.mark.parametrize("mode", ["sg", "sg-per-pair", "cbow", "cbow-sum"])
+@pytest.mark.parametrize("output", ["ns", "hs", "hs+ns"])
 @pytest.mark.parametrize("hot", [0, 5])
-def test_window_one_training_is_word2vec_exactly(mode, hot, kernels):
-    """Every neighbour of every word is trained, CBOW averages its neighbours, the true word
-    has label 1 and noise words label 0, and a worker's own copies of the hot rows (merged every
-    7 words) train exactly as the shared rows would."""
+def test_window_one_training_is_word2vec_exactly(mode, output, hot, kernels):
+    """Every neighbour of every word is trained, CBOW averages (or sums) its neighbours, the true
+    word has label 1 and noise words label 0, hierarchical softmax follows the centre word's
+    path with label 1 - code at each node, both add into one error, and a worker's own copies
+    of the hot rows (merged every 7 words) train exactly as the shared rows would."""
     rng = np.random.default_rng(11)
-    V, dim, negative, alpha = 12, 6, 2, 0.05
+    V, dim, alpha = 12, 6, 0.05
+    negative = 0 if output == "hs" else 2
     sink = V                                   # a word that is never in the text
     sentences = [rng.integers(0, V, size=rng.integers(1, 9)).tolist() for _ in range(40)]
     syn0 = rng.normal(0, 0.3, (V + 1, dim)).astype(np.float32)
-    syn1neg = rng.normal(0, 0.3, (V + 1, dim)).astype(np.float32)
+    syn1neg = rng.normal(0, 0.3, (V + 1, dim)).astype(np.float32) if negative else None
+    syn1 = paths = tree = None
+    if output != "ns":
+        counts = np.sort(rng.integers(1, 50, size=V + 1))[::-1]
+        paths = heap_huffman(counts)
+        tree = flat_tree(paths)
+        syn1 = rng.normal(0, 0.3, (V, dim)).astype(np.float32)
+    cbow = mode.startswith("cbow")
     initial = syn0.copy()
-    want0, want1 = reference_window_one(sentences, syn0, syn1neg, mode == "cbow", negative, alpha, sink)
+    want0, want1, want_hs, want_loss = reference_window_one(sentences, syn0, syn1neg, cbow, negative, alpha, sink,
+                                                            syn1, paths, cbow_mean=(mode != "cbow-sum"))
     prob, alias = only(sink, V + 1)
-    state = kernels.TrainState(syn0, syn1neg, ids_of(sentences), None, prob, alias, mode == "cbow", 1, negative,
-                               alpha, alpha, 10**9, shared_negatives=(mode == "sg"), hot_rows=hot, hot_sync=7)
+    state = kernels.TrainState(syn0, syn1neg, ids_of(sentences), None, prob, alias, cbow, 1, negative,
+                               alpha, alpha, 10**9, shared_negatives=(mode == "sg"), hot_rows=hot, hot_sync=7,
+                               syn1=syn1, tree=tree, cbow_mean=(mode != "cbow-sum"))
     words, examples, loss, status, kept = state.train_chunk(0, len(ids_of(sentences)), 3, 0, 0)
     assert status == 0 and words == kept == sum(map(len, sentences))
     pairs = sum(2 * len(s) - 2 for s in sentences)
-    assert examples == (sum(len(s) for s in sentences if len(s) > 1) if mode == "cbow" else pairs)
+    assert examples == (sum(len(s) for s in sentences if len(s) > 1) if cbow else pairs)
     assert np.abs(want0 - initial).max() > 1e-2     # training moved the vectors
     np.testing.assert_allclose(syn0, want0, rtol=1e-4, atol=2e-5)
-    np.testing.assert_allclose(syn1neg, want1, rtol=1e-4, atol=2e-5)
+    if negative:
+        np.testing.assert_allclose(syn1neg, want1, rtol=1e-4, atol=2e-5)
+    if syn1 is not None:
+        np.testing.assert_allclose(syn1, want_hs, rtol=1e-4, atol=2e-5)
+    assert loss == pytest.approx(want_loss, rel=0.01)     # the loss comes from a 1000-cell table
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,11 +182,12 @@ def expected_pairs(lengths, window):
     """word2vec.c draws b uniformly from 0..window-1 for every centre word and trains the
     neighbours within window - b on each side. Mean and variance of the number of pairs."""
     mean = var = 0.0
-    for n in lengths:
-        for i in range(n):
-            k = np.array([min(n - 1, i + r) - max(0, i - r) for r in range(1, window + 1)], dtype=float)
-            mean += k.mean()
-            var += k.var()
+    for n, times in zip(*np.unique(lengths, return_counts=True)):
+        i = np.arange(n)[:, None]
+        r = np.arange(1, window + 1)[None, :]           # the effective window, window - b
+        k = (np.minimum(n - 1, i + r) - np.maximum(0, i - r)).astype(float)
+        mean += times * k.mean(axis=1).sum()
+        var += times * k.var(axis=1).sum()
     return mean, var
 
 
@@ -136,7 +206,7 @@ def test_reduced_window_trains_as_many_pairs_as_word2vec(shared, kernels):
     words, examples, *_ = state.train_chunk(0, len(ids), 8, 0, 0)
     mean, var = expected_pairs(lengths, window)
     assert abs(examples - mean) < 5 * math.sqrt(var), (examples, mean, math.sqrt(var))
-    full = sum(min(n - 1, i + window) - max(0, i - window) for n in lengths for i in range(n))
+    full = sum(min(n - 1, i + window) - max(0, i - window) for n in lengths.tolist() for i in range(n))
     assert full - mean > 50 * math.sqrt(var)       # the full window would be far off
 
 

@@ -65,6 +65,70 @@ def test_one_step_matches_numpy(cbow, dim, kernels):
     np.testing.assert_array_equal(s1[untouched], syn1neg[untouched])
 
 
+def ref_step_hs(syn0, syn1neg, syn1, path, context, word, negs, alpha, cbow, cbow_mean=True):
+    """One example with hierarchical softmax (word2vec.c): along the centre word's path
+    (codes, rows), label 1 - code, a node with |score| >= 6 skipped; then negative sampling;
+    both into one error for the input vectors."""
+    syn0, syn1 = syn0.astype(np.float64), syn1.astype(np.float64)
+    syn1neg = None if syn1neg is None else syn1neg.astype(np.float64)
+    h = (syn0[context].mean(axis=0) if cbow_mean else syn0[context].sum(axis=0)) if cbow else syn0[context[0]].copy()
+    err, loss = np.zeros_like(h), 0.0
+    hs = [(syn1[r], 1 - c, True) for c, r in zip(*path)]
+    ns = [(syn1neg[t], lab, False) for t, lab in [(word, 1)] + [(n, 0) for n in negs] if lab or t != word] \
+        if len(negs) else []
+    for row, label, skip_saturated in hs + ns:
+        f = float(np.dot(h.astype(np.float32), row.astype(np.float32)))
+        loss += math.log1p(math.exp(-f if label else f))
+        if skip_saturated and abs(f) >= MAX_EXP:
+            continue
+        g = (label - ref_sigmoid_table(f)) * alpha
+        err += g * row
+        row += g * h
+    for c in (context if cbow else context[:1]):
+        syn0[c] += err
+    return syn0, syn1neg, syn1, loss
+
+
+@pytest.mark.parametrize("mode", ["sg", "cbow", "cbow-sum"])
+@pytest.mark.parametrize("negative", [0, 3])
+@pytest.mark.parametrize("dim, length", [(1, 5), (7, 5), (16, 5), (100, 5), (100, 40)])
+def test_one_hierarchical_softmax_step_matches_numpy(mode, negative, dim, length, kernels):
+    """A path of `length` nodes (40: longer than the kernel's block of 32), codes 0 and 1, one
+    node's score far above 6 where its code is 1 (so it would change if it were not skipped),
+    alone or with negative sampling."""
+    rng = np.random.default_rng(dim + length)
+    V, word, sd = 50, 4, 1.0 / dim ** 0.25     # scores of order 1: only the planted node saturates
+    syn0 = rng.normal(0, sd, (V, dim)).astype(np.float32)
+    syn1neg = rng.normal(0, sd, (V, dim)).astype(np.float32)
+    syn1 = rng.normal(0, sd, (V - 1, dim)).astype(np.float32)
+    context = np.array([3, 5, 7] if mode != "sg" else [3], dtype=np.uint32)
+    points = rng.choice(V - 1, size=length, replace=False).tolist()
+    codes = rng.integers(0, 2, size=length).tolist()
+    codes[length // 2] = 1
+    h = syn0[context].sum(0) / (len(context) if mode == "cbow" else 1)
+    saturated = points[length // 2]
+    syn1[saturated] = 40 * h / np.dot(h, h)          # score 40: saturated, code 1
+    tree = (np.array([r << 1 | c for c, r in zip(codes, points)], np.uint32),
+            np.array([0] * (word + 1) + [length] * (V - word), np.int64))
+    negs = np.array([1, 4, 9][:negative], dtype=np.uint32)
+    want0, want1, want_hs, want_loss = ref_step_hs(syn0, syn1neg if negative else None, syn1, (codes, points),
+                                                   context, word, negs, 0.1, mode != "sg", mode == "cbow")
+    s0, s1, shs = syn0.copy(), syn1neg.copy(), syn1.copy()
+    loss = kernels._step_py(s0, s1, context, word, negs, 0.1, mode != "sg", syn1=shs, tree=tree,
+                            cbow_mean=(mode == "cbow"))
+    np.testing.assert_allclose(s0, want0, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(shs, want_hs, rtol=1e-4, atol=1e-5)
+    changed = np.any(shs != syn1, axis=1)
+    np.testing.assert_array_equal(changed, np.any(want_hs != syn1, axis=1))   # the nodes word2vec.c trains ...
+    assert not changed[saturated] and changed[points].sum() >= length // 2   # ... not the saturated one
+    assert set(np.flatnonzero(changed)) <= set(points)                       # only the path's nodes
+    if negative:
+        np.testing.assert_allclose(s1, want1, rtol=1e-4, atol=1e-5)
+    else:
+        np.testing.assert_array_equal(s1, syn1neg)
+    assert loss == pytest.approx(want_loss, rel=0.02, abs=0.02)
+
+
 def test_step_rejects_non_finite_scores(kernels):
     syn0 = np.full((3, 4), np.nan, dtype=np.float32)
     syn1neg = np.ones((3, 4), dtype=np.float32)

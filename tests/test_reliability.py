@@ -62,10 +62,36 @@ def test_missing_directory_and_special_files(tmp_path, capsys):
     (tmp_path / "d").mkdir()
     code, _, err = cli(capsys, "train", tmp_path / "d", "-q")
     assert code == 2 and "holds no files" in err
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)                       # reading it would block forever
-    code, _, err = cli(capsys, "train", fifo, "-q")
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "socket"))
+    try:
+        code, _, err = cli(capsys, "train", tmp_path / "socket", "-q")
+    finally:
+        sock.close()
     assert code == 2 and "not a regular file" in err
+
+
+def test_a_named_pipe_is_read_as_a_stream(tmp_path, capsys, planted_corpus):
+    """A FIFO (what `w2v train <(zcat corpus.gz)` reads) is a stream, read once as it is written."""
+    import threading
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = planted_corpus.read_bytes()
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        code, _, err = cli(capsys, "train", fifo, "-o", tmp_path / "a.txt", "--format", "txt", "--threads", "1",
+                           "--epochs", "1", "--dim", "8", "-q")
+    finally:
+        writer.join(2)
+        if writer.is_alive():          # the pipe was not read: read it, so that the writer ends
+            fifo.read_bytes()
+            writer.join()
+    assert code == 0, err
+    code, _, err = cli(capsys, "train", planted_corpus, "-o", tmp_path / "b.txt", "--format", "txt", "--threads", "1",
+                       "--epochs", "1", "--dim", "8", "-q")
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
 
 
 def test_unreadable_corpus(tmp_path):
@@ -142,7 +168,10 @@ def test_a_1gb_line_without_newline(tmp_path):
 @pytest.mark.parametrize("bad, message", [
     (dict(dim=10**7), "--dim must be between 1 and 10000"),
     (dict(window=10**6), "--window must be between 1"),
-    (dict(negative=10**5), "--negative must be between 1"),
+    (dict(negative=10**5), "--negative must be between 0"),
+    (dict(negative=0), "--negative 0 leaves nothing to train: add --hs"),
+    (dict(hs="yes"), "--hs must be True or False"),
+    (dict(cbow_mean=2), "--cbow-mean must be True or False"),
     (dict(alpha=float("nan")), "--alpha must be"),
     (dict(sample=float("inf")), "--sample must be"),
     (dict(epochs=10**9), "--epochs must be between 1"),
@@ -196,7 +225,7 @@ def big_corpus(tmp_path_factory):
 def test_first_ctrl_c_saves_the_model_so_far(tmp_path, big_corpus):
     code, seconds, err, out = _start_and_interrupt(tmp_path, big_corpus)
     assert code == 130, err
-    assert seconds < 5, seconds
+    assert seconds < 30, seconds        # not a hang (the epochs_done check below shows it stopped early)
     partial = tmp_path / "v.w2v.partial"
     assert f"the vectors trained so far are in {partial}" in err
     assert f"--resume {tmp_path / 'v.w2v.ckpt'}" in err and "Traceback" not in err
@@ -216,9 +245,10 @@ def test_second_ctrl_c_aborts_at_once(tmp_path, big_corpus):
     code, seconds, err, out = _start_and_interrupt(tmp_path, big_corpus, flags=slow_chunks, wait_for="memory:",
                                                    second_after=0.2)
     assert code == 130 and "stopping: letting the chunks in progress finish" in err, err
-    assert "w2v: interrupted" in err and "Traceback" not in err
-    assert seconds < 1.5, seconds
-    assert not out.exists()
+    # without the abort, the chunks would be drained and the partial vectors saved, with another message
+    assert "w2v: interrupted" in err and "training was interrupted" not in err and "Traceback" not in err
+    assert seconds < 30, seconds
+    assert not out.exists() and not (tmp_path / "v.w2v.partial").exists()
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]    # nothing half-written
 
 
@@ -304,10 +334,12 @@ def test_memory_estimate_is_printed_and_alone_exits(tmp_path, capsys, planted_co
 
 
 def test_a_run_that_cannot_fit_fails_before_training(tmp_path, capsys, planted_corpus, monkeypatch):
-    monkeypatch.setattr(train_module, "available_memory", lambda: 100_000)
+    monkeypatch.setattr(train_module, "_meminfo_available", lambda: 100_000)
     code, out, err = cli(capsys, "train", planted_corpus, "-o", tmp_path / "v", "--dim", "500", "--min-count", "1")
     assert code == 2 and "not enough memory" in err
-    assert "--dim" in err and "--max-vocab" in err and "--cache-dir" in err
+    assert "--dim" in err and "--max-vocab" in err
+    # the corpus alone would have gone to a memory-mapped file beside the output; the model cannot
+    assert f"it goes to a memory-mapped file in {tmp_path}" in err
     assert "epoch" not in err and not (tmp_path / "v").exists()
     code, out, err = cli(capsys, "train", planted_corpus, "--estimate-memory", "--dim", "500", "--min-count", "1")
     assert code == 0 and "probably does not fit" in out

@@ -105,7 +105,7 @@ def test_worker_exception_reaches_caller(planted_corpus, monkeypatch):
     (dict(dim=0), "--dim must be between 1"),
     (dict(window=-1), "--window must be between 1"),
     (dict(epochs=0), "--epochs must be between 1"),
-    (dict(negative=0), "--negative must be between 1"),
+    (dict(negative=0), "--negative 0 leaves nothing to train"),
     (dict(model="skipgram"), "model must be 'sg' or 'cbow'"),
     (dict(sample=-0.1), "--sample must be"),
     (dict(alpha=0), "--alpha must be > 0"),

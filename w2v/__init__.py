@@ -1,7 +1,8 @@
-"""w2v: fast word2vec (skip-gram and CBOW with negative sampling) on every CPU core.
+"""w2v: fast word2vec (skip-gram and CBOW, negative sampling and hierarchical softmax) on every CPU core.
 
     import w2v
-    model = w2v.train("corpus.txt", model="sg", dim=100)
+    model = w2v.train("corpus.txt", model="sg", dim=100)     # or .gz/.bz2/.xz, a directory, a file object,
+    model = w2v.train([["a", "cat"], ["a", "dog"]], min_count=1)   # or any iterable of token lists (read once)
     model.wv.most_similar("king")
     kv = w2v.load("vectors")
 """
@@ -65,7 +66,7 @@ from .train import Progress, StopTraining, Word2Vec, train
 __version__ = "0.1.0"
 
 from .vectors import KeyedVectors, load
-from . import evaluate, geometry
+from . import evaluate, geometry, phrases
 
 __all__ = ["train", "Word2Vec", "KeyedVectors", "load", "Params", "Progress", "StopTraining",
-           "W2VError", "UnknownWordError", "evaluate", "geometry"]
+           "W2VError", "UnknownWordError", "evaluate", "geometry", "phrases"]

@@ -1,14 +1,14 @@
-# Compiled training kernels: skip-gram and CBOW with negative sampling.
+# Compiled training kernels: skip-gram and CBOW with negative sampling and/or hierarchical softmax.
 #
 # This body is compiled twice: _kernels_generic.pyx (any CPU) and _kernels_avx2.pyx (AVX2 + FMA);
 # w2v/_kernels.py picks one at import.
 #
 # Python (train.py) validates and prepares everything, then each worker thread calls
 # TrainState.train_chunk(), which runs a whole chunk of the encoded corpus inside one
-# `with nogil:` block. Workers update syn0/syn1neg without locks (Hogwild), as word2vec.c,
+# `with nogil:` block. Workers update syn0/syn1neg/syn1 without locks (Hogwild), as word2vec.c,
 # fastText and gensim do; only a single thread with a fixed seed is bit-for-bit repeatable.
-from libc.stdint cimport uint32_t, int32_t, uint64_t, int64_t
-from libc.math cimport exp, log
+from libc.stdint cimport uint8_t, uint32_t, int32_t, uint64_t, int64_t
+from libc.math cimport exp, log, fmaxf
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 
@@ -72,6 +72,144 @@ cdef extern from *:
             t += a[i] * b[i];
         return t;
     }
+    static inline __m256 w2v_low4(const float *p) {    /* 4 floats, the upper half zero */
+        return _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_loadu_ps(p), 0);
+    }
+    /* Four dot products of one vector h with four rows, in one pass over h: the scores of
+       hierarchical softmax along a path (h is fixed while the path is trained). Two accumulators
+       a row keep the chains of dependent multiply-adds short. */
+    static inline void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2,
+                                const float *b3, int n, float *out) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
+        __m256 a3 = _mm256_setzero_ps(), c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
+        __m256 c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m256 x = _mm256_loadu_ps(h + i), y = _mm256_loadu_ps(h + i + 8);
+            a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0 + i), a0);
+            a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1 + i), a1);
+            a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + i), a2);
+            a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3 + i), a3);
+            c0 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b0 + i + 8), c0);
+            c1 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b1 + i + 8), c1);
+            c2 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b2 + i + 8), c2);
+            c3 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b3 + i + 8), c3);
+        }
+        if (i < n) {     /* the last 1..15 floats: 8, then 4, then one at a time */
+            if (i + 8 <= n) {
+                __m256 x = _mm256_loadu_ps(h + i);
+                a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0 + i), a0);
+                a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1 + i), a1);
+                a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + i), a2);
+                a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3 + i), a3);
+                i += 8;
+            }
+            if (i + 4 <= n) {    /* 4 more floats, in the low half of the second accumulators */
+                __m256 y = w2v_low4(h + i);
+                c0 = _mm256_fmadd_ps(y, w2v_low4(b0 + i), c0);
+                c1 = _mm256_fmadd_ps(y, w2v_low4(b1 + i), c1);
+                c2 = _mm256_fmadd_ps(y, w2v_low4(b2 + i), c2);
+                c3 = _mm256_fmadd_ps(y, w2v_low4(b3 + i), c3);
+                i += 4;
+            }
+        }
+        a0 = _mm256_add_ps(a0, c0); a1 = _mm256_add_ps(a1, c1);
+        a2 = _mm256_add_ps(a2, c2); a3 = _mm256_add_ps(a3, c3);
+        __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+        _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        for (; i < n; i++) {
+            out[0] += h[i] * b0[i]; out[1] += h[i] * b1[i];
+            out[2] += h[i] * b2[i]; out[3] += h[i] * b3[i];
+        }
+    }
+    /* out = rows[0] + rows[1] + ... + rows[k - 1] (k >= 1), added in that order, 32 floats at a
+       time in registers: each row is read once and out written once. */
+    static void w2v_sum_rows(float *out, float **rows, int k, int n) {
+        int x = 0, r;
+        for (; x + 32 <= n; x += 32) {
+            __m256 a0 = _mm256_loadu_ps(rows[0] + x), a1 = _mm256_loadu_ps(rows[0] + x + 8);
+            __m256 a2 = _mm256_loadu_ps(rows[0] + x + 16), a3 = _mm256_loadu_ps(rows[0] + x + 24);
+            for (r = 1; r < k; r++) {
+                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(rows[r] + x));
+                a1 = _mm256_add_ps(a1, _mm256_loadu_ps(rows[r] + x + 8));
+                a2 = _mm256_add_ps(a2, _mm256_loadu_ps(rows[r] + x + 16));
+                a3 = _mm256_add_ps(a3, _mm256_loadu_ps(rows[r] + x + 24));
+            }
+            _mm256_storeu_ps(out + x, a0); _mm256_storeu_ps(out + x + 8, a1);
+            _mm256_storeu_ps(out + x + 16, a2); _mm256_storeu_ps(out + x + 24, a3);
+        }
+        for (; x + 8 <= n; x += 8) {
+            __m256 a0 = _mm256_loadu_ps(rows[0] + x);
+            for (r = 1; r < k; r++)
+                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(rows[r] + x));
+            _mm256_storeu_ps(out + x, a0);
+        }
+        for (; x + 4 <= n; x += 4) {
+            __m128 a0 = _mm_loadu_ps(rows[0] + x);
+            for (r = 1; r < k; r++)
+                a0 = _mm_add_ps(a0, _mm_loadu_ps(rows[r] + x));
+            _mm_storeu_ps(out + x, a0);
+        }
+        for (; x < n; x++) {
+            float t = rows[0][x];
+            for (r = 1; r < k; r++)
+                t += rows[r][x];
+            out[x] = t;
+        }
+    }
+    /* The updates of a path: for each row r with g[r] != 0, err += g[r] * row; row += g[r] * h (the
+       row as it was in both). Done 32 floats at a time across all the rows, so err and h stay in
+       registers: each row is loaded and stored once, err once per 32 floats of the whole path
+       (a row at a time would load and store err at every row). */
+    static void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) {
+        int x = 0, r;
+        for (; x + 32 <= n; x += 32) {
+            __m256 e0 = _mm256_loadu_ps(err + x), e1 = _mm256_loadu_ps(err + x + 8);
+            __m256 e2 = _mm256_loadu_ps(err + x + 16), e3 = _mm256_loadu_ps(err + x + 24);
+            __m256 h0 = _mm256_loadu_ps(h + x), h1 = _mm256_loadu_ps(h + x + 8);
+            __m256 h2 = _mm256_loadu_ps(h + x + 16), h3 = _mm256_loadu_ps(h + x + 24);
+            for (r = 0; r < nrows; r++) {
+                if (g[r] == 0.0f)
+                    continue;
+                __m256 s = _mm256_broadcast_ss(g + r), t;
+                float *u = rows[r] + x;
+                t = _mm256_loadu_ps(u); e0 = _mm256_fmadd_ps(s, t, e0); _mm256_storeu_ps(u, _mm256_fmadd_ps(s, h0, t));
+                t = _mm256_loadu_ps(u + 8); e1 = _mm256_fmadd_ps(s, t, e1); _mm256_storeu_ps(u + 8, _mm256_fmadd_ps(s, h1, t));
+                t = _mm256_loadu_ps(u + 16); e2 = _mm256_fmadd_ps(s, t, e2); _mm256_storeu_ps(u + 16, _mm256_fmadd_ps(s, h2, t));
+                t = _mm256_loadu_ps(u + 24); e3 = _mm256_fmadd_ps(s, t, e3); _mm256_storeu_ps(u + 24, _mm256_fmadd_ps(s, h3, t));
+            }
+            _mm256_storeu_ps(err + x, e0); _mm256_storeu_ps(err + x + 8, e1);
+            _mm256_storeu_ps(err + x + 16, e2); _mm256_storeu_ps(err + x + 24, e3);
+        }
+        for (; x + 8 <= n; x += 8) {
+            __m256 e0 = _mm256_loadu_ps(err + x), h0 = _mm256_loadu_ps(h + x);
+            for (r = 0; r < nrows; r++) {
+                if (g[r] == 0.0f)
+                    continue;
+                __m256 s = _mm256_broadcast_ss(g + r), t = _mm256_loadu_ps(rows[r] + x);
+                e0 = _mm256_fmadd_ps(s, t, e0);
+                _mm256_storeu_ps(rows[r] + x, _mm256_fmadd_ps(s, h0, t));
+            }
+            _mm256_storeu_ps(err + x, e0);
+        }
+        for (; x + 4 <= n; x += 4) {
+            __m128 e0 = _mm_loadu_ps(err + x), h0 = _mm_loadu_ps(h + x);
+            for (r = 0; r < nrows; r++) {
+                if (g[r] == 0.0f)
+                    continue;
+                __m128 s = _mm_broadcast_ss(g + r), t = _mm_loadu_ps(rows[r] + x);
+                e0 = _mm_fmadd_ps(s, t, e0);
+                _mm_storeu_ps(rows[r] + x, _mm_fmadd_ps(s, h0, t));
+            }
+            _mm_storeu_ps(err + x, e0);
+        }
+        for (; x < n; x++)
+            for (r = 0; r < nrows; r++) {
+                float t = rows[r][x];
+                err[x] += g[r] * t;
+                rows[r][x] = t + g[r] * h[x];
+            }
+    }
     #else
     static inline float w2v_dot(const float *a, const float *b, int n) {
         float s[16] = {0};   /* gcc keeps these in four SSE registers */
@@ -86,6 +224,34 @@ cdef extern from *:
             t += s[j];
         return t;
     }
+    static void w2v_sum_rows(float *out, float **rows, int k, int n) {
+        int x, r;
+        for (x = 0; x < n; x++)
+            out[x] = 0.0f;
+        for (r = 0; r < k; r++)
+            for (x = 0; x < n; x++)
+                out[x] += rows[r][x];
+    }
+    static void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) {
+        int x, r;
+        for (r = 0; r < nrows; r++) {
+            float *u = rows[r];
+            if (g[r] == 0.0f)
+                continue;
+            for (x = 0; x < n; x++) {
+                float t = u[x];
+                err[x] += g[r] * t;
+                u[x] = t + g[r] * h[x];
+            }
+        }
+    }
+    static inline void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2,
+                                const float *b3, int n, float *out) {
+        out[0] = w2v_dot(h, b0, n);
+        out[1] = w2v_dot(h, b1, n);
+        out[2] = w2v_dot(h, b2, n);
+        out[3] = w2v_dot(h, b3, n);
+    }
     #endif
     static int w2v_cpu_has_avx2_fma(void) {
     #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -98,6 +264,10 @@ cdef extern from *:
     """
     int w2v_cpu_has_avx2_fma() nogil
     float w2v_dot(const float *a, const float *b, int n) nogil
+    void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2, const float *b3,
+                  int n, float *out) nogil
+    void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) nogil
+    void w2v_sum_rows(float *out, float **rows, int k, int n) nogil
     void __builtin_prefetch(const void *p) nogil
     long long w2v_atomic_add(long long *p, long long v) nogil
     long long w2v_atomic_load(long long *p) nogil
@@ -183,11 +353,39 @@ cdef inline float *out_row(const Model *m, uint32_t w) noexcept nogil:
     return m.syn1neg + w * m.stride
 
 
+cdef inline float *node_row(const Model *m, uint32_t n) noexcept nogil:
+    """Inner node n's hierarchical-softmax (syn1) row, as in_row: the rows nearest the root are
+    the first ones, and with several workers each has its own copy of them."""
+    if n < m.hot_nodes:
+        return m.hot2 + n * m.stride
+    return m.syn1 + n * m.stride
+
+
 cdef inline void prefetch_row(const float *row, int n) noexcept nogil:
     """Ask for a row's cache lines now, so the misses overlap instead of queueing."""
     cdef int i
     for i in range(0, n, 16):
         __builtin_prefetch(row + i)
+
+
+cdef inline void prefetch_tree(const Model *m, const uint32_t *sen, int i, int n) noexcept nogil:
+    """Hierarchical softmax reads, for a centre word, its entry of code_start, then its path, then
+    the path's syn1 rows; each address comes from the read before, so they are requested in
+    stages: three, two and one centre words ahead."""
+    cdef int64_t d
+    cdef uint32_t w
+    if m.path == NULL:              # a vocabulary of one word: no inner nodes
+        return
+    if i + 3 < n:
+        __builtin_prefetch(m.code_start + sen[i + 3])
+    if i + 2 < n:
+        w = sen[i + 2]
+        __builtin_prefetch(m.path + m.code_start[w])
+        __builtin_prefetch(m.path + m.code_start[w + 1] - 1)
+    if i + 1 < n:
+        w = sen[i + 1]
+        for d in range(m.code_start[w], m.code_start[w + 1]):
+            prefetch_row(node_row(m, m.path[d] >> 1), m.dim)
 
 
 cdef inline uint32_t alias_column(const Model *m, uint64_t r) noexcept nogil:
@@ -210,6 +408,11 @@ cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
 
 cdef enum:
     NOISE_BATCH = 64
+
+cdef float BIG = 1e30          # a score beyond this is treated as infinite (diverged)
+
+cdef enum:
+    SUM_ROWS = 64              # CBOW: context words summed in one pass (more: one at a time)
 
 cdef uint64_t NOISE_SEED = 0x6A09E667F3BCC909ULL
 
@@ -279,13 +482,71 @@ cdef inline int predict(const Model *m, const float *h, uint32_t word, const uin
     return STATUS_OK
 
 
+cdef inline int predict_hs(const Model *m, const float *h, uint32_t word, float alpha, float *err,
+                           double *loss) noexcept nogil:
+    """Hierarchical softmax for one hidden vector h, as word2vec.c: at each inner node on the
+    path from the root to `word`, sigmoid(h . syn1[node]) is the probability of taking branch 0;
+    raise that of the branch the path takes, update the node's row, and add the gradient for h
+    to err. The loss is -log of the probability of the path (every node counts).
+
+    A node's score depends only on h and its own row, which the other nodes' updates do not
+    touch, so the scores of a whole path (up to PATH_BLOCK nodes at a time) are computed first,
+    four in one pass over h, then the updates: the same results as one node at a time, without
+    each score waiting for the update before it."""
+    cdef int64_t d = m.code_start[word], end = m.code_start[word + 1]
+    cdef int j, k, nb, dim = m.dim
+    cdef float *rows[PATH_BLOCK + 3]
+    cdef float fs[PATH_BLOCK + 3]
+    cdef float gs[PATH_BLOCK]
+    cdef float f, code
+    cdef int cell
+    cdef double path_loss = 0.0    # a local sum: loss[0] itself would be stored and reloaded every node
+    while d < end:
+        nb = PATH_BLOCK if end - d >= PATH_BLOCK else <int>(end - d)
+        for j in range(nb):
+            rows[j] = node_row(m, m.path[d + j] >> 1)
+        for j in range(nb, nb + 3):
+            rows[j] = rows[0]                  # spare rows for the last group of four: scores unused
+        for k in range(0, nb, 4):
+            w2v_dot4(h, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], dim, fs + k)
+        for j in range(nb):
+            f = fs[j]
+            if not (-BIG < f < BIG):           # NaN or infinite
+                return STATUS_NAN
+            code = <float>(m.path[d + j] & 1)
+            if -MAX_EXP < f < MAX_EXP:
+                # one table cell for both: g as word2vec.c (g = (1 - code[d] - f) * alpha), and the
+                # loss -log sigmoid((1 - 2 code) f) = -log sigmoid(f) + code * f
+                cell = <int>((f + MAX_EXP) * TABLE_SCALE)
+                gs[j] = (1 - code - SIGMOID_TABLE[cell]) * alpha
+                path_loss += NLL_TABLE[cell] + code * f
+            else:                              # word2vec.c and gensim skip a saturated node
+                gs[j] = 0.0
+                path_loss += fmaxf(0, (2 * code - 1) * f)
+        w2v_path_update(err, h, rows, gs, nb, dim)     # err += g * row, row += g * h, for each row
+        d += nb
+    loss[0] += path_loss
+    return STATUS_OK
+
+
+cdef inline int predict_all(const Model *m, const float *h, uint32_t word, const uint32_t *negs,
+                            float alpha, float *err, double *loss) noexcept nogil:
+    """Both output layers that are on, into the same gradient err: hierarchical softmax first,
+    then negative sampling, in word2vec.c's order."""
+    if m.hs and predict_hs(m, h, word, alpha, err, loss) != STATUS_OK:
+        return STATUS_NAN
+    if m.negative and predict(m, h, word, negs, alpha, err, loss) != STATUS_OK:
+        return STATUS_NAN
+    return STATUS_OK
+
+
 cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, const uint32_t *negs,
                            float alpha, float *neu1e, double *loss) noexcept nogil:
     """Skip-gram pair in word2vec.c's orientation: the context word's input vector predicts
-    the centre word against `negative` noise words."""
+    the centre word (against `negative` noise words and/or along its Huffman path)."""
     cdef float *l1 = in_row(m, context)
     memset(neu1e, 0, m.dim * sizeof(float))
-    if predict(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
+    if predict_all(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
         return STATUS_NAN
     axpy(1.0, neu1e, l1, m.dim)
     return STATUS_OK
@@ -294,17 +555,25 @@ cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, cons
 cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_context, uint32_t word,
                              const uint32_t *negs, float alpha, float *neu1, float *neu1e,
                              double *loss) noexcept nogil:
-    """CBOW: the mean of the context input vectors predicts the centre word. As in word2vec.c
-    and gensim (cbow_mean=1) the error is added to every context vector undivided."""
+    """CBOW: the mean (or, with cbow_mean off, the sum) of the context input vectors predicts
+    the centre word. As in word2vec.c and gensim (cbow_mean=1) the error is added to every
+    context vector undivided."""
     cdef int d, j, dim = m.dim
     cdef float scale = 1.0 / n_context
-    memset(neu1, 0, dim * sizeof(float))
+    cdef float *rows[SUM_ROWS]
     memset(neu1e, 0, dim * sizeof(float))
-    for j in range(n_context):
-        axpy(1.0, in_row(m, context[j]), neu1, dim)
-    for d in range(dim):
-        neu1[d] *= scale
-    if predict(m, neu1, word, negs, alpha, neu1e, loss) != STATUS_OK:
+    if n_context <= SUM_ROWS:       # the sum in one pass (the same additions, in the same order)
+        for j in range(n_context):
+            rows[j] = in_row(m, context[j])
+        w2v_sum_rows(neu1, rows, n_context, dim)
+    else:
+        memset(neu1, 0, dim * sizeof(float))
+        for j in range(n_context):
+            axpy(1.0, in_row(m, context[j]), neu1, dim)
+    if m.cbow_mean:
+        for d in range(dim):
+            neu1[d] *= scale
+    if predict_all(m, neu1, word, negs, alpha, neu1e, loss) != STATUS_OK:
         return STATUS_NAN
     for j in range(n_context):
         axpy(1.0, neu1e, in_row(m, context[j]), dim)
@@ -322,39 +591,88 @@ cdef inline float current_alpha(const Model *m, int64_t done) noexcept nogil:
     return <float>a
 
 
-cdef inline int64_t hot_span(const Model *m) noexcept nogil:
-    """Floats from the first hot row's start to the last hot row's end (m.hot >= 1)."""
-    return (<int64_t>m.hot - 1) * m.stride + m.dim
+cdef inline int64_t hot_span(const Model *m, uint32_t rows) noexcept nogil:
+    """Floats from the first hot row's start to the last hot row's end (rows >= 1)."""
+    return (<int64_t>rows - 1) * m.stride + m.dim
 
 
-cdef void hot_merge(const Model *shared, Model *m, float *snap) noexcept nogil:
+cdef void merge_rows(float *shared, float *copy, float *snap, int64_t n) noexcept nogil:
+    cdef int64_t i
+    cdef float v
+    for i in range(n):
+        v = shared[i] + (copy[i] - snap[i])
+        shared[i] = v
+        copy[i] = v
+        snap[i] = v
+
+
+cdef void hot_merge(const Model *shared, Model *m) noexcept nogil:
     """Add this worker's changes to its hot rows (copy - snapshot) to the shared rows, and
     start again from the shared rows as they are now (which carry the other workers' changes).
     The copies are laid out with the shared rows' stride; the padding between rows is merged
     too (it never changes), the last row's is not (it may lie outside the shared array)."""
-    cdef int64_t i, n = hot_span(m)
-    cdef float *snap0 = snap                              # laid out as the copies: hot rows, stride apart
-    cdef float *snap1 = snap + <int64_t>m.hot * m.stride
-    cdef float v
-    for i in range(n):
-        v = shared.syn0[i] + (m.hot0[i] - snap0[i])
-        shared.syn0[i] = v
-        m.hot0[i] = v
-        snap0[i] = v
-    for i in range(n):
-        v = shared.syn1neg[i] + (m.hot1[i] - snap1[i])
-        shared.syn1neg[i] = v
-        m.hot1[i] = v
-        snap1[i] = v
+    if m.hot0 != NULL:
+        merge_rows(shared.syn0, m.hot0, m.snap0, hot_span(m, m.hot))
+    if m.hot1 != NULL:
+        merge_rows(shared.syn1neg, m.hot1, m.snap1, hot_span(m, m.hot))
+    if m.hot2 != NULL:
+        merge_rows(shared.syn1, m.hot2, m.snap2, hot_span(m, m.hot_nodes))
 
 
-cdef inline void hot_merge_locked(const Model *shared, Model *m, float *snap) noexcept nogil:
+cdef inline void hot_merge_locked(const Model *shared, Model *m) noexcept nogil:
     """hot_merge, one worker at a time: two merges running together could each read a shared
     value before the other wrote it, and one worker's changes would be lost. A merge takes
     well under a millisecond every 10,000 words, so the others rarely wait."""
     w2v_lock(shared.merge_lock)
-    hot_merge(shared, m, snap)
+    hot_merge(shared, m)
     w2v_unlock(shared.merge_lock)
+
+
+cdef float *hot_copies(const Model *shared, Model *m, void **mem) noexcept nogil:
+    """Allocate this worker's copies of the hot rows (and their snapshots) and fill them from the
+    shared rows; point m's hot*/snap* at them (NULL where a matrix has no hot rows). Returns
+    the block (NULL if there are no hot rows or no memory: then *mem is NULL too)."""
+    cdef int64_t n0 = 0, n1 = 0, n2 = 0, total
+    cdef float *hot = NULL
+    m.hot0 = m.hot1 = m.hot2 = NULL
+    m.snap0 = m.snap1 = m.snap2 = NULL
+    mem[0] = NULL
+    if m.hot > m.vocab_size:
+        m.hot = m.vocab_size
+    if m.syn1 == NULL:
+        m.hot_nodes = 0
+    elif m.hot_nodes > m.vocab_size - 1:     # V - 1 inner nodes
+        m.hot_nodes = m.vocab_size - 1
+    if m.hot > 0:
+        n0 = <int64_t>m.hot * m.stride
+        if m.syn1neg != NULL:
+            n1 = n0
+    if m.hot_nodes > 0:
+        n2 = <int64_t>m.hot_nodes * m.stride
+    total = n0 + n1 + n2
+    if total == 0:
+        return NULL
+    mem[0] = malloc(2 * total * sizeof(float) + 64)
+    if mem[0] == NULL:
+        return NULL
+    hot = <float *>((<size_t>mem[0] + 63) & ~(<size_t>63))   # a 64-byte boundary
+    if n0:
+        m.hot0 = hot
+        memcpy(m.hot0, shared.syn0, hot_span(m, m.hot) * sizeof(float))
+    if n1:
+        m.hot1 = hot + n0
+        memcpy(m.hot1, shared.syn1neg, hot_span(m, m.hot) * sizeof(float))
+    if n2:
+        m.hot2 = hot + n0 + n1
+        memcpy(m.hot2, shared.syn1, hot_span(m, m.hot_nodes) * sizeof(float))
+    memcpy(hot + total, hot, total * sizeof(float))    # the snapshots, laid out as the copies
+    if n0:
+        m.snap0 = m.hot0 + total
+    if n1:
+        m.snap1 = m.hot1 + total
+    if n2:
+        m.snap2 = m.hot2 + total
+    return hot
 
 
 cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, uint64_t rng,
@@ -364,7 +682,6 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     cdef Model *m = &local      # this worker's view: its own hot rows, if any
     cdef float *hot = NULL
     cdef void *hot_mem = NULL   # hot, from malloc; hot itself is rounded up to a 64-byte boundary
-    cdef int64_t hot_n = 0
     cdef int64_t since_sync = 0
     cdef Noise nz
     nz.rng = noise_rng
@@ -399,24 +716,11 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     neu1 = buf
     neu1e = buf + dim
 
-    local.hot0 = NULL
-    local.hot1 = NULL
-    if local.hot > local.vocab_size:
-        local.hot = local.vocab_size
-    if local.hot > 0:
-        hot_n = <int64_t>local.hot * local.stride
-        hot_mem = malloc(4 * hot_n * sizeof(float) + 64)
-        if hot_mem != NULL:
-            hot = <float *>((<size_t>hot_mem + 63) & ~(<size_t>63))
-        if hot == NULL:
-            free(sen); free(ctx); free(buf)
-            res.status = -1
-            return res
-        local.hot0 = hot
-        local.hot1 = hot + hot_n
-        memcpy(hot, shared.syn0, hot_span(&local) * sizeof(float))
-        memcpy(hot + hot_n, shared.syn1neg, hot_span(&local) * sizeof(float))
-        memcpy(hot + 2 * hot_n, hot, 2 * hot_n * sizeof(float))
+    hot = hot_copies(shared, &local, &hot_mem)
+    if hot == NULL and (local.hot > 0 or local.hot_nodes > 0):
+        free(sen); free(ctx); free(buf)
+        res.status = -1
+        return res
 
     alpha = current_alpha(m, w2v_atomic_load(<long long *>m.progress))
     while pos < end and status == STATUS_OK:
@@ -438,8 +742,14 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
         if pos < end and m.ids[pos] == C_EOS:
             pos += 1
 
+        if m.hs and n > 0:
+            prefetch_tree(m, sen, -1, n)
         for i in range(n):
             w = sen[i]
+            if m.hs:
+                prefetch_tree(m, sen, i, n)
+            if i + m.window + 1 < n:    # the word that can enter the next centre word's window
+                prefetch_row(in_row(m, sen[i + m.window + 1]), dim)
             b = <int>rng_below(&rng, <uint32_t>m.window)   # reduced window, as word2vec.c
             lo = i - m.window + b
             if lo < 0:
@@ -456,7 +766,8 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
                         nctx += 1
                 if nctx == 0:
                     continue
-                prefetch_row(out_row(m, w), dim)
+                if m.negative:
+                    prefetch_row(out_row(m, w), dim)
                 # the noise words were drawn (and their rows requested) one centre word ahead
                 if not have_next:
                     for k in range(m.negative):
@@ -489,7 +800,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
                 break
 
         if hot != NULL and since_sync >= m.hot_sync:
-            hot_merge_locked(shared, m, hot + 2 * hot_n)
+            hot_merge_locked(shared, m)
             since_sync = 0
         if unreported >= 10000:
             alpha = current_alpha(m, w2v_atomic_add(<long long *>m.progress, unreported))
@@ -500,82 +811,134 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     if unreported:
         w2v_atomic_add(<long long *>m.progress, unreported)
     if hot != NULL:
-        hot_merge_locked(shared, m, hot + 2 * hot_n)
+        hot_merge_locked(shared, m)
         free(hot_mem)
     free(sen); free(ctx); free(buf)
     res.status = status
     return res
 
 
+def _check_rows(float[:, :] a, name, Py_ssize_t dim, int64_t stride):
+    if a.shape[0] > 0 and a.shape[1] > 1 and a.strides[1] != sizeof(float):
+        raise ValueError(f"{name}: syn0, syn1neg and syn1 must have contiguous rows and the same row stride")
+    if a.shape[0] > 1 and (a.strides[0] % sizeof(float) != 0 or <int64_t>(a.strides[0] // sizeof(float)) != stride
+                           or a.strides[0] < dim * <Py_ssize_t>sizeof(float)):
+        raise ValueError(f"{name}: syn0, syn1neg and syn1 must have contiguous rows and the same row stride")
+
+
+def _check_tree(path, code_start, Py_ssize_t V):
+    """The kernels trust the tree: every path must stay inside path and syn1."""
+    if code_start.shape != (V + 1,) or code_start[0] != 0 or np.any(np.diff(code_start) < 0):
+        raise ValueError("tree: code_start must be V + 1 non-decreasing offsets from 0")
+    if path.shape != (code_start[V],):
+        raise ValueError("tree: path must hold code_start[V] entries")
+    if path.size and (path >> 1).max() > V - 2:
+        raise ValueError("tree: path entries must be inner nodes (0 .. V - 2) << 1 | branch")
+
+
 cdef class TrainState:
     """The arrays of one training run, gathered into a C struct for the kernels.
 
     Holds references to every array whose pointer the struct keeps, so none can be freed
-    while a worker runs.
+    while a worker runs. syn1neg and the alias table may be None when negative is 0; syn1
+    (V - 1 rows) and tree (path, code_start: see build_huffman) turn on
+    hierarchical softmax.
     """
     cdef Model m
     cdef object _keep
-    cdef readonly object syn0, syn1neg, ids, keep_prob, alias_prob, alias_idx
+    cdef readonly object syn0, syn1neg, syn1, ids, keep_prob, alias_prob, alias_idx
+    cdef readonly object path, code_start
     cdef readonly object progress, stop_flag, merge_lock
 
-    def __init__(self, float[:, :] syn0, float[:, :] syn1neg, const uint32_t[::1] ids,
-                 keep_prob, const float[::1] alias_prob, const int32_t[::1] alias_idx,
+    def __init__(self, float[:, :] syn0, syn1neg, const uint32_t[::1] ids,
+                 keep_prob, alias_prob, alias_idx,
                  bint cbow, int window, int negative, double alpha0, double min_alpha,
                  int64_t total_words, bint shared_negatives=False, uint32_t hot_rows=0,
-                 int64_t hot_sync=10000):
+                 int64_t hot_sync=10000, syn1=None, tree=None, bint cbow_mean=True, hot_nodes=None):
         cdef const float[::1] kp
-        if syn0.shape[0] != syn1neg.shape[0] or syn0.shape[1] != syn1neg.shape[1]:
-            raise ValueError("syn0 and syn1neg must have the same shape")
+        cdef const float[::1] ap
+        cdef const int32_t[::1] ai
+        cdef float[:, :] s1n
+        cdef float[:, :] s1
+        cdef const uint32_t[::1] path
+        cdef const int64_t[::1] code_start
+        cdef Py_ssize_t V = syn0.shape[0]
         if syn0.shape[0] < 1 or syn0.shape[1] < 1:
-            raise ValueError("syn0 and syn1neg must not be empty")
-        # rows may be padded (a view of a wider array), but each row's floats must be contiguous
-        # and both matrices must use the same row stride (a single row has no stride to speak of)
-        if (syn0.shape[1] > 1 and (syn0.strides[1] != sizeof(float) or syn1neg.strides[1] != sizeof(float))
-                or syn0.shape[0] > 1 and (syn0.strides[0] != syn1neg.strides[0]
-                                          or syn0.strides[0] % sizeof(float) != 0
-                                          or syn0.strides[0] < syn0.shape[1] * <Py_ssize_t>sizeof(float))):
-            raise ValueError("syn0 and syn1neg must have contiguous rows and the same row stride")
-        if alias_prob.shape[0] != syn0.shape[0] or alias_idx.shape[0] != syn0.shape[0]:
-            raise ValueError("the alias table must have one entry per vocabulary word")
-        if not (1 <= negative <= MAX_NEGATIVE):
-            raise ValueError(f"negative must be between 1 and {MAX_NEGATIVE}")
+            raise ValueError("syn0 must not be empty")
+        if not (0 <= negative <= MAX_NEGATIVE):
+            raise ValueError(f"negative must be between 0 and {MAX_NEGATIVE}")
+        if negative == 0 and syn1 is None:
+            raise ValueError("nothing to train: negative is 0 and there is no hierarchical softmax (syn1)")
         if window < 1:
             raise ValueError("window must be at least 1")
         if total_words < 1:
             raise ValueError("total_words must be positive")
+        memset(&self.m, 0, sizeof(Model))
+        self.m.dim = syn0.shape[1]
+        self.m.stride = syn0.strides[0] // sizeof(float) if V > 1 else syn0.shape[1]
+        # rows may be padded (a view of a wider array), but each row's floats must be contiguous
+        # and every matrix must use the same row stride (a single row has no stride to speak of)
+        _check_rows(syn0, "syn0", syn0.shape[1], self.m.stride)
         self.syn0 = syn0.base if syn0.base is not None else syn0
-        self.syn1neg = syn1neg.base if syn1neg.base is not None else syn1neg
+        self.m.syn0 = &syn0[0, 0]
+        self.syn1neg = None
+        if negative > 0:
+            if syn1neg is None:
+                raise ValueError("negative sampling needs syn1neg")
+            s1n = syn1neg
+            if s1n.shape[0] != V or s1n.shape[1] != syn0.shape[1]:
+                raise ValueError("syn0 and syn1neg must have the same shape")
+            _check_rows(s1n, "syn1neg", syn0.shape[1], self.m.stride)
+            self.syn1neg = s1n.base if s1n.base is not None else s1n
+            self.m.syn1neg = &s1n[0, 0]
+            if alias_prob is None or alias_idx is None:
+                raise ValueError("negative sampling needs the alias table")
+            ap = alias_prob
+            ai = alias_idx
+            if ap.shape[0] != V or ai.shape[0] != V:
+                raise ValueError("the alias table must have one entry per vocabulary word")
+            self.alias_prob = alias_prob
+            self.alias_idx = alias_idx
+            self.m.alias_prob = &ap[0]
+            self.m.alias_idx = &ai[0]
+        if syn1 is not None:
+            if tree is None:
+                raise ValueError("hierarchical softmax needs the Huffman tree")
+            s1 = syn1
+            if s1.shape[0] != V - 1 or s1.shape[1] != syn0.shape[1]:
+                raise ValueError("syn1 must have one row per inner node (V - 1) and syn0's width")
+            _check_rows(s1, "syn1", syn0.shape[1], self.m.stride)
+            path, code_start = tree
+            _check_tree(np.asarray(path), np.asarray(code_start), V)
+            self.syn1 = s1.base if s1.base is not None else s1
+            self.m.syn1 = &s1[0, 0] if V > 1 else NULL
+            self.path, self.code_start = path, code_start
+            self.m.path = &path[0] if path.shape[0] > 0 else NULL
+            self.m.code_start = &code_start[0]
+            self.m.hs = 1
         self.ids = ids
-        self.alias_prob = alias_prob
-        self.alias_idx = alias_idx
         self.progress = np.zeros(1, dtype=np.int64)
         self.stop_flag = np.zeros(1, dtype=np.intc)
         self.merge_lock = np.zeros(1, dtype=np.intc)
-        self.m.syn0 = &syn0[0, 0]
-        self.m.syn1neg = &syn1neg[0, 0]
-        self.m.dim = syn0.shape[1]
-        self.m.stride = syn0.strides[0] // sizeof(float) if syn0.shape[0] > 1 else syn0.shape[1]
         self.m.window = window
         self.m.negative = negative
         self.m.cbow = cbow
+        self.m.cbow_mean = cbow_mean
         self.m.shared_negatives = shared_negatives
         self.m.hot = hot_rows
+        self.m.hot_nodes = (hot_rows if hot_nodes is None else hot_nodes) if self.m.hs else 0
         self.m.hot_sync = hot_sync if hot_sync > 0 else 1
-        self.m.hot0 = NULL
-        self.m.hot1 = NULL
-        self.m.vocab_size = <uint32_t>syn0.shape[0]
+        self.m.vocab_size = <uint32_t>V
         self.m.ids = &ids[0] if ids.shape[0] > 0 else NULL
         if keep_prob is None:
             self.keep_prob = None
             self.m.keep_prob = NULL
         else:
             kp = keep_prob
-            if kp.shape[0] != syn0.shape[0]:
+            if kp.shape[0] != V:
                 raise ValueError("keep_prob must have one entry per vocabulary word")
             self.keep_prob = keep_prob
             self.m.keep_prob = &kp[0]
-        self.m.alias_prob = &alias_prob[0]
-        self.m.alias_idx = &alias_idx[0]
         self.m.alpha0 = alpha0
         self.m.min_alpha = min_alpha
         self.m.total_words = total_words
@@ -688,6 +1051,79 @@ def build_alias(const double[::1] weights):
 
 
 # ---------------------------------------------------------------------------------------
+# The Huffman tree of hierarchical softmax: O(V) from counts sorted by descending count
+# ---------------------------------------------------------------------------------------
+
+def build_huffman(const int64_t[::1] counts):
+    """Huffman codes of V words whose counts are sorted by descending count, built as
+    word2vec.c's CreateBinaryTree: two pointers, one walking the leaves from the rarest word,
+    one the inner nodes in the order they are made (their counts never decrease), always
+    joining the two smallest; the second of the pair gets branch 1. O(V).
+
+    Returns (path uint32, code_start int64): word w's path from the root is entries
+    code_start[w] .. code_start[w + 1] - 1 of path, each the inner node on it (its syn1 row)
+    shifted left by one bit, or'ed with the branch taken there. Inner nodes are numbered from the root (row 0) in
+    the reverse of the order they are made, so rows are by descending count, like the words
+    (word2vec.c numbers them the other way: its row r is row V - 2 - r here).
+    """
+    cdef Py_ssize_t V = counts.shape[0], a, n, w, k, pos1, pos2, root
+    cdef Py_ssize_t pick[2]
+    cdef int64_t total = 0, d
+    if V < 1:
+        raise ValueError("the vocabulary is empty")
+    for a in range(V):
+        if counts[a] < 0 or (a > 0 and counts[a] > counts[a - 1]):
+            raise ValueError("counts must be non-negative and sorted by descending count")
+    count_np = np.empty(2 * V, dtype=np.int64)
+    parent_np = np.zeros(2 * V, dtype=np.int64)
+    binary_np = np.zeros(2 * V, dtype=np.uint8)
+    depth_np = np.zeros(2 * V, dtype=np.int64)
+    code_start_np = np.zeros(V + 1, dtype=np.int64)
+    cdef int64_t[::1] count = count_np
+    cdef int64_t[::1] parent = parent_np
+    cdef uint8_t[::1] binary = binary_np
+    cdef int64_t[::1] depth = depth_np
+    cdef int64_t[::1] code_start = code_start_np
+    root = 2 * V - 2
+    with nogil:
+        for a in range(V):
+            count[a] = counts[a]
+        pos1 = V - 1                 # the rarest leaf not yet joined
+        pos2 = V                     # the first inner node not yet joined
+        for a in range(V - 1):       # inner node V + a joins the two smallest
+            for k in range(2):       # the smaller first; a tie goes to the inner node, as in word2vec.c
+                if pos1 >= 0 and (pos2 >= V + a or count[pos1] < count[pos2]):
+                    pick[k] = pos1
+                    pos1 -= 1
+                else:
+                    pick[k] = pos2
+                    pos2 += 1
+            count[V + a] = count[pick[0]] + count[pick[1]]
+            parent[pick[0]] = V + a
+            parent[pick[1]] = V + a
+            binary[pick[1]] = 1      # word2vec.c: the larger of the two is branch 1
+        # depths from the root down: a parent is always made after its children
+        for n in range(root - 1, -1, -1):
+            depth[n] = depth[parent[n]] + 1
+        for w in range(V):
+            code_start[w + 1] = code_start[w] + depth[w]
+    total = code_start[V]
+    if V - 2 > 0x7FFFFFFF:
+        raise ValueError("the vocabulary is too large for hierarchical softmax (2**31 words at most)")
+    path_np = np.empty(total, dtype=np.uint32)
+    cdef uint32_t[::1] path = path_np
+    with nogil:
+        for w in range(V):           # walk up from the leaf, filling the path from its end
+            d = code_start[w + 1] - 1
+            n = w
+            while n != root:
+                path[d] = <uint32_t>((root - parent[n]) << 1) | binary[n]
+                d -= 1
+                n = parent[n]
+    return path_np, code_start_np
+
+
+# ---------------------------------------------------------------------------------------
 # Test hooks: expose single steps of the compiled code to a numpy reference. Not public API.
 # ---------------------------------------------------------------------------------------
 
@@ -724,31 +1160,50 @@ def _uniform_py(Py_ssize_t n, uint64_t seed):
     return out
 
 
-def _step_py(float[:, ::1] syn0, float[:, ::1] syn1neg, const uint32_t[::1] context, uint32_t word,
-             const uint32_t[::1] negs, float alpha, bint cbow):
-    """One skip-gram example (context must hold one word) or one CBOW example, in place.
-    Returns the loss."""
+def _step_py(float[:, ::1] syn0, syn1neg, const uint32_t[::1] context, uint32_t word,
+             const uint32_t[::1] negs, float alpha, bint cbow, syn1=None, tree=None, bint cbow_mean=True):
+    """One skip-gram example (context must hold one word) or one CBOW example, in place:
+    negative sampling against negs (none: off), hierarchical softmax when syn1 and tree are
+    given. Returns the loss."""
     cdef Model m
     cdef double loss = 0.0
     cdef int status
+    cdef float[:, ::1] s1n
+    cdef float[:, ::1] s1
+    cdef const uint32_t[::1] path
+    cdef const int64_t[::1] code_start
+    cdef uint32_t no_negs[1]
     neu = np.zeros(2 * syn0.shape[1], dtype=np.float32)
     cdef float[::1] nbuf = neu
-    if syn0.shape[0] != syn1neg.shape[0] or syn0.shape[1] != syn1neg.shape[1]:
-        raise ValueError("shape mismatch")
-    if negs.shape[0] < 1 or context.shape[0] < 1:
-        raise ValueError("need at least one context word and one noise word")
+    if context.shape[0] < 1 or (negs.shape[0] < 1 and syn1 is None):
+        raise ValueError("need at least one context word, and noise words or hierarchical softmax")
+    memset(&m, 0, sizeof(Model))
     m.syn0 = &syn0[0, 0]
-    m.syn1neg = &syn1neg[0, 0]
     m.dim = syn0.shape[1]
     m.stride = syn0.shape[1]
     m.negative = negs.shape[0]
     m.vocab_size = syn0.shape[0]
-    m.hot = 0
+    m.cbow_mean = cbow_mean
+    if m.negative:
+        s1n = syn1neg
+        if syn0.shape[0] != s1n.shape[0] or syn0.shape[1] != s1n.shape[1]:
+            raise ValueError("shape mismatch")
+        m.syn1neg = &s1n[0, 0]
+    if syn1 is not None:
+        s1 = syn1
+        path, code_start = tree
+        _check_tree(np.asarray(path), np.asarray(code_start), syn0.shape[0])
+        if s1.shape[0] != syn0.shape[0] - 1 or s1.shape[1] != syn0.shape[1]:
+            raise ValueError("shape mismatch")
+        m.hs = 1
+        m.syn1 = &s1[0, 0] if s1.shape[0] else NULL
+        m.path = &path[0] if path.shape[0] else NULL
+        m.code_start = &code_start[0]
     if cbow:
-        status = cbow_example(&m, &context[0], context.shape[0], word, &negs[0], alpha,
-                              &nbuf[0], &nbuf[m.dim], &loss)
+        status = cbow_example(&m, &context[0], context.shape[0], word, &negs[0] if m.negative else no_negs,
+                              alpha, &nbuf[0], &nbuf[m.dim], &loss)
     else:
-        status = sg_example(&m, context[0], word, &negs[0], alpha, &nbuf[0], &loss)
+        status = sg_example(&m, context[0], word, &negs[0] if m.negative else no_negs, alpha, &nbuf[0], &loss)
     if status != STATUS_OK:
         raise FloatingPointError("non-finite score")
     return loss
@@ -763,6 +1218,8 @@ def _hot_merge_py(float[:, ::1] syn0, float[:, ::1] syn1neg, float[:, ::1] hot0,
     if (hot1.shape[0] != hot or snap.shape[0] != 2 * hot or hot > syn0.shape[0]
             or syn1neg.shape[0] != syn0.shape[0] or hot == 0):
         raise ValueError("shape mismatch")
+    memset(&shared, 0, sizeof(Model))
+    memset(&local, 0, sizeof(Model))
     shared.syn0 = &syn0[0, 0]
     shared.syn1neg = &syn1neg[0, 0]
     local.dim = syn0.shape[1]
@@ -770,4 +1227,6 @@ def _hot_merge_py(float[:, ::1] syn0, float[:, ::1] syn1neg, float[:, ::1] hot0,
     local.hot = hot
     local.hot0 = &hot0[0, 0]
     local.hot1 = &hot1[0, 0]
-    hot_merge(&shared, &local, &snap[0, 0])
+    local.snap0 = &snap[0, 0]
+    local.snap1 = &snap[hot, 0]
+    hot_merge(&shared, &local)

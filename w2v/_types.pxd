@@ -2,13 +2,16 @@
 #
 # syn0     input vectors, one row per vocabulary word (these are the word vectors users get)
 # syn1neg  output vectors used by negative sampling (zero at start, as in word2vec.c)
-from libc.stdint cimport uint32_t, int32_t, uint64_t, int64_t
+# syn1     output vectors of hierarchical softmax: one row per inner node of the Huffman tree
+#          (V - 1 of them), root first (zero at start, as in word2vec.c)
+from libc.stdint cimport uint8_t, uint32_t, int32_t, uint64_t, int64_t
 
 cdef enum:
     SIGMOID_TABLE_SIZE = 1000   # word2vec.c's EXP_TABLE_SIZE
     MAX_EXP = 6                 # sigmoid is clipped outside [-6, 6], as in word2vec.c
     MAX_SENTENCE_LEN = 10000    # corpus.py splits longer lines into chunks of this size
     MAX_NEGATIVE = 1000
+    PATH_BLOCK = 32             # hierarchical softmax: path nodes whose scores are computed before their updates
 
 cdef enum Status:
     STATUS_OK = 0
@@ -17,18 +20,26 @@ cdef enum Status:
 
 cdef struct Model:
     float *syn0
-    float *syn1neg
+    float *syn1neg               # NULL when negative == 0
+    float *syn1                  # NULL when hierarchical softmax is off
     int dim
     int64_t stride               # floats from one row to the next (>= dim: rows may be padded to 64 bytes)
     int window
-    int negative
+    int negative                 # noise words per example; 0: no negative sampling (then hs is on)
+    int hs                       # hierarchical softmax (alone or beside negative sampling)
     int cbow
+    int cbow_mean                # CBOW: the mean of the context vectors (1) or their sum (0)
     int shared_negatives         # skip-gram: one set of noise words per centre word's window
     uint32_t vocab_size
     const uint32_t *ids          # encoded corpus, EOS between sentences
     const float *keep_prob       # subsampling keep probability per word; NULL when sampling is off
     const float *alias_prob      # Vose alias table over count ** ns_exponent
     const int32_t *alias_idx
+    # The Huffman tree, flattened: word w's path is entries code_start[w] .. code_start[w + 1] - 1
+    # of path, root first, each (inner node's syn1 row) << 1 | (the branch taken, 0 or 1): one
+    # array, so a path costs one run of memory reads.
+    const uint32_t *path
+    const int64_t *code_start
     float alpha0
     float min_alpha
     int64_t total_words          # words planned over all epochs: drives the learning-rate schedule
@@ -38,16 +49,23 @@ cdef struct Model:
     # frequent words (ids 0..hot-1) and adds its changes to the shared rows every `hot_sync`
     # corpus words, instead of all workers writing the same few cache lines all the time.
     # In the shared Model: the configured count (0 = off). In a worker's copy: the live count,
-    # with hot0/hot1 pointing at that worker's copies of syn0/syn1neg rows.
+    # with hot0/hot1 pointing at that worker's copies of syn0/syn1neg rows and snap0/snap1 at the
+    # shared rows as they were at its last merge. hot_nodes does the same for the first rows of
+    # syn1 (the inner nodes nearest the root, which are on the most paths) in hot2/snap2.
     uint32_t hot
+    uint32_t hot_nodes
     int64_t hot_sync
     float *hot0
     float *hot1
+    float *hot2
+    float *snap0
+    float *snap1
+    float *snap2
     int *merge_lock              # held by a worker while it merges its hot rows into the shared ones
 
 cdef struct ChunkResult:
     int64_t words                # corpus words read (before subsampling)
     int64_t kept                 # of those, the words subsampling kept (gensim's "effective words")
     int64_t examples             # positive (centre, context) examples trained
-    double loss                  # sum of negative-sampling losses
+    double loss                  # sum of the examples' losses (negative sampling and hierarchical softmax)
     int status

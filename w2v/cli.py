@@ -1,4 +1,4 @@
-"""The `w2v` command line: train, similar, analogy, eval, info, convert.
+"""The `w2v` command line: train, phrases, similar, analogy, eval, info, convert.
 
 main(argv=None) -> int. A user mistake (W2VError) prints one line to stderr and exits 2;
 Ctrl-C exits 130.
@@ -10,6 +10,7 @@ from .errors import W2VError
 
 
 DEFAULT_OUTPUT = "vectors.w2v"     # -o when not given (an existing file of that name is never replaced)
+DEFAULT_PHRASES_OUTPUT = "joined.txt"   # the same for `w2v phrases`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,21 +27,28 @@ def _add_train(sub):
     d = Params()
     p = sub.add_parser("train", help="train word vectors from a text corpus",
                        description="Train word vectors. With no corpus, --demo trains on a small built-in corpus.")
-    p.add_argument("corpus", nargs="?", help="text file, .gz file, or directory of such files "
-                   "(one sentence per line, whitespace-separated tokens)")
+    p.add_argument("corpus", nargs="?", help="text file (plain, .gz, .bz2 or .xz), directory of such files, "
+                   "or - for standard input (one sentence per line, whitespace-separated tokens)")
     p.add_argument("-o", "--output", help="where to write the vectors (default: vectors.w2v, which must not exist "
                    "yet; with --demo, a new temporary directory)")
     p.add_argument("--format", choices=("native", "bin", "txt"), default=None,
                    help="native (fast, memory-mappable, keeps counts), bin or txt (word2vec formats)")
     p.add_argument("--model", choices=("sg", "cbow"), default=d.model, help="skip-gram or CBOW (default sg)")
+    p.add_argument("--cbow-mean", type=int, choices=(0, 1), default=int(d.cbow_mean),
+                   help="CBOW: 1 averages the context vectors, 0 sums them (gensim's cbow_mean; default 1)")
     p.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
     p.add_argument("--window", type=int, default=d.window, help=f"maximum context distance (default {d.window})")
-    p.add_argument("--negative", type=int, default=d.negative, help=f"noise words per example (default {d.negative})")
+    p.add_argument("--negative", type=int, default=d.negative,
+                   help=f"noise words per example; 0 trains hierarchical softmax only (needs --hs) (default {d.negative})")
+    p.add_argument("--hs", action="store_true",
+                   help="hierarchical softmax over a Huffman tree of the vocabulary (word2vec.c's -hs 1), "
+                        "alone with --negative 0 or beside negative sampling")
     p.add_argument("--min-count", type=int, default=d.min_count, help=f"drop rarer words (default {d.min_count})")
     p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="keep only the N most frequent words")
     p.add_argument("--sample", type=float, default=d.sample, help=f"subsampling threshold, 0 disables (default {d.sample})")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
-    p.add_argument("--alpha", type=float, default=None, help="start learning rate (default 0.025 sg, 0.05 cbow)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="start learning rate (default 0.025 sg, 0.05 cbow, 0.025 cbow with --cbow-mean 0)")
     p.add_argument("--min-alpha", type=float, default=d.min_alpha, help=f"final learning rate (default {d.min_alpha})")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all usable cores)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (one thread + a seed repeats exactly)")
@@ -51,6 +59,13 @@ def _add_train(sub):
     p.add_argument("--chunk-words", type=int, default=d.chunk_words,
                    help=f"tokens a worker claims at a time; checkpoints fall between chunks (default {d.chunk_words:,})")
     p.add_argument("--cache-dir", help="keep the encoded corpus in files here (memory-mapped) instead of RAM")
+    p.add_argument("--save-vocab", metavar="FILE", help="write the vocabulary (`word count` per line, most frequent "
+                   "first, word2vec.c's format) to FILE before training")
+    p.add_argument("--read-vocab", metavar="FILE", help="take the vocabulary from FILE (`word count` lines, as "
+                   "--save-vocab writes) instead of counting the corpus; its order is kept")
+    p.add_argument("--prune-limit", type=int, default=d.prune_limit, metavar="N",
+                   help=f"while reading, prune the rarest tokens whenever more than N distinct ones are held, "
+                        f"to bound memory (default {d.prune_limit:,})")
     p.add_argument("--checkpoint-every", metavar="N|Ne|Ns|Nm|Nh",
                    help="save the full training state every N epochs (2, 1e) or every so often (30s, 10m, 1h)")
     p.add_argument("--checkpoint", metavar="PATH",
@@ -60,8 +75,15 @@ def _add_train(sub):
                         "output and checkpoint options are used unless -o, --format, --threads, --checkpoint* are given")
     p.add_argument("--estimate-memory", action="store_true",
                    help="print how much memory the run needs (estimated from the corpus size) and exit")
+    p.add_argument("--memory-limit", metavar="SIZE", help="plan with at most this much memory (like 4G or 500M) "
+                   "instead of all that is available; the encoded corpus goes to a memory-mapped file when it "
+                   "does not fit beside the model")
     p.add_argument("--no-memory-check", action="store_true",
                    help="train even if the memory estimate says the run does not fit")
+    p.add_argument("--phrases", metavar="N|FILE",
+                   help="join phrases (new york -> new_york) into the corpus as it is read: N passes learned with "
+                        "word2phrase's settings (threshold 100, min-count 5), or a model saved by "
+                        "`w2v phrases --save-model FILE`; the joined text is not written out")
     p.add_argument("--demo", action="store_true", help="train on a small built-in corpus (no file needed)")
     p.add_argument("--distributed", metavar="ADDRESS",
                    help="train on the workers of a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
@@ -88,7 +110,7 @@ def cmd_train(args):
     import signal
     import time
 
-    from .train import Checkpointer, Word2Vec, estimate_memory, train
+    from .train import Checkpointer, Word2Vec, available_memory, estimate_memory, train
 
     if args.corpus is None and not args.demo:
         raise W2VError("give a corpus file (or --demo for the built-in demo corpus)")
@@ -108,11 +130,20 @@ def cmd_train(args):
         _dask()         # without Dask: one line saying what to install, before anything is read
         if args.estimate_memory:
             raise W2VError("--estimate-memory estimates a single-process run; leave out --distributed")
+        for flag, given in (("--phrases", args.phrases is not None), ("--read-vocab", args.read_vocab),
+                            ("--save-vocab", args.save_vocab), ("--memory-limit", args.memory_limit),
+                            ("--hs", args.hs), ("standard input as the corpus", args.corpus == "-")):
+            if given:
+                raise W2VError(f"{flag} is not available with --distributed; leave it out, or train in one process")
+    if args.resume and args.phrases is not None:
+        raise W2VError("--resume continues with the phrases of the run it resumes; leave --phrases out")
+    phrases = _phrases_option(args.phrases)
     params = dict(model=args.model, dim=args.dim, window=args.window, negative=args.negative,
                   min_count=args.min_count, max_vocab=args.max_vocab, sample=args.sample,
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
                   seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words,
-                  shared_negatives=args.shared_negatives)
+                  shared_negatives=args.shared_negatives, prune_limit=args.prune_limit, hs=args.hs,
+                  cbow_mean=bool(args.cbow_mean))
     from .params import Params
     p = Params(**params).validate()       # fail on bad values before reading anything
     if args.cache_dir is not None:
@@ -151,18 +182,34 @@ def cmd_train(args):
     ckpt_path = args.checkpoint or (saved.get("checkpoint") if not args.output else None) or output + ".ckpt"
     _check_writable(output)
     _check_writable(ckpt_path, "--checkpoint")
+    if args.resume and (args.read_vocab or args.save_vocab):
+        raise W2VError("--resume keeps the run's own vocabulary: leave out --read-vocab and --save-vocab")
+    if args.save_vocab:
+        _check_writable(args.save_vocab, "--save-vocab")
+    if args.read_vocab and not os.path.isfile(args.read_vocab):
+        raise W2VError(f"vocabulary file not found: {args.read_vocab}; check the --read-vocab path")
     if every is not None:
         Checkpointer.create(ckpt_path, every)     # a bad --checkpoint-every fails here, before reading
+    corpus = sys.stdin.buffer if args.corpus == "-" else args.corpus
+    available = available_memory(args.memory_limit)      # a bad --memory-limit fails here, before reading
     if args.estimate_memory:
         if model is not None:
             p = model.params
-        est = estimate_memory(args.corpus, p, args.cache_dir)
+        est = estimate_memory(corpus, p, args.cache_dir, available=available)
+        if est is None:
+            raise W2VError(f"--estimate-memory needs a corpus whose size is known before reading it (a file), "
+                           f"not {'standard input' if args.corpus == '-' else args.corpus}")
+        mapped = args.cache_dir is None and est.corpus_bytes > est.room_for_corpus()
+        if mapped:
+            est = estimate_memory(corpus, p, os.path.dirname(os.path.abspath(output)), available=available)
         print(est.describe())
         fits = est.available is None or est.needed <= est.available
+        if mapped:
+            print(f"the encoded corpus will not fit beside the model: it will go to a memory-mapped file in "
+                  f"{est.cache_dir}")
         print("this run should fit in memory" if fits else
-              "this run probably does not fit: use a smaller --dim, --max-vocab N or --cache-dir DIR")
+              "this run probably does not fit: use a smaller --dim, or --max-vocab N")
         return 0
-    corpus = args.corpus
     demo_dir = None
     if args.demo:
         import tempfile
@@ -196,7 +243,9 @@ def cmd_train(args):
             model.resume(corpus, quiet=args.quiet, cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)
         else:
             model = train(corpus, quiet=args.quiet, cache_dir=args.cache_dir, check_memory=not args.no_memory_check,
-                          extra=extra, **ckpt_args, **params)
+                          extra=extra, read_vocab=args.read_vocab, save_vocab=args.save_vocab,
+                          phrases=phrases, memory_limit=args.memory_limit,
+                          spill_dir=os.path.dirname(os.path.abspath(output)), **ckpt_args, **params)
         target = output
         if model.interrupted:
             target = output + ".partial"
@@ -211,8 +260,11 @@ def cmd_train(args):
         if demo_dir is not None:
             demo_dir.cleanup()
     if model.interrupted:
-        resume = (f"w2v train {corpus} --resume {ckpt_path}" + (f" --distributed {args.distributed}"
-                                                               if args.distributed else "")) if not args.demo else None
+        resume = f"w2v train {args.corpus} --resume {ckpt_path}" if not args.demo else None
+        if resume and args.distributed:
+            resume += f" --distributed {args.distributed}"
+        if resume and args.corpus == "-":
+            resume += " (with the same text on standard input)"
         print(f"w2v: training was interrupted; the vectors trained so far are in {target}"
               + (f"; to continue: {resume}" if resume else ""), file=sys.stderr)
         return 130
@@ -232,6 +284,19 @@ def cmd_train(args):
     return 0
 
 
+def _phrases_option(value):
+    """--phrases: a number of passes, or a saved phrase model (loaded now, before any reading)."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        passes = int(value)
+        if passes < 1:
+            raise W2VError(f"--phrases must be a number of passes (at least 1) or a phrase model file, not {value}")
+        return passes
+    from .phrases import Phrases
+    return Phrases.load(value)
+
+
 def _sigterm(signum, frame):
     import os
     import signal
@@ -240,7 +305,7 @@ def _sigterm(signum, frame):
 
 def _check_writable(path, option="-o"):
     import os
-    what = "output" if option == "-o" else "checkpoint"
+    what = {"-o": "output", "--checkpoint": "checkpoint"}.get(option, option)
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
         raise W2VError(f"{what} {path} is a directory; give a file name with {option}")
@@ -259,6 +324,132 @@ def _demo_queries(model):
     for a, b, c in DEMO_ANALOGIES:
         answer, score = wv.analogy(a, b, c, topn=1)[0]
         print(f"{a} is to {b} as {c} is to {answer!r} ({score:.2f})")
+
+
+# ---------------------------------------------------------------------------------------
+# phrases
+# ---------------------------------------------------------------------------------------
+
+def _add_phrases(sub):
+    from .phrases import MAX_ENTRIES, SCORINGS
+    p = sub.add_parser("phrases", help="join frequent word pairs with _ (new york -> new_york), as word2phrase",
+                       description="Learn which adjacent words form phrases and write the corpus with them joined "
+                                   "by _. A pair a b is joined when (count(ab) - delta) / (count(a) * count(b)) * "
+                                   "total_words exceeds --threshold (word2vec.c's word2phrase), or with --scoring "
+                                   "npmi when gensim's normalised PMI does. Joining runs from left to right.")
+    p.add_argument("corpus", help="text file, .gz file, or directory of such files (one sentence per line)")
+    p.add_argument("-o", "--output", help=f"where to write the joined corpus (default: {DEFAULT_PHRASES_OUTPUT}, "
+                   "which must not exist yet)")
+    p.add_argument("--min-count", type=int, default=None,
+                   help="pairs and words seen fewer times are never joined (default 5)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="join a pair whose score is above this (default 100; with --scoring npmi, 0.5)")
+    p.add_argument("--delta", type=float, default=None,
+                   help="word2phrase scoring: discount subtracted from the pair's count (default: --min-count)")
+    p.add_argument("--scoring", choices=SCORINGS, default=None,
+                   help="word2phrase (default) or npmi (normalised PMI, threshold in [-1, 1])")
+    p.add_argument("--passes", type=int, default=None,
+                   help="learn and join this many times; 2 joins phrases to words (new_york times) (default 1)")
+    p.add_argument("--max-entries", type=int, default=None,
+                   help=f"words + pairs held while counting; past this the rarest are pruned (default {MAX_ENTRIES:,})")
+    p.add_argument("--save-model", metavar="FILE", help="also write the phrase model (pairs and scores) to FILE, "
+                   "for `w2v train --phrases FILE` or `w2v phrases --model FILE`")
+    p.add_argument("--model", metavar="FILE", help="join with this saved phrase model instead of learning one")
+    p.add_argument("--top", type=int, default=10, help="how many of the most often joined phrases to list (default 10)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=cmd_phrases)
+    return p
+
+
+def cmd_phrases(args):
+    import os
+    import time
+
+    from . import phrases as ph
+
+    learning = {"--min-count": args.min_count, "--threshold": args.threshold, "--delta": args.delta,
+                "--scoring": args.scoring, "--passes": args.passes, "--max-entries": args.max_entries}
+    top = _positive(args.top, "--top")
+    if args.model is not None:
+        given = [flag for flag, value in learning.items() if value is not None]
+        if given:
+            raise W2VError(f"{given[0]} applies to learning phrases; a --model FILE is applied as it was saved")
+        if args.save_model is not None:
+            raise W2VError("--save-model writes a learned model; with --model FILE it already exists")
+    output = args.output
+    if output is None:
+        output = DEFAULT_PHRASES_OUTPUT
+        if os.path.lexists(output):
+            raise W2VError(f"{output} already exists; give -o {output} to replace it, or -o another path")
+    _check_writable(output)
+    if args.save_model is not None:
+        _check_writable(args.save_model, "--save-model")
+        if os.path.abspath(args.save_model) == os.path.abspath(output):
+            raise W2VError("--save-model and -o name the same file; give them different paths")
+    ph.list_files(args.corpus)          # a missing corpus fails before anything is learned
+    t0 = time.perf_counter()
+    if args.model is not None:
+        model = ph.load(args.model)
+    else:
+        passes = args.passes if args.passes is not None else 1
+        model = ph.learn(args.corpus, passes=passes, scoring=args.scoring or "word2phrase",
+                         min_count=args.min_count if args.min_count is not None else 5, threshold=args.threshold,
+                         delta=args.delta, max_entries=args.max_entries or ph.MAX_ENTRIES,
+                         progress=None if args.quiet else _progress_line("pass {0}: read {1:,.0f} MB"))
+        if args.save_model is not None:
+            model.save(args.save_model)
+    t_learn = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    joins = model.write(args.corpus, output,
+                        progress=None if args.quiet else
+                        (lambda n, tick=_progress_line("writing: read {1:,.0f} MB"): tick(0, n)))
+    t_write = time.perf_counter() - t0
+    if args.quiet:
+        return 0
+    _clear_progress()
+    what = f"loaded from {args.model}" if args.model is not None else f"learned in {t_learn:.1f}s"
+    print(f"phrases: {len(model):,} in {model.passes} pass{'es' if model.passes != 1 else ''} ({model.scoring} "
+          f"scoring, threshold {model.threshold:g}, min-count {model.min_count}); {what}")
+    for k, info in enumerate(model.info, 1):
+        print(f"  pass {k}: {len(model.tables[k - 1]):,} phrases from {info.total_words:,} words "
+              f"({info.words:,} distinct words and {info.pairs:,} distinct pairs counted)")
+        if info.pruned:
+            print(f"  note: pass {k}: rare words and pairs were pruned {info.pruned}x to hold at most "
+                  f"{model.max_entries:,} (threshold {info.prune_threshold}); their counts are approximate")
+    if args.save_model is not None:
+        print(f"phrase model saved to {args.save_model}")
+    total = int(sum(j.sum() for j in joins))
+    distinct = int(sum((j > 0).sum() for j in joins))
+    print(f"wrote {output}: {total:,} phrases joined ({distinct:,} distinct); {t_write:.1f}s")
+    rows = [(int(n), f"{a}_{b}", score) for k, j in enumerate(joins)
+            for (a, b, _, score), n in zip(model.table(k), j.tolist()) if n > 0]
+    rows.sort(key=lambda r: -r[0])
+    if rows[:top]:
+        width = max(len(r[1]) for r in rows[:top])
+        print("most often joined:")
+        for n, phrase, score in rows[:top]:
+            print(f"  {phrase:<{width}}  {n:>10,}  score {score:.4g}")
+    return 0
+
+
+def _progress_line(template):
+    """A callable(pass_index, bytes_read) that shows progress on a terminal, at most twice a second."""
+    import time
+    last = [0.0]
+
+    def tick(k, nbytes):
+        now = time.perf_counter()
+        if sys.stderr.isatty() and now - last[0] > 0.5:
+            last[0] = now
+            sys.stderr.write("\r\033[K" + template.format(k + 1, nbytes / 1e6))
+            sys.stderr.flush()
+    return tick
+
+
+def _clear_progress():
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
 
 
 # ---------------------------------------------------------------------------------------
@@ -521,6 +712,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_train(sub)
+    _add_phrases(sub)
     _add_vector_commands(sub)
     return parser
 

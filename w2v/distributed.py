@@ -41,7 +41,7 @@ import time
 
 import numpy as np
 
-from .corpus import fingerprint, fingerprint_mismatch, list_files
+from .corpus import fingerprint_mismatch, list_files
 from .errors import W2VError
 from .params import Params, usable_cores
 from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporter, _RunStats, _aligned_rows,
@@ -115,8 +115,23 @@ def corpus_files(corpus):
 
 
 def corpus_fingerprint(files):
-    """corpus.fingerprint of every file, in order."""
-    return [entry for f in files for entry in fingerprint(f)]
+    """What identifies the corpus's files without reading them through (the client reads none): per file, its
+    path, size, mtime and a hash of its first and last 64 KiB, in corpus.fingerprint_mismatch's form."""
+    import hashlib
+    out = []
+    for name in files:
+        st = os.stat(name)
+        h = hashlib.sha256()
+        try:
+            with open(name, "rb") as fh:
+                h.update(fh.read(65536))
+                if st.st_size > 65536:
+                    fh.seek(max(65536, st.st_size - 65536))
+                    h.update(fh.read(65536))
+        except OSError as exc:
+            raise W2VError(f"cannot read corpus file {name}: {exc.strerror or exc}") from None
+        out.append({"file": os.path.basename(name), "size": st.st_size, "mtime": int(st.st_mtime), "sha256": h.hexdigest()})
+    return {"files": out}
 
 
 def assign_shards(sizes, n):
@@ -688,6 +703,9 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
         p = Params(**params).validate()
     except TypeError as exc:
         raise W2VError(f"unknown training parameter: {exc}") from None
+    if p.hs or not p.negative:
+        raise W2VError("distributed training trains negative sampling only: leave out hs (--hs) and keep "
+                       "negative (--negative) at 1 or more, or train in one process")
     _check_options(round_words, merge, workers, rare_every)
     files = corpus_files(corpus)
     sizes = [os.path.getsize(f) for f in files]
