@@ -11,7 +11,7 @@ included, trains on the same directory, so the vocabulary is the same). Runs:
     single:T                one process, T threads (w2v.train)
     dist:N[:WORDS][:MERGE][:K]  w2v.distributed.train on a local cluster of N worker processes with 1 thread
                             each; WORDS per worker between reconciliations (default 1,000,000; "epoch": once
-                            per epoch), MERGE sum (default) or average, K: rare_every (default 1)
+                            per epoch), MERGE scaled (default), sum or average, K: rare_every (default 1)
     spark:N                 dist:N:epoch:average, Spark MLlib's scheme (each partition trains a whole epoch,
                             then the rows are averaged over the partitions that changed them)
 
@@ -46,7 +46,7 @@ def parse_run(text):
         words = parts[2] if len(parts) > 2 else "1000000"
         return {"name": text, "kind": "dist", "workers": int(parts[1]),
                 "round_words": words if words == "epoch" else int(words),
-                "merge": parts[3] if len(parts) > 3 else "sum", "rare_every": int(parts[4]) if len(parts) > 4 else 1}
+                "merge": parts[3] if len(parts) > 3 else "scaled", "rare_every": int(parts[4]) if len(parts) > 4 else 1}
     raise SystemExit(f"unknown run {text!r}: single:T, dist:N[:WORDS][:MERGE] or spark:N")
 
 

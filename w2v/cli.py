@@ -95,8 +95,10 @@ def _add_train(sub):
     p.add_argument("--round-words", type=int, default=None,
                    help="with --distributed: words each worker trains between two reconciliations of the replicas "
                         "(default 1,000,000)")
-    p.add_argument("--merge", choices=("sum", "average"), default=None,
-                   help="with --distributed: add the workers' changes of a row (sum, the default) or average them")
+    p.add_argument("--merge", choices=("scaled", "sum", "average"), default=None,
+                   help="with --distributed: how the workers' changes of a row are merged: scaled (the default: their "
+                        "sum, scaled down for the rows that more than two workers took most of the way to where "
+                        "their shards pull them), sum, or average (Spark MLlib's rule)")
     p.add_argument("--rare-every", type=int, default=None, metavar="K",
                    help="with --distributed: exchange the rows of the frequent words (90%% of the corpus) every "
                         "round and the other rows every K rounds (default 1: all changed rows every round)")
@@ -235,7 +237,7 @@ def cmd_train(args):
             else:
                 model = distributed.train(corpus, address=args.distributed, workers=args.workers,
                                           round_words=args.round_words or distributed.ROUND_WORDS,
-                                          merge=args.merge or "sum", quiet=args.quiet, cache_dir=args.cache_dir,
+                                          merge=args.merge or "scaled", quiet=args.quiet, cache_dir=args.cache_dir,
                                           rare_every=args.rare_every or distributed.RARE_EVERY,
                                           extra=extra, **ckpt_args, **params)
         elif model is not None:

@@ -12,11 +12,15 @@ A run, step by step:
 3. Rounds. Every worker holds a replica of the weight matrices and trains its shard with the compiled kernels
    on all its threads (the single-process driver: train._segment), one round at a time. The rounds cut every
    shard's epoch into the same number of parts (about round_words words on the largest shard). After a round
-   each worker sends the rows it changed; the client adds every worker's change (its new row minus the row at
-   the round's start) to its master copy, as the threads of one process merge their copies of the frequent
-   rows, and sends each worker the rows the others changed, so every replica starts the next round equal to
-   the master copy. merge="average" instead averages the changes of the workers that touched a row (Spark
-   MLlib's rule since SPARK-24666), for comparison.
+   each worker sends the rows it changed; the client adds the workers' changes (new row minus the row at the
+   round's start) to its master copy, as the threads of one process merge their copies of the frequent rows,
+   and sends each worker the rows the others changed, so every replica starts the next round equal to the
+   master copy. A frequent row reaches where its shard pulls it long before a round ends, so every worker's
+   change of it is about the same step: the sum of c of them overshoots by c - 1 steps, and with c > 2 the
+   overshoot grows every round (the run diverges). The default merge ("scaled", see reconcile) measures per
+   band of frequency how far the rows still move in a round's second half, and scales the sum of the rows
+   that more than two workers took most of the way down to what two workers' sum would do; rows that move
+   linearly keep the sum. merge="sum" and merge="average" (Spark MLlib's rule since SPARK-24666) for comparison.
 4. Learning rate. One schedule for all workers: at a round's start each worker's progress counter is set to
    the global words done scaled to its shard (words done x shard words / corpus words) against a total of
    its shard's words x epochs, so its rate is the one global progress gives, also within the round as long
@@ -52,7 +56,11 @@ ROUND_WORDS = 1_000_000     # default corpus words per worker (on the largest sh
 RARE_EVERY = 1              # default rounds between two exchanges of the rare words' rows
 FREQUENT_SHARE = 0.9        # the frequent words: the most frequent ones that make up this share of the corpus
 MATRICES = ("syn0", "syn1neg")   # the weight matrices a replica trains and the rounds reconcile
-MERGES = ("sum", "average")
+MERGES = ("scaled", "sum", "average")
+SAMPLE_EVERY = 8            # the rows whose half-round change the workers report: every 8th, and ...
+SAMPLE_TOP = 1024           # ... all of the most frequent words' (the measurement's input, see contraction())
+PULL = 2.0                  # merge "scaled": at most this many times the way one worker took a row to its shard's
+                            # pull (2: like the sum of two workers, which never grows an overshoot)
 POLL_SECONDS = 0.005        # how often the client looks at the workers' rounds in flight
 RETRIES = 3                 # attempts of a shard's round on new replicas before the run gives up
 RECOVER_SECONDS = 60.0      # how long the client waits for a worker to take over a lost shard
@@ -352,7 +360,7 @@ class Replica:
         self.model.schedule = Schedule(first_epoch=0, end_epoch=self.epochs, train_words=self.train_words, epoch=0)
         self.state = train_state(self.model, self.ids, max(1, self.epochs * self.train_words))
 
-    def train_round(self, incoming, epoch, rnd, words_done, rows=None):
+    def train_round(self, incoming, epoch, rnd, words_done, rows=None, half=False):
         """Take the rows the others changed in the last round (incoming: per matrix (rows, values) or None),
         train round `rnd` of `epoch` (None: none, only exchange rows) with the learning rate of global progress
         `words_done`, and return the rows this replica changed among the first `rows` (None: all; the changes
@@ -369,16 +377,27 @@ class Replica:
         # the global position on this shard's own schedule (total: its words x epochs)
         self.state.set_progress(int(words_done) * self.train_words // max(1, self.corpus_words))
         alpha_start = self.state.alpha
+        halves = None
         if rnd is not None and self.starts[rnd + 1] > self.starts[rnd]:
             s.epoch, s.next_chunk = epoch, self.starts[rnd]
-            _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run,
-                     end_chunk=self.starts[rnd + 1])
+            a, b = self.starts[rnd], self.starts[rnd + 1]
+            if half and b - a >= 2:
+                # the change of the sampled rows after the round's first half (for merge "scaled")
+                _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run, end_chunk=(a + b) // 2)
+                sample = sampled_rows(len(self.vocab) if rows is None else min(rows, len(self.vocab)))
+                halves = []
+                for name, start in zip(MATRICES, self.start):
+                    h = getattr(self.model, name)[sample] - start[sample]
+                    moved = np.any(h != 0, axis=1)
+                    halves.append((sample[moved], np.ascontiguousarray(h[moved])))
+            _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run, end_chunk=b)
         t1 = time.perf_counter()
         changed = [_changed_rows(getattr(self.model, name)[:rows], start[:rows])
                    for name, start in zip(MATRICES, self.start)]
         return {"shard": self.shard, "words": s.epoch_words, "examples": s.epoch_examples, "loss": s.epoch_loss,
                 "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
-                "train_seconds": t1 - t0, "diff_seconds": time.perf_counter() - t1, "changed": changed}
+                "train_seconds": t1 - t0, "diff_seconds": time.perf_counter() - t1, "changed": changed,
+                "halves": halves}
 
 
 def _worker_threads():
@@ -398,13 +417,64 @@ def _worker_threads():
 # reconciliation (on the client)
 # ---------------------------------------------------------------------------------------
 
-def reconcile(master, changed, merge="sum"):
+def sampled_rows(n):
+    """The rows whose change after half a round the workers report: the first SAMPLE_TOP and every
+    SAMPLE_EVERY-th after them."""
+    top = min(n, SAMPLE_TOP)
+    return np.concatenate([np.arange(top), np.arange(top, n, SAMPLE_EVERY)]).astype(np.int32)
+
+
+def contraction(master, changed, halves):
+    """How far a row moves in the second half of a round, as a share of the first half's move, measured
+    by rank band (ranks 0, 1, 2-3, 4-7, ...: rows of similar frequency behave alike), from the sampled rows:
+    1 while a row moves linearly with the words it sees, 0 once it has reached where its shard pulls it
+    within half a round. Only products of two different workers' changes enter (their noise is
+    independent): sum over rows and pairs j != k of <h_j, f_k - h_k> over the same sum of <h_j, h_k>,
+    h the first half's change and f the whole round's. Returns per row (V,) the band's value in [0, 1]
+    (1 where no two workers measured the band)."""
+    v, dim = master.shape
+    sum_h = np.zeros((v, dim))
+    sum_s = np.zeros((v, dim))
+    num = np.zeros(v)
+    den = np.zeros(v)
+    for (rows, values), (hrows, h) in zip(changed, halves):
+        f = np.zeros((len(hrows), dim))
+        pos = np.searchsorted(rows, hrows)
+        pos = np.minimum(pos, max(len(rows) - 1, 0))
+        hit = (rows[pos] == hrows) if len(rows) else np.zeros(len(hrows), dtype=bool)
+        f[hit] = values[pos[hit]] - master[hrows[hit]]
+        h = h.astype(np.float64)
+        second = f - h
+        sum_h[hrows] += h
+        sum_s[hrows] += second
+        num[hrows] -= np.einsum("ij,ij->i", h, second)
+        den[hrows] -= np.einsum("ij,ij->i", h, h)
+    num += np.einsum("ij,ij->i", sum_h, sum_s)
+    den += np.einsum("ij,ij->i", sum_h, sum_h)
+    rho = np.ones(v)
+    a = 0
+    while a < v:
+        b = min(v, max(1, 2 * a))
+        d = den[a:b].sum()
+        if d > 0:
+            rho[a:b] = np.clip(num[a:b].sum() / d, 0.0, 1.0)
+        a = b
+    return rho
+
+
+def reconcile(master, changed, merge="scaled", halves=None):
     """Merge the workers' changes of one matrix into the master copy, in place, and say what to send back.
 
     master: (V, dim) float32, every replica's state at the round's start. changed: per worker (rows, values),
-    the rows it changed and their new values. merge "sum": master += the sum of the workers' changes
-    (values - master); "average": += their mean over the workers that changed the row. A row only one worker
-    changed becomes exactly that worker's row. Returns per worker (rows, values): the rows others changed,
+    the rows it changed and their new values. A row only one worker changed becomes exactly that worker's
+    row. A row several (c) workers changed moves by the sum of their changes (values - master) times a
+    scale: "sum" 1, "average" 1/c (Spark MLlib's rule since SPARK-24666), "scaled" min(1, PULL / (c k)),
+    where k is the share of the way to where its shard pulls the row that one worker's round takes it
+    (1 - rho^2, rho the half round's contraction(), measured from halves: per worker the (rows, change)
+    of sampled_rows after the round's first half). Summing c such changes moves the row c k of the way:
+    past it, and further each round, once c k > 2 (the frequent rows with more than two workers); the
+    scale keeps c k at most PULL and leaves the rows that move linearly (k small: the sum) alone.
+    Without halves "scaled" is "sum". Returns per worker (rows, values): the rows others changed,
     with their merged values, which make that worker's replica equal to the master copy.
     """
     if merge not in MERGES:
@@ -419,8 +489,13 @@ def reconcile(master, changed, merge="sum"):
     delta = np.zeros((len(union), master.shape[1]), dtype=np.float32)
     for rows, values in changed:
         delta[where[rows]] += values - master[rows]
+    c = count[union]
     if merge == "average":
-        delta /= count[union][:, None]
+        delta /= c[:, None]
+    elif merge == "scaled" and halves is not None and len(changed) > 1:
+        k = 1.0 - contraction(master, changed, halves)[union] ** 2
+        scale = np.minimum(1.0, PULL / np.maximum(c * k, 1e-12))
+        delta *= scale.astype(np.float32)[:, None]
     master[union] += delta
     for rows, values in changed:
         alone = count[rows] == 1
@@ -647,7 +722,9 @@ class _Driver:
         """Every replica trains round rnd (None: only exchanges rows) and returns its changes among the first
         `rows` rows (None: all); a lost one is re-created and trains it again. Results by shard."""
         n = len(self.replicas)
-        pending = {k: self.replicas[k].train_round(incoming[k], epoch, rnd, words_done, rows) for k in range(n)}
+        half = self.merge == "scaled" and n > 1
+        pending = {k: self.replicas[k].train_round(incoming[k], epoch, rnd, words_done, rows, half)
+                   for k in range(n)}
         attempts = [0] * n
         results = [None] * n
         while pending:
@@ -668,7 +745,7 @@ class _Driver:
                         raise W2VError(f"shard {k}'s round {rnd + 1} failed {attempts[k]} times, last with "
                                        f"{type(exc).__name__}: {exc}") from None
                     self.recover(k, exc, master)
-                    pending[k] = self.replicas[k].train_round(None, epoch, rnd, words_done, rows)
+                    pending[k] = self.replicas[k].train_round(None, epoch, rnd, words_done, rows, half)
             if not progressed:
                 time.sleep(POLL_SECONDS)
         return results
@@ -678,7 +755,7 @@ class _Driver:
 # the public entry points
 # ---------------------------------------------------------------------------------------
 
-def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_WORDS, merge="sum",
+def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_WORDS, merge="scaled",
           rare_every=RARE_EVERY, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
           extra=None, **params):
     """Train word vectors across the workers of a Dask cluster. Returns a Word2Vec, as w2v.train does.
@@ -689,7 +766,9 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
     a cluster of N local worker processes that lives as long as the run.
     workers: how many shards (one replica each) to train; default: one per worker of the cluster.
     round_words: corpus words each worker trains between two reconciliations (on the largest shard).
-    merge: "sum" adds every worker's change of a row to the master copy; "average" averages them.
+    merge: "scaled" (the default) adds the workers' changes of a row to the master copy, scaled down where
+    more than two workers took the row most of the way to where their shards pull it (see reconcile);
+    "sum" adds them; "average" averages them.
     rare_every: exchange the rows of the frequent words (those that make up FREQUENT_SHARE of the corpus)
     every round and the others' every rare_every rounds (and at every epoch's end and checkpoint); 1: all
     changed rows every round. A worker lost meanwhile loses its rare rows' changes since the last exchange.
@@ -888,11 +967,13 @@ def _round(d, model, rnd, rows):
     r0 = time.perf_counter()
     results = d.train_round(d.incoming, s.epoch, rnd, s.words_done, model, rows)
     r1 = time.perf_counter()
-    per_matrix = [reconcile(getattr(model, name), [res["changed"][m] for res in results], d.merge)
+    halves = all(res["halves"] is not None for res in results)
+    per_matrix = [reconcile(getattr(model, name), [res["changed"][m] for res in results], d.merge,
+                            [res["halves"][m] for res in results] if halves else None)
                   for m, name in enumerate(MATRICES)]
     d.incoming = [[back[k] for back in per_matrix] for k in range(n)]
     r2 = time.perf_counter()
-    up = sum(_nbytes(res["changed"]) for res in results)
+    up = sum(_nbytes(res["changed"]) + (_nbytes(res["halves"]) if res["halves"] else 0) for res in results)
     down = sum(_nbytes(x) for x in d.incoming)
     words = sum(res["words"] for res in results)
     d.moved += up + down
