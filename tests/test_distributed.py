@@ -79,6 +79,51 @@ def test_reconcile_adds_every_workers_change(merge):
     np.testing.assert_array_equal(vb, master[[0, 1, 2]])
 
 
+def test_scaled_merge_keeps_the_sum_where_rows_move_linearly_and_two_workers_worth_where_they_arrive():
+    """Four workers; per worker k and row r a first-half change h and a whole-round change f = (1 + rho) h, so
+    the second half moves the row rho times as far as the first: rho = 0 (rows 0-15: the row got where its
+    shard pulls it in half a round), 0.5 (rows 16-31), 1 (rows 32-63: linear). One worker moves a row the
+    share k = 1 - rho^2 of the way to its pull in a round; c workers' sum moves it c k of the way, and the
+    scaled merge keeps c k at most 2: scale min(1, 2 / (c k))."""
+    rng = np.random.default_rng(4)
+    v, dim, workers = 64, 4, 4
+    rho = np.repeat([0.0, 0.5, 1.0], [16, 16, 32])
+    master = rng.normal(size=(v, dim)).astype(np.float32)
+    start = master.copy()
+    who = [np.arange(v) for _ in range(workers)]
+    who[0] = np.setdiff1d(who[0], [40, 41])             # rows 40 and 41: only workers 1-3 and ...
+    who[1] = np.setdiff1d(who[1], [5, 41])               # ... row 41 by 2 and 3; row 5 by workers 0, 2, 3
+    who[3] = np.setdiff1d(who[3], [41])
+    changed, halves, changes = [], [], []
+    common = rng.normal(size=(v, dim))                  # the workers' changes point about the same way
+    for k in range(workers):
+        rows = who[k].astype(np.int32)
+        h = (common[rows] + 0.5 * rng.normal(size=(len(rows), dim))).astype(np.float32)
+        f = (h * (1 + rho[rows])[:, None]).astype(np.float32)
+        changed.append((rows, start[rows] + f))
+        halves.append((rows, h))
+        full = np.zeros((v, dim), dtype=np.float32)
+        full[rows] = (start[rows] + f) - start[rows]
+        changes.append(full)
+    wd.reconcile(master, changed, "scaled", halves)
+    c = np.array([sum(r in w for w in who) for r in range(v)])
+    k = 1 - rho ** 2
+    scale = np.minimum(1.0, 2.0 / np.maximum(c * k, 1e-12))
+    want = start + scale[:, None] * np.sum(changes, axis=0)
+    np.testing.assert_allclose(master, want, rtol=0, atol=2e-5)
+    assert scale[0] == 0.5 and abs(scale[20] - 2 / 3) < 1e-9 and scale[50] == 1.0 and scale[41] == 1.0
+    # the rule differs from both others exactly where it should
+    summed, averaged = start.copy(), start.copy()
+    wd.reconcile(summed, changed, "sum")
+    wd.reconcile(averaged, changed, "average")
+    np.testing.assert_allclose(master[32:], summed[32:], rtol=0, atol=2e-5)
+    assert np.abs(master[:16] - summed[:16]).min() > 1e-3 and np.abs(master[:32] - averaged[:32]).min() > 1e-3
+    # without the half-round changes (one worker, or a round of one chunk) it is the sum
+    plain = start.copy()
+    wd.reconcile(plain, changed, "scaled")
+    np.testing.assert_allclose(plain, summed, rtol=0, atol=1e-6)
+
+
 def test_shards_are_balanced_by_bytes_and_keep_corpus_order():
     shards = wd.assign_shards([10, 70, 20, 30, 40], 2)
     assert sorted(i for s in shards for i in s) == [0, 1, 2, 3, 4]
@@ -247,6 +292,36 @@ def test_a_round_adds_what_each_shard_trained(client, tmp_path, merge):
     if merge == "average":
         total[touched[0] & touched[1]] /= 2
     np.testing.assert_allclose(m.syn0, start + total, rtol=0, atol=2e-6)
+
+
+def test_four_shards_on_two_workers_merge_each_row_between_the_sum_and_two_shards_worth(client, tmp_path):
+    """One round of one epoch over four shards (two replicas on each worker process): every row moves along
+    the sum of the four shards' own changes (single-process runs on each file with the same vocabulary,
+    seed and schedule), by the whole sum where at most two shards changed it, and by at least two shards'
+    worth of it (2 / c of the sum) where c > 2 did; the rows every shard trains the most are scaled down."""
+    d = tmp_path / "four"
+    d.mkdir()
+    for i, n in enumerate((1300, 1200, 1100, 1000)):       # sizes in file order: shard k is file k
+        write_planted_corpus(d / f"p{i}.txt", sentences=n, seed=20 + i)
+    params = dict(SMALL, epochs=1, alpha=0.1, min_alpha=0.1)    # a high rate: rows get where their shard pulls them
+    m = wd.train(d, client, workers=4, round_words=10**6, **params)
+    assert len(m.rounds) == 1 and len(m.rounds[0]["shard_words"]) == 4
+    start = np.ascontiguousarray(train_module.init_weights(len(m.vocab), params["dim"], params["seed"])[0])
+    changes = []
+    for k in range(4):
+        p = w2v.Params(**dict(params, seed=wd.shard_seed(params["seed"], k))).validate()
+        own = w2v.Word2Vec(p, m.vocab, *train_module.init_weights(len(m.vocab), p.dim, params["seed"]))
+        own.train(d / f"p{k}.txt", epochs=1)
+        changes.append(own.syn0 - start)
+    c = sum(np.any(x != 0, axis=1) for x in changes)
+    total = np.sum(changes, axis=0)
+    moved = m.syn0 - start
+    scale = np.einsum("ij,ij->i", moved, total) / np.einsum("ij,ij->i", total, total)
+    np.testing.assert_allclose(moved, scale[:, None] * total, rtol=0, atol=2e-5)
+    assert (c == 4).sum() >= 32
+    np.testing.assert_allclose(scale[c <= 2], 1.0, atol=1e-4)
+    assert np.all(scale[c > 2] >= 2 / c[c > 2] - 1e-4) and np.all(scale <= 1 + 1e-4)
+    assert scale[c == 4].min() < 0.9
 
 
 def test_learning_rate_follows_global_progress(client, corpus):
