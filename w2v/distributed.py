@@ -492,7 +492,7 @@ def reconcile(master, changed, merge="scaled", halves=None):
     c = count[union]
     if merge == "average":
         delta /= c[:, None]
-    elif merge == "scaled" and halves is not None and len(changed) > 1:
+    elif merge == "scaled" and halves is not None and len(changed) > 2:
         k = 1.0 - contraction(master, changed, halves)[union] ** 2
         scale = np.minimum(1.0, PULL / np.maximum(c * k, 1e-12))
         delta *= scale.astype(np.float32)[:, None]
@@ -722,7 +722,7 @@ class _Driver:
         """Every replica trains round rnd (None: only exchanges rows) and returns its changes among the first
         `rows` rows (None: all); a lost one is re-created and trains it again. Results by shard."""
         n = len(self.replicas)
-        half = self.merge == "scaled" and n > 1
+        half = self.merge == "scaled" and n > 2     # with two, no row has more than two changes: the sum
         pending = {k: self.replicas[k].train_round(incoming[k], epoch, rnd, words_done, rows, half)
                    for k in range(n)}
         attempts = [0] * n
