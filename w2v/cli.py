@@ -94,7 +94,7 @@ def _add_train(sub):
                    help="with --distributed: how many shards to train (default: one per worker)")
     p.add_argument("--round-words", type=int, default=None,
                    help="with --distributed: words each worker trains between two reconciliations of the replicas "
-                        "(default 1,000,000)")
+                        "(default 250,000)")
     p.add_argument("--merge", choices=("scaled", "sum", "average"), default=None,
                    help="with --distributed: how the workers' changes of a row are merged: scaled (the default: their "
                         "sum, scaled down for the rows that more than two workers took most of the way to where "

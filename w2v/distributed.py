@@ -52,7 +52,7 @@ from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporte
                     _call, _fmt_bytes, _fmt_time, _segment, chunk_bounds, init_weights, train_state)
 from .vocab import EOS, Vocab, encode, scan
 
-ROUND_WORDS = 1_000_000     # default corpus words per worker (on the largest shard) between reconciliations
+ROUND_WORDS = 250_000       # default corpus words per worker (on the largest shard) between reconciliations
 RARE_EVERY = 1              # default rounds between two exchanges of the rare words' rows
 FREQUENT_SHARE = 0.9        # the frequent words: the most frequent ones that make up this share of the corpus
 MATRICES = ("syn0", "syn1neg")   # the weight matrices a replica trains and the rounds reconcile
