@@ -156,6 +156,18 @@ BREAKAGES = [
     ("sigmoid-table", "sigmoid table", KERNELS,
      "x = (i / <double>SIGMOID_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP",
      "x = (i / <double>SIGMOID_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP * 0.9"),
+    ("dist-merge-unscaled", "distributed merge: the sum scaled where more than two workers took a row to its pull",
+     "w2v/distributed.py", "        scale = np.minimum(1.0, PULL / np.maximum(c * k, 1e-12))\n",
+     "        scale = np.ones(len(c))\n"),
+    ("dist-contraction-one-band", "distributed merge: the contraction measured per band of frequency",
+     "w2v/distributed.py", "        b = min(v, max(1, 2 * a))\n", "        b = v\n"),
+    ("dist-merge-average-summed", "distributed merge: average", "w2v/distributed.py",
+     "        delta /= c[:, None]\n", "        pass\n"),
+    ("dist-lr-unscaled", "distributed learning rate: global progress scaled to the shard", "w2v/distributed.py",
+     "self.state.set_progress(int(words_done) * self.train_words // max(1, self.corpus_words))",
+     "self.state.set_progress(int(words_done))"),
+    ("dist-incoming-dropped", "distributed: a replica takes the others' rows before its round", "w2v/distributed.py",
+     "                getattr(self.model, name)[changed] = values\n", "                pass\n"),
 ]
 
 

@@ -35,6 +35,16 @@ def require_gensim():
     return pytest.importorskip("gensim.models")
 
 
+def require_dask():
+    """dask.distributed. Dask is optional for users (pip install ".[distributed]"), so a test needing it is
+    skipped where it is missing, except under CI (CI=true), which installs it (.ci/run): there it must run."""
+    import os
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        import distributed
+        return distributed
+    return pytest.importorskip("distributed")
+
+
 def run_unprivileged(code, *args, cwd=None):
     """Run Python `code` (with sys.argv[1:] = args) in a process that cannot bypass file
     permissions, even as root. Returns the CompletedProcess (text mode)."""

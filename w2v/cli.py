@@ -89,6 +89,23 @@ def _add_train(sub):
                         "word2phrase's settings (threshold 100, min-count 5), or a model saved by "
                         "`w2v phrases --save-model FILE`; the joined text is not written out")
     p.add_argument("--demo", action="store_true", help="train on a small built-in corpus (no file needed)")
+    p.add_argument("--distributed", metavar="ADDRESS",
+                   help="train on the workers of a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
+                        "for N local worker processes; the corpus (a directory, or a quoted glob pattern) is split "
+                        "by files, one shard per worker; --threads is then per worker (needs pip install "
+                        "\"w2v[distributed]\")")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --distributed: how many shards to train (default: one per worker)")
+    p.add_argument("--round-words", type=int, default=None,
+                   help="with --distributed: words each worker trains between two reconciliations of the replicas "
+                        "(default 250,000)")
+    p.add_argument("--merge", choices=("scaled", "sum", "average"), default=None,
+                   help="with --distributed: how the workers' changes of a row are merged: scaled (the default: their "
+                        "sum, scaled down for the rows that more than two workers took most of the way to where "
+                        "their shards pull them), sum, or average (Spark MLlib's rule)")
+    p.add_argument("--rare-every", type=int, default=None, metavar="K",
+                   help="with --distributed: exchange the rows of the frequent words (90%% of the corpus) every "
+                        "round and the other rows every K rounds (default 1: all changed rows every round)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
     return p
@@ -108,6 +125,21 @@ def cmd_train(args):
         raise W2VError("--resume needs the corpus the run started on, not --demo")
     if args.estimate_memory and args.demo:
         raise W2VError("--estimate-memory needs a corpus")
+    if args.distributed is None:
+        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge),
+                            ("--rare-every", args.rare_every)):
+            if value is not None:
+                raise W2VError(f"{flag} goes with --distributed ADDRESS")
+    else:
+        from .distributed import _dask
+        _dask()         # without Dask: one line saying what to install, before anything is read
+        if args.estimate_memory:
+            raise W2VError("--estimate-memory estimates a single-process run; leave out --distributed")
+        for flag, given in (("--phrases", args.phrases is not None), ("--read-vocab", args.read_vocab),
+                            ("--save-vocab", args.save_vocab), ("--memory-limit", args.memory_limit),
+                            ("--hs", args.hs), ("standard input as the corpus", args.corpus == "-")):
+            if given:
+                raise W2VError(f"{flag} is not available with --distributed; leave it out, or train in one process")
     if args.resume and args.phrases is not None:
         raise W2VError("--resume continues with the phrases of the run it resumes; leave --phrases out")
     phrases = _phrases_option(args.phrases)
@@ -131,6 +163,14 @@ def cmd_train(args):
         if model.schedule is None:
             raise W2VError(f"{args.resume} holds a finished model: nothing to resume")
         saved = model.extra
+        if "distributed" in saved and args.distributed is None:
+            raise W2VError(f"{args.resume} is the checkpoint of a distributed run: add --distributed ADDRESS")
+        if "distributed" not in saved and args.distributed is not None:
+            raise W2VError(f"{args.resume} is the checkpoint of a single-process run: leave out --distributed")
+        for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge),
+                            ("--rare-every", args.rare_every)):
+            if value is not None:
+                raise W2VError(f"{flag} cannot change when a distributed run resumes (its checkpoint keeps it)")
     output = args.output or saved.get("output")
     demo_out = None
     if output is None and args.demo:
@@ -191,7 +231,19 @@ def cmd_train(args):
     if previous == signal.SIG_DFL:        # a job scheduler's SIGTERM stops training like Ctrl-C
         signal.signal(signal.SIGTERM, _sigterm)
     try:
-        if model is not None:
+        if args.distributed is not None:
+            from . import distributed
+            if model is not None:
+                model.extra = dict(extra, distributed=model.extra["distributed"])
+                model = distributed.resume(model, corpus, address=args.distributed, quiet=args.quiet,
+                                           cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)
+            else:
+                model = distributed.train(corpus, address=args.distributed, workers=args.workers,
+                                          round_words=args.round_words or distributed.ROUND_WORDS,
+                                          merge=args.merge or "scaled", quiet=args.quiet, cache_dir=args.cache_dir,
+                                          rare_every=args.rare_every or distributed.RARE_EVERY,
+                                          extra=extra, **ckpt_args, **params)
+        elif model is not None:
             model.extra = extra
             model.resume(corpus, quiet=args.quiet, cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)
         else:
@@ -206,7 +258,7 @@ def cmd_train(args):
         model.wv.save(target, format=fmt)
         model.timings["save"] = time.perf_counter() - t0
         if model.interrupted:
-            model.extra = extra
+            model.extra = dict(extra, **{k: v for k, v in model.extra.items() if k == "distributed"})
             model.save(ckpt_path)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -214,6 +266,8 @@ def cmd_train(args):
             demo_dir.cleanup()
     if model.interrupted:
         resume = f"w2v train {args.corpus} --resume {ckpt_path}" if not args.demo else None
+        if resume and args.distributed:
+            resume += f" --distributed {args.distributed}"
         if resume and args.corpus == "-":
             resume += " (with the same text on standard input)"
         print(f"w2v: training was interrupted; the vectors trained so far are in {target}"

@@ -236,6 +236,9 @@ class Word2Vec:
         s = self.schedule
         if s is None:
             raise W2VError("this model's training is complete; use model.train(corpus, epochs=N) to train more")
+        if "distributed" in self.extra:
+            raise W2VError("this run was trained across Dask workers; resume it with w2v.distributed.resume(model, "
+                           "corpus, ...) or `w2v train CORPUS --resume STATE --distributed ADDRESS`")
         self._set_threads(threads)
         checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
         reporter = _Reporter(quiet)
@@ -878,20 +881,29 @@ class _RunStats:
         self.next_tick = self.t0 + 1.0      # progress callbacks: about once a second
 
 
-def _run(model, ids, callbacks, reporter, checkpointer=None):
+def train_state(model, ids, total_words):
+    """The compiled kernels' state for training `model` (its parameters, vocabulary and weight
+    matrices, trained in place) on the encoded corpus `ids`; the learning rate falls from alpha to
+    min_alpha as the progress counter goes from 0 to total_words."""
     p = model.params
     vocab = model.vocab
-    s = model.schedule
     keep = keep_probabilities(vocab.counts, p.sample)
     prob, alias = alias_table(vocab.counts, p.ns_exponent) if p.negative else (None, None)
+    rates = model.schedule.rates(p) if model.schedule is not None else (p.alpha, p.min_alpha)
+    hot = hot_rows(p.threads, len(vocab), p.dim)
+    return _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
+                               p.window, p.negative, *rates, total_words,
+                               shared_negatives=p.shared_negatives, hot_rows=hot, hot_sync=HOT_SYNC_WORDS,
+                               syn1=model.syn1, tree=model.tree, cbow_mean=p.cbow_mean, shrink_windows=p.shrink_windows,
+                               hot_nodes=hot if HOT_NODES else 0)
+
+
+def _run(model, ids, callbacks, reporter, checkpointer=None):
+    p = model.params
+    s = model.schedule
     bounds = chunk_bounds(ids, p.chunk_words)
     total = s.total_words
-    hot = hot_rows(p.threads, len(vocab), p.dim)
-    state = _kernels.TrainState(model.syn0, model.syn1neg, ids, keep, prob, alias, p.model == "cbow",
-                                p.window, p.negative, *s.rates(p), total,
-                                shared_negatives=p.shared_negatives, hot_rows=hot, hot_sync=HOT_SYNC_WORDS,
-                                syn1=model.syn1, tree=model.tree, cbow_mean=p.cbow_mean, shrink_windows=p.shrink_windows,
-                                hot_nodes=hot if HOT_NODES else 0)
+    state = train_state(model, ids, total)
     run = _RunStats()
     model.interrupted = False
     model._wv = None            # the weights change: cached unit vectors would go stale
@@ -982,14 +994,15 @@ def _epoch(model, state, bounds, callbacks, reporter, checkpointer, run):
     return False
 
 
-def _segment(model, state, bounds, callbacks, reporter, checkpointer, run):
+def _segment(model, state, bounds, callbacks, reporter, checkpointer, run, end_chunk=None):
     """Run p.threads workers over the chunks from s.next_chunk until the epoch ends ("done"),
     a checkpoint is due ("pause": no new chunks are handed out and those in flight finish), or
     Ctrl-C or a callback stops training ("stop", the same way; chunks still running after
-    DRAIN_SECONDS are cut short). A second Ctrl-C raises _Abort once the workers have returned."""
+    DRAIN_SECONDS are cut short). A second Ctrl-C raises _Abort once the workers have returned.
+    end_chunk: stop before this chunk instead of at the epoch's end (a distributed round)."""
     p = model.params
     s = model.schedule
-    n_chunks = len(bounds) - 1
+    n_chunks = len(bounds) - 1 if end_chunk is None else end_chunk
     epoch = s.epoch
     lock = threading.Lock()
     ctl = {"pause": False, "running": p.threads}

@@ -1,0 +1,485 @@
+"""Training across Dask workers (w2v.distributed) on a local cluster of two worker processes.
+
+Expectations come from definitions, not from the code path: the vocabulary one process would choose
+(vocab.scan), the single-process trainer (one worker with one thread must repeat it bit for bit, and a round
+must be the sum of what every shard's own training changed), the linear learning-rate schedule over global
+progress, and an uninterrupted run (a killed worker and a resumed checkpoint must not change the result:
+with one thread per worker, runs repeat exactly).
+"""
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import w2v
+import w2v.distributed as wd
+from w2v.cli import main
+from w2v.vocab import scan
+from conftest import neighbour_accuracy, require_dask, write_planted_corpus
+
+train_module = importlib.import_module("w2v.train")
+SMALL = dict(dim=16, window=4, min_count=1, epochs=2, threads=1, seed=3, chunk_words=1000)
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = require_dask()
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=logging.ERROR)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Three files of the planted groups, of different sizes (so the shards are not the files in order)."""
+    d = tmp_path_factory.mktemp("shards")
+    for i, n in enumerate((1000, 2500, 1500)):
+        write_planted_corpus(d / f"part{i}.txt", sentences=n, seed=i)
+    return d
+
+
+@pytest.fixture(scope="module")
+def reference(client, corpus):
+    return wd.train(corpus, client, round_words=3000, **SMALL)
+
+
+# ---------------------------------------------------------------------------------------
+# reconciliation, by its definition (no cluster needed)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("merge", ["sum", "average"])
+def test_reconcile_adds_every_workers_change(merge):
+    rng = np.random.default_rng(0)
+    master = rng.normal(size=(6, 4)).astype(np.float32)
+    start = master.copy()
+    a_rows, b_rows = np.array([0, 1, 2], dtype=np.int32), np.array([2, 3], dtype=np.int32)
+    a_vals = start[a_rows] + rng.normal(size=(3, 4)).astype(np.float32)
+    b_vals = start[b_rows] + rng.normal(size=(2, 4)).astype(np.float32)
+    back = wd.reconcile(master, [(a_rows, a_vals), (b_rows, b_vals)], merge)
+    both = (a_vals[2] - start[2]) + (b_vals[0] - start[2])
+    want = start.copy()
+    want[0:2] = a_vals[0:2]                  # changed by one worker only: exactly its row
+    want[3] = b_vals[1]
+    want[2] = start[2] + (both if merge == "sum" else both / 2)
+    np.testing.assert_allclose(master, want, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(master[[0, 1, 3]], want[[0, 1, 3]])
+    # each worker gets back the rows the other changed (row 2 by both: the merged row), with the master's values
+    (ra, va), (rb, vb) = back
+    assert ra.tolist() == [2, 3] and rb.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(va, master[[2, 3]])
+    np.testing.assert_array_equal(vb, master[[0, 1, 2]])
+
+
+def test_scaled_merge_keeps_the_sum_where_rows_move_linearly_and_two_workers_worth_where_they_arrive():
+    """Four workers; per worker k and row r a first-half change h and a whole-round change f = (1 + rho) h, so
+    the second half moves the row rho times as far as the first: rho = 0 (rows 0-15: the row got where its
+    shard pulls it in half a round), 0.5 (rows 16-31), 1 (rows 32-63: linear). One worker moves a row the
+    share k = 1 - rho^2 of the way to its pull in a round; c workers' sum moves it c k of the way, and the
+    scaled merge keeps c k at most 2: scale min(1, 2 / (c k))."""
+    rng = np.random.default_rng(4)
+    v, dim, workers = 64, 4, 4
+    rho = np.repeat([0.0, 0.5, 1.0], [16, 16, 32])
+    master = rng.normal(size=(v, dim)).astype(np.float32)
+    start = master.copy()
+    who = [np.arange(v) for _ in range(workers)]
+    who[0] = np.setdiff1d(who[0], [40, 41])             # rows 40 and 41: only workers 1-3 and ...
+    who[1] = np.setdiff1d(who[1], [5, 41])               # ... row 41 by 2 and 3; row 5 by workers 0, 2, 3
+    who[3] = np.setdiff1d(who[3], [41])
+    changed, halves, changes = [], [], []
+    common = rng.normal(size=(v, dim))                  # the workers' changes point about the same way
+    for k in range(workers):
+        rows = who[k].astype(np.int32)
+        h = (common[rows] + 0.5 * rng.normal(size=(len(rows), dim))).astype(np.float32)
+        f = (h * (1 + rho[rows])[:, None]).astype(np.float32)
+        changed.append((rows, start[rows] + f))
+        halves.append((rows, h))
+        full = np.zeros((v, dim), dtype=np.float32)
+        full[rows] = (start[rows] + f) - start[rows]
+        changes.append(full)
+    wd.reconcile(master, changed, "scaled", halves)
+    c = np.array([sum(r in w for w in who) for r in range(v)])
+    k = 1 - rho ** 2
+    scale = np.minimum(1.0, 2.0 / np.maximum(c * k, 1e-12))
+    want = start + scale[:, None] * np.sum(changes, axis=0)
+    np.testing.assert_allclose(master, want, rtol=0, atol=2e-5)
+    assert scale[0] == 0.5 and abs(scale[20] - 2 / 3) < 1e-9 and scale[50] == 1.0 and scale[41] == 1.0
+    # the rule differs from both others exactly where it should
+    summed, averaged = start.copy(), start.copy()
+    wd.reconcile(summed, changed, "sum")
+    wd.reconcile(averaged, changed, "average")
+    np.testing.assert_allclose(master[32:], summed[32:], rtol=0, atol=2e-5)
+    assert np.abs(master[:16] - summed[:16]).min() > 1e-3 and np.abs(master[:32] - averaged[:32]).min() > 1e-3
+    # without the half-round changes (one worker, or a round of one chunk) it is the sum
+    plain = start.copy()
+    wd.reconcile(plain, changed, "scaled")
+    np.testing.assert_allclose(plain, summed, rtol=0, atol=1e-6)
+
+
+def test_shards_are_balanced_by_bytes_and_keep_corpus_order():
+    shards = wd.assign_shards([10, 70, 20, 30, 40], 2)
+    assert sorted(i for s in shards for i in s) == [0, 1, 2, 3, 4]
+    loads = [sum([10, 70, 20, 30, 40][i] for i in s) for s in shards]
+    assert max(loads) - min(loads) <= 10 and all(s == sorted(s) for s in shards)
+    with pytest.raises(w2v.W2VError, match="fewer than the 3 workers"):
+        wd.assign_shards([5, 5], 3)
+
+
+def test_a_corpus_is_files_directories_or_patterns_in_order(tmp_path):
+    for name in ("b.txt", "a.txt", "sub/c.txt", "sub/.hidden"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x y\n")
+    names = lambda files: [os.path.relpath(f, tmp_path) for f in files]
+    assert names(wd.corpus_files(tmp_path)) == ["a.txt", "b.txt", "sub/c.txt"]
+    assert names(wd.corpus_files(str(tmp_path / "*.txt"))) == ["a.txt", "b.txt"]
+    assert names(wd.corpus_files([tmp_path / "sub", str(tmp_path / "b*")])) == ["sub/c.txt", "b.txt"]
+    with pytest.raises(w2v.W2VError, match="given twice"):
+        wd.corpus_files([tmp_path / "a.txt", str(tmp_path / "*.txt")])
+    with pytest.raises(w2v.W2VError, match="no file matches"):
+        wd.corpus_files(str(tmp_path / "*.gz"))
+    with pytest.raises(w2v.W2VError, match="corpus not found"):
+        wd.corpus_files(tmp_path / "missing.txt")
+
+
+# ---------------------------------------------------------------------------------------
+# on a local cluster of two worker processes
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["sg", "cbow"])
+def test_two_workers_learn_the_planted_groups(client, corpus, model):
+    m = wd.train(corpus, client, model=model, round_words=3000, **dict(SMALL, epochs=3))
+    assert m.epochs_done == 3 and m.schedule is None and len({tuple(r["shard_words"]) for r in m.rounds}) > 1
+    assert len(m.rounds[0]["shard_words"]) == 2            # two shards trained in every round
+    assert neighbour_accuracy(m.vocab.words, m.syn0) >= 0.95
+
+
+def test_a_stopped_run_keeps_every_change_and_resumes_exactly(client, corpus):
+    """StopTraining after a round whose rare rows stayed on the worker: they reach the model before it is
+    returned, and resuming it ends where the uninterrupted (single-process) run ends."""
+    def stop_after_round_five(info):
+        if info.event == "round_end" and info.round == 5:
+            raise w2v.StopTraining
+
+    m = wd.train(corpus, client, workers=1, round_words=2500, rare_every=3, callbacks=[stop_after_round_five],
+                 **SMALL)
+    assert m.interrupted and m.schedule is not None and m.extra["distributed"]["round"] == 5
+    assert not m.rounds[4]["full"] and m.rounds[-1]["round"] is None      # round 5 was partial: an exchange
+    m = wd.resume(m, corpus, client)
+    one = w2v.train(corpus, **SMALL)
+    np.testing.assert_array_equal(m.syn0, one.syn0)
+    np.testing.assert_array_equal(m.syn1neg, one.syn1neg)
+
+
+def test_rare_rows_wait_for_every_kth_round(client, tmp_path):
+    """The rows of the frequent words (90% of the corpus) go every round, the others every 3rd round and at
+    the epoch's end, and the workers still learn the groups."""
+    d = tmp_path / "zipf"
+    d.mkdir()
+    rng = np.random.default_rng(2)
+    for f in range(2):
+        with open(d / f"z{f}.txt", "w") as fh:
+            for _ in range(1500):
+                g = rng.integers(8)
+                # word i of a group is i + 1 times rarer than word 0: the last rows are rare
+                i = np.minimum(rng.zipf(1.6, size=10) - 1, 7)
+                fh.write(" ".join(f"g{g}w{j}" for j in i) + "\n")
+    m = wd.train(d, client, round_words=3000, rare_every=3, **dict(SMALL, epochs=3))
+    frequent = wd.frequent_rows(m.vocab.counts)
+    assert 8 <= frequent < len(m.vocab) - 8
+    per_epoch = len(m.rounds) // 3
+    assert [r["full"] for r in m.rounds[:per_epoch]] == [(i + 1) % 3 == 0 or i + 1 == per_epoch
+                                                         for i in range(per_epoch)]
+    for r in m.rounds:
+        most = max(x for pair in r["rows_up"] for x in pair)
+        assert most > frequent if r["full"] else most <= frequent
+    assert neighbour_accuracy(m.vocab.words, m.syn0) >= 0.9
+
+
+def write_tie_corpus(directory, seed=0):
+    """Files whose own words all occur 3 times (ties across files), shared words whose counts add up
+    across files, files of different sizes (so the shards are not the files in order), and a word with an
+    invalid UTF-8 byte that two files spell differently (both decode to the same word)."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(directory, exist_ok=True)
+    for f, pad in enumerate((5, 60, 10, 40, 20)):
+        tokens = [f"own{f}_{j}".encode() for j in range(6) for _ in range(3)]
+        tokens += [f"shared{j}".encode() for j in range(8) for _ in range(rng.integers(1, 4))]
+        tokens += [f"pad{f}".encode()] * pad
+        tokens += {1: [b"caf\xe9"] * 2, 3: [b"caf\xef"]}.get(f, [])
+        tokens = [tokens[i] for i in rng.permutation(len(tokens))]
+        lines = [b" ".join(tokens[i:i + 7]) for i in range(0, len(tokens), 7)]
+        with open(os.path.join(directory, f"f{f}.txt"), "wb") as fh:
+            fh.write(b"\n".join(lines) + b"\n")
+    return directory
+
+
+@pytest.mark.parametrize("min_count, max_vocab", [(1, 0), (3, 0), (2, 25)])
+def test_merged_vocabulary_is_the_single_process_one(client, tmp_path, min_count, max_vocab):
+    corpus = write_tie_corpus(tmp_path / "ties")
+    m = wd.train(corpus, client, **dict(SMALL, epochs=1, min_count=min_count, max_vocab=max_vocab))
+    one = scan(corpus, min_count=min_count, max_vocab=max_vocab).vocab
+    assert len(one) >= 20 and "caf\ufffd" in one.words
+    assert m.vocab.words == one.words
+    np.testing.assert_array_equal(m.vocab.counts, one.counts)
+    assert m.vocab.total_tokens == one.total_tokens and m.vocab.distinct == one.distinct
+
+
+@pytest.mark.parametrize("rare_every", [1, 3])
+def test_one_worker_with_one_thread_repeats_the_single_process_run(client, corpus, rare_every):
+    """Also when the rare rows wait for every 3rd round (and the epoch's end): no change is lost."""
+    m = wd.train(corpus, client, workers=1, round_words=2500, rare_every=rare_every, **SMALL)
+    assert len(m.rounds) > 10 and (sum(not r["full"] for r in m.rounds) > 10) == (rare_every > 1)
+    one = w2v.train(corpus, **SMALL)
+    np.testing.assert_array_equal(m.syn0, one.syn0)
+    np.testing.assert_array_equal(m.syn1neg, one.syn1neg)
+    assert m.loss_history == one.loss_history
+
+
+def test_every_word_of_every_shard_is_trained_once_per_epoch(client, tmp_path):
+    d = tmp_path / "edges"
+    d.mkdir()
+    for i, n in enumerate((900, 1400, 600)):
+        write_planted_corpus(d / f"p{i}.txt", sentences=n, seed=10 + i)
+        text = (d / f"p{i}.txt").read_text()
+        # words that occur only in the first and the last line of a file
+        (d / f"p{i}.txt").write_text(f"first{i}a first{i}b\n" + text + f"last{i}a last{i}b\n")
+    tokens = sum(len((d / f"p{i}.txt").read_text().split()) for i in range(3))
+    params = dict(SMALL, sample=0, epochs=3)
+    m = wd.train(d, client, round_words=2000, **params)
+    for epoch in range(3):
+        assert sum(r["words"] for r in m.rounds if r["epoch"] == epoch) == tokens
+    assert m.raw_words == 3 * tokens
+    start, _ = train_module.init_weights(len(m.vocab), params["dim"], params["seed"])
+    moved = np.any(m.syn0 != start, axis=1)
+    assert moved.all(), [m.vocab.words[i] for i in np.flatnonzero(~moved)]
+
+
+@pytest.mark.parametrize("merge", ["sum", "average"])
+def test_a_round_adds_what_each_shard_trained(client, tmp_path, merge):
+    """One round of one epoch: the master copy is the start plus every shard's own change (a single-process
+    run on that shard with the same vocabulary, seed and schedule), summed, or averaged where both changed
+    a row. Groups 0-3 occur only in one file and groups 4-7 only in the other; g8 words in both."""
+    d = tmp_path / "two"
+    d.mkdir()
+    rng = np.random.default_rng(5)
+    for name, groups, n in (("big.txt", range(0, 4), 1200), ("small.txt", range(4, 8), 900)):
+        with open(d / name, "w") as fh:
+            for _ in range(n):
+                g = rng.choice(list(groups))
+                fh.write(" ".join([f"g{g}w{i}" for i in rng.integers(0, 8, 8)] + [f"g8w{rng.integers(4)}"]) + "\n")
+    params = dict(SMALL, epochs=1)
+    m = wd.train(d, client, round_words=10**6, merge=merge, **params)
+    assert len(m.rounds) == 1
+    start = np.ascontiguousarray(train_module.init_weights(len(m.vocab), params["dim"], params["seed"])[0])
+    changes = []
+    for k, name in enumerate(("big.txt", "small.txt")):     # the larger file is shard 0
+        p = w2v.Params(**dict(params, seed=wd.shard_seed(params["seed"], k))).validate()
+        syn0, syn1 = train_module.init_weights(len(m.vocab), p.dim, params["seed"])
+        own = w2v.Word2Vec(p, m.vocab, syn0, syn1)
+        own.train(d / name, epochs=1)
+        changes.append(own.syn0 - start)
+    touched = [np.any(c != 0, axis=1) for c in changes]
+    assert (touched[0] & touched[1]).sum() >= 4 and (touched[0] ^ touched[1]).sum() >= 60
+    total = changes[0] + changes[1]
+    if merge == "average":
+        total[touched[0] & touched[1]] /= 2
+    np.testing.assert_allclose(m.syn0, start + total, rtol=0, atol=2e-6)
+
+
+def test_four_shards_on_two_workers_merge_each_row_between_the_sum_and_two_shards_worth(client, tmp_path):
+    """One round of one epoch over four shards (two replicas on each worker process): every row moves along
+    the sum of the four shards' own changes (single-process runs on each file with the same vocabulary,
+    seed and schedule), by the whole sum where at most two shards changed it, and by at least two shards'
+    worth of it (2 / c of the sum) where c > 2 did; the rows every shard trains the most are scaled down."""
+    d = tmp_path / "four"
+    d.mkdir()
+    for i, n in enumerate((1300, 1200, 1100, 1000)):       # sizes in file order: shard k is file k
+        write_planted_corpus(d / f"p{i}.txt", sentences=n, seed=20 + i)
+    params = dict(SMALL, epochs=1, alpha=0.1, min_alpha=0.1)    # a high rate: rows get where their shard pulls them
+    m = wd.train(d, client, workers=4, round_words=10**6, **params)
+    assert len(m.rounds) == 1 and len(m.rounds[0]["shard_words"]) == 4
+    start = np.ascontiguousarray(train_module.init_weights(len(m.vocab), params["dim"], params["seed"])[0])
+    changes = []
+    for k in range(4):
+        p = w2v.Params(**dict(params, seed=wd.shard_seed(params["seed"], k))).validate()
+        own = w2v.Word2Vec(p, m.vocab, *train_module.init_weights(len(m.vocab), p.dim, params["seed"]))
+        own.train(d / f"p{k}.txt", epochs=1)
+        changes.append(own.syn0 - start)
+    c = sum(np.any(x != 0, axis=1) for x in changes)
+    total = np.sum(changes, axis=0)
+    moved = m.syn0 - start
+    scale = np.einsum("ij,ij->i", moved, total) / np.einsum("ij,ij->i", total, total)
+    np.testing.assert_allclose(moved, scale[:, None] * total, rtol=0, atol=2e-5)
+    assert (c == 4).sum() >= 32
+    np.testing.assert_allclose(scale[c <= 2], 1.0, atol=1e-4)
+    assert np.all(scale[c > 2] >= 2 / c[c > 2] - 1e-4) and np.all(scale <= 1 + 1e-4)
+    assert scale[c == 4].min() < 0.9
+
+
+def test_learning_rate_follows_global_progress(client, corpus):
+    params = dict(SMALL, epochs=2, alpha=0.04, min_alpha=0.001)
+    m = wd.train(corpus, client, round_words=2000, **params)
+    total = 2 * m.vocab.train_words
+    drop = params["alpha"] - params["min_alpha"]
+    done = 0
+    for r in m.rounds:
+        # at the start of a round every worker's rate is the one of all workers' words so far ...
+        np.testing.assert_allclose(r["alpha_start"], params["alpha"] - drop * done / total, rtol=1e-5)
+        done = r["words_done"]
+        # ... and at its end, give or take the round's uneven split in chunks of about 1,000 words
+        want = params["alpha"] - drop * done / total
+        assert np.all(np.abs(np.array(r["alpha_end"]) - want) <= drop * 4 * 1000 / total)
+    assert done == total
+    assert max(m.rounds[-1]["alpha_end"]) < params["min_alpha"] + 0.05 * drop
+
+
+def test_a_killed_worker_does_not_lose_the_run(client, corpus, reference):
+    pids = sorted(client.run(os.getpid).values())
+    timers = []
+
+    def kill_during_round_six(info):
+        if info.event == "round_end" and info.round == 5:
+            t = threading.Timer(0.005, os.kill, (pids[1], signal.SIGKILL))
+            t.start()
+            timers.append(t)
+
+    m = wd.train(corpus, client, round_words=3000, callbacks=[kill_during_round_six], **SMALL)
+    for t in timers:
+        t.join()
+    assert timers and m.recoveries >= 1
+    assert pids[1] not in client.run(os.getpid).values()
+    # the lost round was trained again from the master copy: the run is the one nothing happened to
+    np.testing.assert_array_equal(m.syn0, reference.syn0)
+    np.testing.assert_array_equal(m.syn1neg, reference.syn1neg)
+    assert m.raw_words == reference.raw_words == 2 * m.vocab.train_words
+
+
+@pytest.fixture(scope="module")
+def round_checkpoints(client, corpus, reference, tmp_path_factory):
+    """A checkpoint at every round boundary of the reference run, each kept as a copy."""
+    d = tmp_path_factory.mktemp("rounds")
+    copies = []
+    mp = pytest.MonkeyPatch()
+    original = train_module.Checkpointer.save
+
+    def save(self, model, reporter=None):
+        original(self, model, reporter)
+        copy = d / f"round{len(copies)}.ckpt"
+        os.link(self.path, copy)
+        copies.append(copy)
+
+    mp.setattr(train_module.Checkpointer, "time_due", lambda self: True)
+    mp.setattr(train_module.Checkpointer, "save", save)
+    try:
+        full = wd.train(corpus, client, round_words=3000, checkpoint=d / "ck", checkpoint_every="1h", **SMALL)
+    finally:
+        mp.undo()
+    np.testing.assert_array_equal(full.syn0, reference.syn0)      # pausing for checkpoints changes nothing
+    return copies
+
+
+def test_resume_from_a_round_checkpoint_is_exact(client, corpus, reference, round_checkpoints):
+    # a checkpoint at every round boundary inside an epoch (2 epochs)
+    assert len(round_checkpoints) == len(reference.rounds) - 2
+    for snap in (round_checkpoints[2], round_checkpoints[len(round_checkpoints) // 2], round_checkpoints[-1]):
+        saved = w2v.Word2Vec.load(snap)
+        assert saved.schedule is not None and "distributed" in saved.extra
+        with pytest.raises(w2v.W2VError, match="trained across Dask workers"):
+            saved.resume(corpus)
+        m = wd.resume(saved, corpus, client)
+        assert m.epochs_done == 2 and m.schedule is None and "distributed" not in m.extra
+        np.testing.assert_array_equal(m.syn0, reference.syn0)
+        np.testing.assert_array_equal(m.syn1neg, reference.syn1neg)
+        assert m.loss_history == reference.loss_history
+
+
+def test_cli_resumes_a_distributed_run_on_another_number_of_workers(tmp_path, capsys, corpus, reference,
+                                                                    round_checkpoints):
+    out = tmp_path / "v.w2v"
+    snap = tmp_path / "state.ckpt"            # a completed run removes the checkpoint it resumed from
+    snap.write_bytes(round_checkpoints[len(round_checkpoints) // 2].read_bytes())
+    code = main(["train", str(corpus), "--resume", str(snap), "-o", str(out), "-q"])
+    assert code == 2 and "add --distributed ADDRESS" in capsys.readouterr().err
+    code = main(["train", str(corpus), "--resume", str(snap), "--distributed", "local:1", "-o", str(out), "-q"])
+    assert code == 0, capsys.readouterr().err
+    np.testing.assert_array_equal(w2v.load(out).vectors, reference.syn0)
+
+
+def test_cli_trains_on_the_workers_of_a_scheduler(tmp_path, capsys, client, corpus):
+    out = tmp_path / "v.w2v"
+    code = main(["train", str(corpus), "--distributed", client.scheduler.address, "--threads", "1", "--dim", "16",
+                 "--epochs", "2", "--min-count", "1", "--round-words", "3000", "--chunk-words", "1000", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "2 shards on 2 Dask workers" in err and "rounds over 2 shards" in err and "moved" in err
+    kv = w2v.load(out)
+    assert len(kv) == 64 and neighbour_accuracy(kv.index_to_key, kv.vectors) >= 0.95
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--distributed", "local:0"], "give local:N with N a positive number"),
+    (["--distributed", "local:3"], "fewer than the 3 workers"),
+    (["--round-words", "5000"], "--round-words goes with --distributed"),
+    (["--distributed", "local:1", "--round-words", "10"], "round_words must be a whole number of at least 1000"),
+])
+def test_cli_errors_are_one_line(tmp_path, capsys, corpus, argv, message):
+    if "--distributed" in argv:
+        require_dask()
+    d = tmp_path / "two"
+    d.mkdir()
+    for name in ("part0.txt", "part1.txt"):
+        os.link(corpus / name, d / name)
+    code = main(["train", str(d), "-o", str(tmp_path / "v"), "-q", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_without_dask_the_flag_says_what_to_install(tmp_path, corpus):
+    code = ("import sys\nsys.modules['distributed'] = None\nsys.modules['dask'] = None\n"
+            "from w2v.cli import main\nsys.exit(main(sys.argv[1:]))")
+    r = subprocess.run([sys.executable, "-c", code, "train", str(corpus), "--distributed", "local:2",
+                        "-o", str(tmp_path / "v")], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert 'pip install "w2v[distributed]"' in r.stderr
+    assert not (tmp_path / "v").exists()
+
+
+def test_importing_w2v_does_not_import_dask():
+    code = ("import sys, w2v, w2v.cli, w2v.distributed\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr
+
+
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_run_cleanly(tmp_path, corpus):
+    """Ctrl-C reaches every process of the terminal's group: the local workers ignore it, and the client stops
+    at the next round, writes the vectors so far and the checkpoint, and says how to resume."""
+    require_dask()
+    out = tmp_path / "v.w2v"
+    args = ["train", str(corpus), "--distributed", "local:2", "--threads", "1", "--dim", "16", "--epochs", "200",
+            "--min-count", "1", "--round-words", "3000", "--chunk-words", "1000", "-o", str(out)]
+    launcher = "import os, signal, sys\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\n" \
+               "os.execv(sys.executable, [sys.executable, '-m', 'w2v'] + sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", launcher, *args], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("epoch 1/200 done"):
+            os.killpg(proc.pid, signal.SIGINT)          # as a terminal does
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, "".join(lines) + rest
+    assert "training stopped early" in rest and "Traceback" not in rest, rest
+    assert f"--resume {out}.ckpt --distributed local:2" in rest
+    saved = w2v.Word2Vec.load(f"{out}.ckpt")
+    assert 1 <= saved.epochs_done < 200 and saved.schedule is not None and saved.extra["distributed"]["shards"]
+    assert w2v.load(f"{out}.partial").vectors.shape == (64, 16)

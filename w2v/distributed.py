@@ -1,0 +1,1024 @@
+"""Training across machines on Dask (dask.distributed), with the same compiled kernels on every worker.
+
+A run, step by step:
+
+1. Shards. The corpus (a file, a directory, a glob pattern, or a list of them) is a list of files, dealt to
+   the shards by size (largest first, each to the shard with the fewest bytes so far). Every worker reads its
+   own shard's files: the client and the workers must see them under the same paths (a shared file system).
+2. Vocabulary. Every worker counts its files, one at a time (w2v.vocab.scan with min_count=1), and returns
+   each file's words in the order they first appear, with their counts. The client adds the counts up by word
+   and chooses the vocabulary exactly as one process reading the files in order would (min_count, max_vocab,
+   descending count, ties by first appearance), and every worker encodes its shard with it (w2v.vocab.encode).
+3. Rounds. Every worker holds a replica of the weight matrices and trains its shard with the compiled kernels
+   on all its threads (the single-process driver: train._segment), one round at a time. The rounds cut every
+   shard's epoch into the same number of parts (about round_words words on the largest shard). After a round
+   each worker sends the rows it changed; the client adds the workers' changes (new row minus the row at the
+   round's start) to its master copy, as the threads of one process merge their copies of the frequent rows,
+   and sends each worker the rows the others changed, so every replica starts the next round equal to the
+   master copy. A frequent row reaches where its shard pulls it long before a round ends, so every worker's
+   change of it is about the same step: the sum of c of them overshoots by c - 1 steps, and with c > 2 the
+   overshoot grows every round (the run diverges). The default merge ("scaled", see reconcile) measures per
+   band of frequency how far the rows still move in a round's second half, and scales the sum of the rows
+   that more than two workers took most of the way down to what two workers' sum would do; rows that move
+   linearly keep the sum. merge="sum" and merge="average" (Spark MLlib's rule since SPARK-24666) for comparison.
+4. Learning rate. One schedule for all workers: at a round's start each worker's progress counter is set to
+   the global words done scaled to its shard (words done x shard words / corpus words) against a total of
+   its shard's words x epochs, so its rate is the one global progress gives, also within the round as long
+   as the shards advance at the same pace (each round is the same share of every shard).
+5. Faults. When a worker dies mid-round, only that round's work on its shard is lost: the client re-creates
+   the replica from the master copy on a surviving or a new worker and trains that shard's round again.
+6. Checkpoints at round boundaries: the master copy and the run's position, in w2v's model file format
+   (model.extra["distributed"] holds the shards and the next round).
+
+Determinism: with one thread per worker and a fixed seed a run repeats bit for bit, also when a worker is
+lost or the run resumes from a checkpoint. Shard 0 trains with the run's seed and shard k > 0 with a seed
+derived from it, so one worker with one thread repeats a single-process one-thread run exactly.
+
+Dask is optional: it is imported only when a run starts (pip install "w2v[distributed]").
+"""
+import asyncio
+import dataclasses
+import glob
+import logging
+import os
+import time
+
+import numpy as np
+
+from .corpus import fingerprint_mismatch, list_files
+from .errors import W2VError
+from .params import Params, usable_cores
+from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporter, _RunStats, _aligned_rows,
+                    _call, _fmt_bytes, _fmt_time, _segment, chunk_bounds, init_weights, train_state)
+from .vocab import EOS, Vocab, encode, scan
+
+ROUND_WORDS = 250_000       # default corpus words per worker (on the largest shard) between reconciliations
+RARE_EVERY = 1              # default rounds between two exchanges of the rare words' rows
+FREQUENT_SHARE = 0.9        # the frequent words: the most frequent ones that make up this share of the corpus
+MATRICES = ("syn0", "syn1neg")   # the weight matrices a replica trains and the rounds reconcile
+MERGES = ("scaled", "sum", "average")
+SAMPLE_EVERY = 8            # the rows whose half-round change the workers report: every 8th, and ...
+SAMPLE_TOP = 1024           # ... all of the most frequent words' (the measurement's input, see contraction())
+PULL = 2.0                  # merge "scaled": at most this many times the way one worker took a row to its shard's
+                            # pull (2: like the sum of two workers, which never grows an overshoot)
+POLL_SECONDS = 0.005        # how often the client looks at the workers' rounds in flight
+RETRIES = 3                 # attempts of a shard's round on new replicas before the run gives up
+RECOVER_SECONDS = 60.0      # how long the client waits for a worker to take over a lost shard
+FRESH_WORKER_SECONDS = 5.0  # ... preferring, for this long, a worker that holds no replica yet
+
+
+def _dask():
+    try:
+        import distributed
+    except ImportError:
+        raise W2VError('distributed training needs Dask: pip install "w2v[distributed]" '
+                       '(or pip install "dask[distributed]")') from None
+    return distributed
+
+
+@dataclasses.dataclass
+class RoundProgress(Progress):
+    """What callbacks receive from a distributed run: a Progress (event "round_end" after every round,
+    "epoch_end" after every epoch) with the round's traffic. words_per_sec counts all workers."""
+    round: int = 0              # rounds done in this run, over all epochs
+    rounds: int = 0             # rounds planned over all epochs
+    workers: int = 0            # replicas (shards) training
+    bytes_up: int = 0           # this round: rows the workers sent to the client (indices and values)
+    bytes_down: int = 0         # this round: rows the client sent back
+    seconds: float = 0.0        # this round's wall time
+    reconcile_seconds: float = 0.0   # of which merging on the client
+    recoveries: int = 0         # replicas re-created after a worker was lost, in this run so far
+
+
+# ---------------------------------------------------------------------------------------
+# corpus, shards, vocabulary
+# ---------------------------------------------------------------------------------------
+
+def corpus_files(corpus):
+    """The files of a corpus given as a file, a directory, a glob pattern or a list of them, in order
+    (a directory's files sorted, a pattern's matches sorted), as absolute paths."""
+    items = [corpus] if isinstance(corpus, (str, bytes, os.PathLike)) else list(corpus)
+    if not items:
+        raise W2VError("the corpus is an empty list; give files, directories or glob patterns")
+    files = []
+    for item in items:
+        item = os.fspath(item)
+        if isinstance(item, bytes):
+            item = os.fsdecode(item)
+        if not os.path.exists(item) and glob.has_magic(item):
+            matches = sorted(glob.glob(item))
+            if not matches:
+                raise W2VError(f"no file matches the pattern {item}; check the path")
+            for m in matches:
+                files.extend(list_files(m))
+        else:
+            files.extend(list_files(item))
+    files = [os.path.abspath(f) for f in files]
+    seen = set()
+    for f in files:
+        if f in seen:
+            raise W2VError(f"corpus file {f} is given twice; give each file once")
+        seen.add(f)
+    return files
+
+
+def corpus_fingerprint(files):
+    """What identifies the corpus's files without reading them through (the client reads none): per file, its
+    path, size, mtime and a hash of its first and last 64 KiB, in corpus.fingerprint_mismatch's form."""
+    import hashlib
+    out = []
+    for name in files:
+        st = os.stat(name)
+        h = hashlib.sha256()
+        try:
+            with open(name, "rb") as fh:
+                h.update(fh.read(65536))
+                if st.st_size > 65536:
+                    fh.seek(max(65536, st.st_size - 65536))
+                    h.update(fh.read(65536))
+        except OSError as exc:
+            raise W2VError(f"cannot read corpus file {name}: {exc.strerror or exc}") from None
+        out.append({"file": os.path.basename(name), "size": st.st_size, "mtime": int(st.st_mtime), "sha256": h.hexdigest()})
+    return {"files": out}
+
+
+def assign_shards(sizes, n):
+    """Deal files (by their sizes) to n shards: largest first, each to the shard with the fewest bytes so
+    far (the lowest-numbered among equals). Returns n lists of file indices, each in corpus order."""
+    if len(sizes) < n:
+        raise W2VError(f"the corpus has {len(sizes)} file(s), fewer than the {n} workers: split it into at least "
+                       f"{n} files (e.g. `split -n l/{n}` for a plain-text file) or use fewer workers")
+    load = [0] * n
+    shards = [[] for _ in range(n)]
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        k = min(range(n), key=lambda j: (load[j], j))
+        shards[k].append(i)
+        load[k] += sizes[i]
+    return [sorted(s) for s in shards]
+
+
+def shard_seed(seed, shard):
+    """The seed shard `shard` trains with: the run's own for shard 0, one derived from it for the others."""
+    if shard == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, shard]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def merge_counts(per_file, min_count, max_vocab):
+    """The vocabulary of files counted one by one: per_file holds, in corpus order, each file's words in
+    the order they first appear in it (one string, a word per line) and their counts. Counts are added by word; the words seen at least
+    min_count times are sorted by descending count, ties by first appearance in the corpus (as vocab.scan
+    orders them), and the first max_vocab kept (0: all). Returns (Vocab, per file: has a vocabulary word)."""
+    index = {}
+    totals = []
+    tokens = pruned = threshold = 0
+    for f in per_file:
+        tokens += f["tokens"]
+        pruned += f["pruned"]
+        threshold = max(threshold, f["threshold"])
+        for w, c in zip(_unpack(f["words"]), f["counts"].tolist()):
+            i = index.get(w)
+            if i is None:
+                index[w] = len(totals)
+                totals.append(c)
+            else:
+                totals[i] += c
+    words = list(index)
+    counts = np.array(totals, dtype=np.int64)
+    kept = np.flatnonzero(counts >= min_count)
+    if len(kept) == 0:
+        top = int(counts.max()) if len(counts) else 0
+        raise W2VError(f"no word occurs at least {min_count} times (the most frequent occurs {top} times); "
+                       f"lower --min-count or use a larger corpus")
+    kept = kept[np.lexsort((kept, -counts[kept]))]
+    if max_vocab:
+        kept = kept[:max_vocab]
+    chosen = [words[i] for i in kept.tolist()]
+    vocab = Vocab(words=chosen, counts=counts[kept], total_tokens=tokens, distinct=len(words), pruned=pruned,
+                  prune_threshold=threshold,
+                  bad_utf8=sum(1 for w in chosen if "\ufffd" in w))   # words that hold U+FFFD
+    final = set(chosen)
+    useful = [any(w in final for w in _unpack(f["words"])) for f in per_file]
+    return vocab, useful
+
+
+def _pack(words):
+    """Words as one string (a token never holds whitespace): Dask sends a list item by item, one string at once."""
+    return "\n".join(words)
+
+
+def _unpack(text):
+    return text.split("\n") if text else []
+
+
+def frequent_rows(counts, share=FREQUENT_SHARE):
+    """How many of the most frequent words (rows, the vocabulary being sorted by count) make up `share` of
+    the corpus's words."""
+    cum = np.cumsum(np.asarray(counts, dtype=np.float64))
+    return int(min(len(cum), np.searchsorted(cum, share * cum[-1]) + 1)) if len(cum) else 0
+
+
+def _first_appearance(ids, n_words):
+    """Word ids in the order they first occur in an encoded corpus (sentence ends skipped)."""
+    seen = np.zeros(n_words, dtype=bool)
+    out = []
+    step = 1 << 22
+    for i in range(0, len(ids), step):
+        block = np.asarray(ids[i:i + step])
+        block = block[block != EOS]
+        u, first = np.unique(block, return_index=True)
+        new = ~seen[u]
+        u, first = u[new], first[new]
+        seen[u] = True
+        out.append(u[np.argsort(first, kind="stable")])
+    out.append(np.flatnonzero(~seen))   # only if the scan pruned words whose ids it then dropped
+    return np.concatenate(out).astype(np.int64)
+
+
+def _has_tokens(name):
+    from .corpus import iter_blocks
+    return any(block and block.replace(b"\0", b" ").split() for block in iter_blocks(name))
+
+
+def _concatenate(parts, cache_dir):
+    """One uint32 array of the parts (a memory-mapped temporary file in cache_dir if given)."""
+    if len(parts) == 1:
+        return parts[0]
+    n = sum(len(p) for p in parts)
+    if cache_dir is None:
+        out = np.empty(n, dtype=np.uint32)
+    else:
+        import tempfile
+        fd, name = tempfile.mkstemp(prefix="w2v-shard-", suffix=".u32", dir=cache_dir)
+        os.close(fd)
+        out = np.memmap(name, dtype=np.uint32, mode="w+", shape=(max(n, 1),))[:n]
+        os.unlink(name)     # the mapping keeps the data alive; nothing is left behind
+    pos = 0
+    while parts:
+        part = parts.pop(0)
+        out[pos:pos + len(part)] = part
+        pos += len(part)
+    return out
+
+
+def _changed_rows(current, start):
+    """Rows where `current` differs from `start`, their values, and `start` brought up to date."""
+    n, dim = start.shape
+    block = max(1, (1 << 22) // max(dim, 1))
+    rows = [np.flatnonzero(np.any(current[a:a + block] != start[a:a + block], axis=1)) + a
+            for a in range(0, n, block)]
+    rows = np.concatenate(rows).astype(np.int32) if rows else np.empty(0, dtype=np.int32)
+    values = np.ascontiguousarray(current[rows])
+    start[rows] = values
+    return rows, values
+
+
+# ---------------------------------------------------------------------------------------
+# a worker's replica (a Dask actor)
+# ---------------------------------------------------------------------------------------
+
+class Replica:
+    """One shard's replica of the model, on a Dask worker: its encoded files, the weight matrices as
+    they are and as they were at the round's start, and the compiled kernels' state."""
+
+    def __init__(self, shard, files, params, threads=None, cache_dir=None):
+        self.shard = shard
+        self.files = list(files)
+        self.cache_dir = cache_dir
+        if threads is None:
+            threads = _worker_threads()
+        self.params = Params(**dict(params, threads=threads, seed=shard_seed(params["seed"], shard))).validate()
+        self.vocab = None
+        self.ids = None
+        self.model = None
+
+    def describe(self):
+        import socket
+        return {"host": socket.gethostname(), "pid": os.getpid(), "threads": self.params.threads}
+
+    def count(self):
+        """Per file: its words in the order they first appear (one string, a word per line), their counts,
+        and its token count."""
+        out = []
+        for name in self.files:
+            try:
+                enc = scan(name, min_count=1, cache_dir=self.cache_dir)
+            except W2VError:
+                if _has_tokens(name):
+                    raise
+                out.append(dict(words="", counts=np.zeros(0, dtype=np.int64), tokens=0, pruned=0, threshold=0))
+                continue
+            v = enc.vocab
+            order = _first_appearance(enc.ids, len(v))
+            del enc
+            out.append(dict(words=_pack([v.words[i] for i in order.tolist()]), counts=v.counts[order],
+                            tokens=v.total_tokens, pruned=v.pruned, threshold=v.prune_threshold))
+        return out
+
+    def encode(self, words, counts, files=None):
+        """Encode the shard's files (those given, if given) with the run's vocabulary (its words as one
+        string, a word per line, and their counts). Returns the shard's
+        words per epoch (in the vocabulary) and the tokens outside the vocabulary."""
+        if files is not None:
+            self.files = list(files)
+        self.vocab = Vocab(words=_unpack(words), counts=np.asarray(counts, dtype=np.int64))
+        parts, oov = [], 0
+        for name in self.files:
+            enc = encode(name, self.vocab, cache_dir=self.cache_dir)
+            parts.append(enc.ids)
+            oov += enc.oov_tokens
+        self.ids = _concatenate(parts, self.cache_dir) if parts else np.empty(0, dtype=np.uint32)
+        self.bounds = chunk_bounds(self.ids, self.params.chunk_words)
+        step = 1 << 24
+        eos = [np.flatnonzero(np.asarray(self.ids[i:i + step]) == EOS) + i for i in range(0, len(self.ids), step)]
+        eos = np.concatenate(eos) if eos else np.empty(0, dtype=np.int64)
+        ends = np.searchsorted(eos, self.bounds)
+        self.chunk_words = np.diff(self.bounds) - np.diff(ends)    # words per chunk, sentence ends aside
+        self.train_words = int(self.chunk_words.sum())
+        return {"train_words": self.train_words, "oov_tokens": oov, "tokens": len(self.ids)}
+
+    def plan(self, rounds_per_epoch, corpus_words, epochs):
+        """Cut the shard's epoch into rounds: chunk c belongs to round r when the words before it are in
+        [r, r + 1) x shard words / rounds."""
+        before = np.concatenate([[0], np.cumsum(self.chunk_words)])[:-1]
+        n = len(self.chunk_words)
+        self.starts = [int(np.searchsorted(before * rounds_per_epoch, self.train_words * r, side="left"))
+                       for r in range(rounds_per_epoch)] + [n]
+        self.corpus_words = int(corpus_words)
+        self.epochs = int(epochs)
+
+    def load(self, *weights):
+        """Start from the master copy's weight matrices (in MATRICES order)."""
+        v, dim = weights[0].shape
+        current = []
+        for w in weights:
+            rows = _aligned_rows(v, dim)
+            rows[:] = w
+            current.append(rows)
+        self.start = [np.array(w, dtype=np.float32, copy=True) for w in weights]
+        self.model = Word2Vec(self.params, self.vocab, *current)
+        self.model.schedule = Schedule(first_epoch=0, end_epoch=self.epochs, train_words=self.train_words, epoch=0)
+        self.state = train_state(self.model, self.ids, max(1, self.epochs * self.train_words))
+
+    def train_round(self, incoming, epoch, rnd, words_done, rows=None, half=False):
+        """Take the rows the others changed in the last round (incoming: per matrix (rows, values) or None),
+        train round `rnd` of `epoch` (None: none, only exchange rows) with the learning rate of global progress
+        `words_done`, and return the rows this replica changed among the first `rows` (None: all; the changes
+        of the others stay here and are returned by a later round)."""
+        t0 = time.perf_counter()
+        if incoming is not None:
+            for name, start, (changed, values) in zip(MATRICES, self.start, incoming):
+                getattr(self.model, name)[changed] = values
+                start[changed] = values
+        s = self.model.schedule
+        s.epoch_loss, s.epoch_examples, s.epoch_words, s.exact = 0.0, 0, 0, True
+        run = _RunStats()
+        run.ctrl_c = _CtrlC()
+        # the global position on this shard's own schedule (total: its words x epochs)
+        self.state.set_progress(int(words_done) * self.train_words // max(1, self.corpus_words))
+        alpha_start = self.state.alpha
+        halves = None
+        if rnd is not None and self.starts[rnd + 1] > self.starts[rnd]:
+            s.epoch, s.next_chunk = epoch, self.starts[rnd]
+            a, b = self.starts[rnd], self.starts[rnd + 1]
+            if half and b - a >= 2:
+                # the change of the sampled rows after the round's first half (for merge "scaled")
+                _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run, end_chunk=(a + b) // 2)
+                sample = sampled_rows(len(self.vocab) if rows is None else min(rows, len(self.vocab)))
+                halves = []
+                for name, start in zip(MATRICES, self.start):
+                    h = getattr(self.model, name)[sample] - start[sample]
+                    moved = np.any(h != 0, axis=1)
+                    halves.append((sample[moved], np.ascontiguousarray(h[moved])))
+            _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run, end_chunk=b)
+        t1 = time.perf_counter()
+        changed = [_changed_rows(getattr(self.model, name)[:rows], start[:rows])
+                   for name, start in zip(MATRICES, self.start)]
+        return {"shard": self.shard, "words": s.epoch_words, "examples": s.epoch_examples, "loss": s.epoch_loss,
+                "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
+                "train_seconds": t1 - t0, "diff_seconds": time.perf_counter() - t1, "changed": changed,
+                "halves": halves}
+
+
+def _worker_threads():
+    """The threads of the Dask worker this runs on (its cores when that cannot be known)."""
+    try:
+        from distributed import get_worker
+        w = get_worker()
+        n = getattr(getattr(w, "state", None), "nthreads", None) or getattr(w, "nthreads", None)
+        if n:
+            return int(n)
+    except (ImportError, ValueError, AttributeError):
+        pass
+    return usable_cores()
+
+
+# ---------------------------------------------------------------------------------------
+# reconciliation (on the client)
+# ---------------------------------------------------------------------------------------
+
+def sampled_rows(n):
+    """The rows whose change after half a round the workers report: the first SAMPLE_TOP and every
+    SAMPLE_EVERY-th after them."""
+    top = min(n, SAMPLE_TOP)
+    return np.concatenate([np.arange(top), np.arange(top, n, SAMPLE_EVERY)]).astype(np.int32)
+
+
+def contraction(master, changed, halves):
+    """How far a row moves in the second half of a round, as a share of the first half's move, measured
+    by rank band (ranks 0, 1, 2-3, 4-7, ...: rows of similar frequency behave alike), from the sampled rows:
+    1 while a row moves linearly with the words it sees, 0 once it has reached where its shard pulls it
+    within half a round. Only products of two different workers' changes enter (their noise is
+    independent): sum over rows and pairs j != k of <h_j, f_k - h_k> over the same sum of <h_j, h_k>,
+    h the first half's change and f the whole round's. Returns per row (V,) the band's value in [0, 1]
+    (1 where no two workers measured the band)."""
+    v, dim = master.shape
+    sum_h = np.zeros((v, dim))
+    sum_s = np.zeros((v, dim))
+    num = np.zeros(v)
+    den = np.zeros(v)
+    for (rows, values), (hrows, h) in zip(changed, halves):
+        f = np.zeros((len(hrows), dim))
+        pos = np.searchsorted(rows, hrows)
+        pos = np.minimum(pos, max(len(rows) - 1, 0))
+        hit = (rows[pos] == hrows) if len(rows) else np.zeros(len(hrows), dtype=bool)
+        f[hit] = values[pos[hit]] - master[hrows[hit]]
+        h = h.astype(np.float64)
+        second = f - h
+        sum_h[hrows] += h
+        sum_s[hrows] += second
+        num[hrows] -= np.einsum("ij,ij->i", h, second)
+        den[hrows] -= np.einsum("ij,ij->i", h, h)
+    num += np.einsum("ij,ij->i", sum_h, sum_s)
+    den += np.einsum("ij,ij->i", sum_h, sum_h)
+    rho = np.ones(v)
+    a = 0
+    while a < v:
+        b = min(v, max(1, 2 * a))
+        d = den[a:b].sum()
+        if d > 0:
+            rho[a:b] = np.clip(num[a:b].sum() / d, 0.0, 1.0)
+        a = b
+    return rho
+
+
+def reconcile(master, changed, merge="scaled", halves=None):
+    """Merge the workers' changes of one matrix into the master copy, in place, and say what to send back.
+
+    master: (V, dim) float32, every replica's state at the round's start. changed: per worker (rows, values),
+    the rows it changed and their new values. A row only one worker changed becomes exactly that worker's
+    row. A row several (c) workers changed moves by the sum of their changes (values - master) times a
+    scale: "sum" 1, "average" 1/c (Spark MLlib's rule since SPARK-24666), "scaled" min(1, PULL / (c k)),
+    where k is the share of the way to where its shard pulls the row that one worker's round takes it
+    (1 - rho^2, rho the half round's contraction(), measured from halves: per worker the (rows, change)
+    of sampled_rows after the round's first half). Summing c such changes moves the row c k of the way:
+    past it, and further each round, once c k > 2 (the frequent rows with more than two workers); the
+    scale keeps c k at most PULL and leaves the rows that move linearly (k small: the sum) alone.
+    Without halves "scaled" is "sum". Returns per worker (rows, values): the rows others changed,
+    with their merged values, which make that worker's replica equal to the master copy.
+    """
+    if merge not in MERGES:
+        raise W2VError(f"merge must be one of {', '.join(MERGES)}, not {merge!r}")
+    v = len(master)
+    count = np.zeros(v, dtype=np.int32)
+    for rows, _ in changed:
+        count[rows] += 1
+    union = np.flatnonzero(count)
+    where = np.full(v, -1, dtype=np.int64)
+    where[union] = np.arange(len(union))
+    delta = np.zeros((len(union), master.shape[1]), dtype=np.float32)
+    for rows, values in changed:
+        delta[where[rows]] += values - master[rows]
+    c = count[union]
+    if merge == "average":
+        delta /= c[:, None]
+    elif merge == "scaled" and halves is not None and len(changed) > 2:
+        k = 1.0 - contraction(master, changed, halves)[union] ** 2
+        scale = np.minimum(1.0, PULL / np.maximum(c * k, 1e-12))
+        delta *= scale.astype(np.float32)[:, None]
+    master[union] += delta
+    for rows, values in changed:
+        alone = count[rows] == 1
+        master[rows[alone]] = values[alone]
+    back = []
+    for rows, _ in changed:
+        mine = np.zeros(v, dtype=bool)
+        mine[rows[count[rows] == 1]] = True
+        send = union[~mine[union]].astype(np.int32)
+        back.append((send, master[send]))
+    return back
+
+
+def _nbytes(pairs):
+    return sum(rows.nbytes + values.nbytes for rows, values in pairs)
+
+
+# ---------------------------------------------------------------------------------------
+# the client's side
+# ---------------------------------------------------------------------------------------
+
+class _Connection:
+    """The Dask client to train with: the one given, one connected to a scheduler's address, or a new
+    cluster of local worker processes ("local:N"). Closes what it opened."""
+
+    def __init__(self, client=None, address=None, threads=None, quiet=True):
+        self.client = client
+        self.cluster = None
+        self.own = False
+        if client is not None:
+            if address is not None:
+                raise W2VError("give either a Dask client or an address, not both")
+            return
+        if address is None:
+            raise W2VError("give a Dask client (client=...) or a scheduler address (address='tcp://host:8786' "
+                           "or 'local:N' for N local worker processes)")
+        distributed = _dask()
+        text = str(address).strip()
+        level = logging.ERROR if quiet else logging.WARNING
+        if text.lower().startswith("local"):
+            n = _local_workers(text)
+            per = threads if threads is not None else max(1, usable_cores() // n)
+            self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=per, processes=True,
+                                                    dashboard_address=":0", silence_logs=level,
+                                                    preload=["w2v.distributed"])
+            self.client = distributed.Client(self.cluster)
+        else:
+            try:
+                self.client = distributed.Client(text, timeout=30)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise W2VError(f"cannot connect to the Dask scheduler at {text} ({exc}); check the address, "
+                               f"or use local:N for N local worker processes") from None
+        self.own = True
+
+    def close(self):
+        if not self.own:
+            return
+        for thing in (self.client, self.cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:     # closing down after an error: report that error, not this one
+                    pass
+
+
+def dask_setup(worker):
+    """Run by each worker of a local cluster at its start (Dask's preload hook): Ctrl-C in a terminal reaches
+    every process of its group, and it is the client's to handle (it stops the run at the next round), so the
+    local workers ignore it."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _local_workers(text):
+    try:
+        _, n = text.split(":", 1)
+        n = int(n)
+        if n < 1:
+            raise ValueError
+    except ValueError:
+        raise W2VError(f"--distributed {text!r}: give local:N with N a positive number of worker processes, "
+                       f"or a scheduler address like tcp://host:8786") from None
+    return n
+
+
+class _Lost(Exception):
+    """A lost shard that no worker could take over: the run stops at the start of the round."""
+
+
+class _Driver:
+    def __init__(self, client, params, threads, merge, reporter, callbacks, checkpointer, cache_dir):
+        self.client = client
+        self.params = params            # the client's Params (threads: per worker, if given)
+        self.threads = threads
+        self.merge = merge
+        self.reporter = reporter
+        self.callbacks = callbacks
+        self.checkpointer = checkpointer
+        self.cache_dir = cache_dir
+        self.replicas = []
+        self.where = []                 # the worker address holding each replica
+        self.paths = []                 # the corpus's files
+        self.files = []                 # each shard's files, as indices into paths
+        self.recoveries = 0
+        self.log = []                   # one dict per round
+        self.ctrl_c = None              # the run's Ctrl-C flag, while the rounds run
+
+    # -- workers and replicas --
+
+    def workers(self):
+        try:
+            info = self.client.scheduler_info(n_workers=-1)     # newer Dask lists 5 workers unless asked
+        except TypeError:
+            info = self.client.scheduler_info()
+        return sorted(info["workers"])
+
+    def wait_for_workers(self):
+        try:
+            self.client.wait_for_workers(1, timeout=RECOVER_SECONDS)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise W2VError(f"no Dask worker joined the scheduler within {RECOVER_SECONDS:.0f}s; start workers "
+                           f"(dask worker ADDRESS) or use local:N") from None
+        return self.workers()
+
+    def _create(self, k, worker):
+        dparams = dataclasses.asdict(self.params)
+        dparams.pop("threads")
+        fut = self.client.submit(Replica, k, [self.paths[i] for i in self.files[k]], dparams, self.threads, self.cache_dir, actor=True,
+                                 workers=[worker], allow_other_workers=False, pure=False)
+        return fut.result()
+
+    def start(self, paths, shards):
+        workers = self.wait_for_workers()
+        self.paths, self.files = paths, [list(s) for s in shards]
+        for k in range(len(shards)):
+            w = workers[k % len(workers)]
+            self.replicas.append(self._create(k, w))
+            self.where.append(w)
+        info = [r.describe().result() for r in self.replicas]
+        self.threads_per_replica = info[0]["threads"]
+        hosts = len({i["host"] for i in info})
+        self.reporter.note(f"distributed: {len(shards)} shards on {len(set(self.where))} Dask workers "
+                           f"({hosts} machine{'s' if hosts != 1 else ''}), {self.threads_per_replica} threads each")
+
+    def vocabulary(self, p):
+        t0 = time.perf_counter()
+        futures = [r.count() for r in self.replicas]
+        per_shard = [f.result() for f in futures]
+        by_file = {}
+        for k, counted in enumerate(per_shard):
+            for i, c in zip(self.files[k], counted):
+                by_file[i] = c
+        order = sorted(by_file)
+        vocab, useful = merge_counts([by_file[i] for i in order], p.min_count, p.max_vocab)
+        useful = dict(zip(order, useful))
+        self.files = [[i for i in files if useful[i]] for files in self.files]
+        self.reporter.note(f"vocabulary: {len(vocab):,} words (of {vocab.distinct:,} distinct), {vocab.train_words:,} "
+                           f"of {vocab.total_tokens:,} tokens in vocabulary; counted by the workers in "
+                           f"{time.perf_counter() - t0:.1f}s")
+        return vocab
+
+    def encode(self, vocab):
+        t0 = time.perf_counter()
+        words, counts = _pack(vocab.words), vocab.counts
+        futures = [r.encode(words, counts, [self.paths[i] for i in self.files[k]])
+                   for k, r in enumerate(self.replicas)]
+        info = [f.result() for f in futures]
+        self.shard_words = [i["train_words"] for i in info]
+        self.vocab = vocab
+        self.reporter.note(f"shards: {', '.join(f'{w:,}' for w in self.shard_words)} words of the vocabulary; "
+                           f"encoded in {time.perf_counter() - t0:.1f}s")
+        return sum(self.shard_words)
+
+    def plan_and_load(self, rounds_per_epoch, corpus_words, epochs, master):
+        self.rounds_per_epoch, self.corpus_words, self.epochs = rounds_per_epoch, corpus_words, epochs
+        for f in [r.plan(rounds_per_epoch, corpus_words, epochs) for r in self.replicas]:
+            f.result()
+        weights = [getattr(master, name) for name in MATRICES]
+        for f in [r.load(*weights) for r in self.replicas]:
+            f.result()
+
+    def recover(self, k, exc, master):
+        """Re-create shard k's replica from the master copy on another worker."""
+        self.recoveries += 1
+        self.reporter.note(f"warning: the worker holding shard {k} was lost ({type(exc).__name__}: {exc}); "
+                           f"re-creating its replica from the master copy")
+        deadline = time.monotonic() + RECOVER_SECONDS
+        fresh_until = time.monotonic() + FRESH_WORKER_SECONDS
+        lost = self.where[k]
+        while True:
+            workers = [w for w in self.workers() if w != lost]
+            held = {self.where[j] for j in range(len(self.replicas)) if j != k}
+            free = [w for w in workers if w not in held]
+            now = time.monotonic()
+            if free or (workers and now >= fresh_until):
+                target = free[0] if free else min(workers, key=lambda w: (self.where.count(w), w))
+                try:
+                    replica = self._create(k, target)
+                    replica.encode(_pack(self.vocab.words), self.vocab.counts,
+                                   [self.paths[i] for i in self.files[k]]).result()
+                    replica.plan(self.rounds_per_epoch, self.corpus_words, self.epochs).result()
+                    replica.load(*[getattr(master, name) for name in MATRICES]).result()
+                except W2VError:
+                    raise
+                except (Exception, asyncio.CancelledError) as again:
+                    if time.monotonic() >= deadline or (self.ctrl_c is not None and self.ctrl_c.pressed):
+                        raise _Lost(f"shard {k} could not be re-created on another worker ({again})") from None
+                    time.sleep(0.5)
+                    continue
+                self.replicas[k], self.where[k] = replica, target
+                self.reporter.note(f"shard {k} now on {target}")
+                return
+            if now >= deadline:
+                raise _Lost(f"no Dask worker is left to take over shard {k}")
+            if self.ctrl_c is not None and self.ctrl_c.pressed:
+                raise _Lost("interrupted while waiting for a worker to take over a lost shard")
+            time.sleep(0.2)
+
+    # -- rounds --
+
+    def train_round(self, incoming, epoch, rnd, words_done, master, rows=None):
+        """Every replica trains round rnd (None: only exchanges rows) and returns its changes among the first
+        `rows` rows (None: all); a lost one is re-created and trains it again. Results by shard."""
+        n = len(self.replicas)
+        half = self.merge == "scaled" and n > 2     # with two, no row has more than two changes: the sum
+        pending = {k: self.replicas[k].train_round(incoming[k], epoch, rnd, words_done, rows, half)
+                   for k in range(n)}
+        attempts = [0] * n
+        results = [None] * n
+        while pending:
+            progressed = False
+            for k in list(pending):
+                fut = pending[k]
+                if not fut.done():
+                    continue
+                progressed = True
+                try:
+                    results[k] = fut.result()
+                    del pending[k]
+                except (W2VError, MemoryError):
+                    raise
+                except (Exception, asyncio.CancelledError) as exc:   # the worker holding the replica is gone
+                    attempts[k] += 1
+                    if attempts[k] > RETRIES:
+                        raise W2VError(f"shard {k}'s round {rnd + 1} failed {attempts[k]} times, last with "
+                                       f"{type(exc).__name__}: {exc}") from None
+                    self.recover(k, exc, master)
+                    pending[k] = self.replicas[k].train_round(None, epoch, rnd, words_done, rows, half)
+            if not progressed:
+                time.sleep(POLL_SECONDS)
+        return results
+
+
+# ---------------------------------------------------------------------------------------
+# the public entry points
+# ---------------------------------------------------------------------------------------
+
+def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_WORDS, merge="scaled",
+          rare_every=RARE_EVERY, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
+          extra=None, **params):
+    """Train word vectors across the workers of a Dask cluster. Returns a Word2Vec, as w2v.train does.
+
+    corpus: a file, a directory, a glob pattern, or a list of them; the files are dealt to the workers by
+    size, and every worker reads its own (the workers must see them under the same paths as the client).
+    client: a dask.distributed.Client; or address: a scheduler address ("tcp://host:8786"), or "local:N" for
+    a cluster of N local worker processes that lives as long as the run.
+    workers: how many shards (one replica each) to train; default: one per worker of the cluster.
+    round_words: corpus words each worker trains between two reconciliations (on the largest shard).
+    merge: "scaled" (the default) adds the workers' changes of a row to the master copy, scaled down where
+    more than two workers took the row most of the way to where their shards pull it (see reconcile);
+    "sum" adds them; "average" averages them.
+    rare_every: exchange the rows of the frequent words (those that make up FREQUENT_SHARE of the corpus)
+    every round and the others' every rare_every rounds (and at every epoch's end and checkpoint); 1: all
+    changed rows every round. A worker lost meanwhile loses its rare rows' changes since the last exchange.
+    params: those of w2v.train (model, dim, window, ...); threads is per worker (default: the worker's own
+    thread count). callbacks receive a RoundProgress after every round and every epoch; checkpoint and
+    checkpoint_every write the master copy at round boundaries (resume with w2v.distributed.resume).
+
+    The returned model also has .rounds: per round, its words, seconds, bytes moved each way and rows.
+    """
+    try:
+        p = Params(**params).validate()
+    except TypeError as exc:
+        raise W2VError(f"unknown training parameter: {exc}") from None
+    if p.hs or not p.negative:
+        raise W2VError("distributed training trains negative sampling only: leave out hs (--hs) and keep "
+                       "negative (--negative) at 1 or more, or train in one process")
+    _check_options(round_words, merge, workers, rare_every)
+    files = corpus_files(corpus)
+    sizes = [os.path.getsize(f) for f in files]
+    if workers is None and client is None and str(address).strip().lower().startswith("local"):
+        workers = _local_workers(str(address).strip())
+    if workers is not None:
+        assign_shards(sizes, workers)       # too few files: fail before starting anything
+    checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
+    reporter = _Reporter(quiet)
+    conn = _Connection(client, address, params.get("threads"), quiet)
+    try:
+        d = _Driver(conn.client, p, params.get("threads"), merge, reporter, callbacks, checkpointer, cache_dir)
+        shards = assign_shards(sizes, workers or len(d.wait_for_workers()))
+        d.start(files, shards)
+        vocab = d.vocabulary(p)
+        corpus_words = d.encode(vocab)
+        if corpus_words != vocab.train_words:
+            raise W2VError(f"the corpus changed while it was read ({corpus_words:,} words encoded, "
+                           f"{vocab.train_words:,} counted); train on files that are not being written")
+        rounds = max(1, -(-max(d.shard_words) // round_words))
+        p = dataclasses.replace(p, threads=d.threads_per_replica)
+        model = Word2Vec(p, vocab, *[np.ascontiguousarray(w) for w in init_weights(len(vocab), p.dim, p.seed)])
+        model.fingerprint = corpus_fingerprint(files)
+        model.extra = dict(extra or {})
+        model.schedule = Schedule.begin(model, vocab.train_words, p.epochs)
+        model.extra["distributed"] = {"shards": d.files, "rounds_per_epoch": rounds, "round": 0,
+                                      "round_words": round_words, "merge": merge, "threads": params.get("threads"),
+                                      "rare_every": rare_every, "frequent": frequent_rows(vocab.counts)}
+        d.plan_and_load(rounds, corpus_words, p.epochs, model)
+        _run(d, model)
+    finally:
+        conn.close()
+    return model
+
+
+def resume(model, corpus, client=None, *, address=None, callbacks=(), quiet=True, cache_dir=None,
+           checkpoint=None, checkpoint_every=None, threads=None):
+    """Finish a distributed run from its checkpoint (a path or a loaded Word2Vec) on the same corpus, on
+    the workers of `client` or `address` (any number of them: the shards are those of the run)."""
+    if not isinstance(model, Word2Vec):
+        model = Word2Vec.load(model)
+    pos = model.extra.get("distributed")
+    if pos is None:
+        raise W2VError("this checkpoint is not of a distributed run; resume it with model.resume(corpus) or "
+                       "`w2v train CORPUS --resume STATE` without --distributed")
+    if model.schedule is None:
+        raise W2VError("this model's training is complete: nothing to resume")
+    files = corpus_files(corpus)
+    why = fingerprint_mismatch(model.fingerprint, corpus_fingerprint(files)) if model.fingerprint else None
+    if why:
+        raise W2VError(f"the corpus is not the one this training run started on ({why}); resume with the same corpus")
+    if threads is None:
+        threads = pos.get("threads")
+    checkpointer = Checkpointer.create(checkpoint, checkpoint_every)
+    reporter = _Reporter(quiet)
+    conn = _Connection(client, address, threads, quiet)
+    try:
+        d = _Driver(conn.client, model.params, threads, pos["merge"], reporter, callbacks, checkpointer, cache_dir)
+        d.start(files, pos["shards"])
+        corpus_words = d.encode(model.vocab)
+        s = model.schedule
+        if corpus_words != s.train_words:
+            raise W2VError(f"the corpus has {corpus_words:,} words of the vocabulary, but the run being resumed had "
+                           f"{s.train_words:,}; resume with the same corpus")
+        model.params = dataclasses.replace(model.params, threads=d.threads_per_replica)
+        reporter.note(f"resuming at epoch {s.epoch + 1}/{s.end_epoch}, round {pos['round'] + 1}/{pos['rounds_per_epoch']}")
+        d.plan_and_load(pos["rounds_per_epoch"], corpus_words, s.end_epoch, model)
+        _run(d, model)
+    finally:
+        conn.close()
+    return model
+
+
+def _check_options(round_words, merge, workers, rare_every=1):
+    if isinstance(rare_every, bool) or not isinstance(rare_every, int) or rare_every < 1:
+        raise W2VError(f"rare_every must be a positive whole number of rounds, not {rare_every!r}")
+    if isinstance(round_words, bool) or not isinstance(round_words, int) or round_words < 1000:
+        raise W2VError(f"round_words must be a whole number of at least 1000, not {round_words!r}")
+    if merge not in MERGES:
+        raise W2VError(f"merge must be one of {', '.join(MERGES)}, not {merge!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise W2VError(f"workers must be a positive whole number, not {workers!r}")
+
+
+def _run(d, model):
+    """The rounds, from where model.schedule and model.extra['distributed'] stand, to the end or a stop."""
+    s = model.schedule
+    pos = model.extra["distributed"]
+    n = len(d.replicas)
+    d.t0 = time.perf_counter()
+    d.total = s.train_words * s.end_epoch
+    d.planned = (s.end_epoch - s.epoch) * pos["rounds_per_epoch"] - pos["round"]
+    d.incoming = [None] * n     # what each replica takes at the start of its next round
+    d.partial = False           # since the last full exchange, rare rows' changes stay on the workers
+    d.words = d.kept = d.done = d.moved = 0
+    model.interrupted = False
+    model._wv = None
+    with _CtrlC() as d.ctrl_c:
+        try:
+            stop = _rounds(d, model)
+        except _Lost as exc:
+            # the master copy stands at the start of the round that failed: a state to resume from
+            d.reporter.note(f"warning: {exc}; training stopped at epoch {s.epoch + 1}, round {pos['round'] + 1}, "
+                            f"where it can resume once workers are back")
+            stop, d.partial = True, False
+        if stop and d.partial:      # the rare rows' changes still on the workers: into the master copy
+            try:
+                _round(d, model, None, None)
+            except _Lost as exc:
+                d.reporter.note(f"warning: {exc}; the rare words' changes since the last full exchange are lost")
+    d.ctrl_c = None
+    elapsed = time.perf_counter() - d.t0
+    model.timings["train"] = model.timings.get("train", 0.0) + elapsed
+    model.timings["reconcile"] = model.timings.get("reconcile", 0.0) + sum(x["reconcile_seconds"] for x in d.log)
+    model.words_per_sec = d.words / elapsed if elapsed > 0 else 0.0
+    model.raw_words, model.effective_words = d.words, d.kept
+    model.rounds = d.log
+    model.recoveries = d.recoveries
+    if d.done:
+        d.reporter.note(f"{d.done} rounds over {n} shards: {_fmt_bytes(d.moved)} moved "
+                        f"({_fmt_bytes(d.moved / d.done)} a round), {model.timings['reconcile']:.1f}s merging"
+                        + (f"; {d.recoveries} replica(s) re-created after a lost worker" if d.recoveries else ""))
+    model.interrupted = stop
+    if stop:
+        d.reporter.note(f"training stopped early after {d.words:,} words")
+    else:
+        model.schedule = None
+        del model.extra["distributed"]
+
+
+def _rounds(d, model):
+    """Rounds and epochs until the schedule ends (False) or training stops (True)."""
+    s = model.schedule
+    pos = model.extra["distributed"]
+    rounds = pos["rounds_per_epoch"]
+    every = pos.get("rare_every", 1)
+    want_full = False           # a checkpoint is due: the next round exchanges every changed row
+    alpha = model.params.alpha
+    while s.epoch < s.end_epoch:
+        while pos["round"] < rounds:
+            if d.ctrl_c.pressed:
+                return True
+            full = every == 1 or want_full or pos["round"] + 1 == rounds or (pos["round"] + 1) % every == 0
+            info = _round(d, model, pos["round"], None if full else pos.get("frequent"))
+            d.partial = not full
+            alpha = info.alpha
+            pos["round"] += 1
+            _report_round(d.reporter, info, rounds, pos["round"])
+            if d.checkpointer is not None and (want_full or d.checkpointer.time_due()):
+                if full and pos["round"] < rounds:
+                    _save(d, model)
+                    want_full = False
+                elif not full:
+                    want_full = True
+            if _call(d.callbacks, info):
+                return True
+        loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
+        if s.epoch_examples:
+            model.loss_history.append(loss)
+        model.epochs_done = s.epoch + 1
+        elapsed = time.perf_counter() - d.t0
+        info = RoundProgress(event="epoch_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
+                             words_total=d.total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
+                             alpha=alpha, loss=loss, elapsed=elapsed, round=d.done, rounds=d.planned,
+                             workers=len(d.replicas), recoveries=d.recoveries)
+        s.next_epoch(s.words_done)
+        pos["round"] = 0
+        d.reporter.epoch_end(info)
+        if d.checkpointer is not None and s.epoch < s.end_epoch and d.checkpointer.epoch_due(model.epochs_done):
+            _save(d, model)
+        if _call(d.callbacks, info):
+            return True
+    return False
+
+
+def _round(d, model, rnd, rows):
+    """One round (rnd None: only an exchange of rows): train, reconcile, count. Returns its RoundProgress."""
+    s = model.schedule
+    n = len(d.replicas)
+    r0 = time.perf_counter()
+    results = d.train_round(d.incoming, s.epoch, rnd, s.words_done, model, rows)
+    r1 = time.perf_counter()
+    halves = all(res["halves"] is not None for res in results)
+    per_matrix = [reconcile(getattr(model, name), [res["changed"][m] for res in results], d.merge,
+                            [res["halves"][m] for res in results] if halves else None)
+                  for m, name in enumerate(MATRICES)]
+    d.incoming = [[back[k] for back in per_matrix] for k in range(n)]
+    r2 = time.perf_counter()
+    up = sum(_nbytes(res["changed"]) + (_nbytes(res["halves"]) if res["halves"] else 0) for res in results)
+    down = sum(_nbytes(x) for x in d.incoming)
+    words = sum(res["words"] for res in results)
+    d.moved += up + down
+    d.words += words
+    d.kept += sum(res["kept"] for res in results)
+    s.words_done += words
+    s.epoch_words += words
+    s.epoch_loss += sum(res["loss"] for res in results)
+    s.epoch_examples += sum(res["examples"] for res in results)
+    if rnd is not None:
+        d.done += 1
+    elapsed = time.perf_counter() - d.t0
+    d.log.append({"epoch": s.epoch, "round": rnd, "full": rows is None, "words": words,
+                  "seconds": r2 - r0, "reconcile_seconds": r2 - r1,
+                  "train_seconds": [res["train_seconds"] for res in results],
+                  "bytes_up": up, "bytes_down": down,
+                  "rows_up": [[len(res["changed"][m][0]) for m in range(len(MATRICES))] for res in results],
+                  "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in d.incoming],
+                  "alpha_start": [res["alpha_start"] for res in results],
+                  "alpha_end": [res["alpha_end"] for res in results],
+                  "shard_words": [res["words"] for res in results], "words_done": s.words_done})
+    loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
+    return RoundProgress(event="round_end", epoch=s.epoch, epochs=s.end_epoch, words_done=s.words_done,
+                         words_total=d.total, words_per_sec=d.words / elapsed if elapsed > 0 else 0.0,
+                         alpha=float(np.mean([res["alpha_end"] for res in results])), loss=loss, elapsed=elapsed,
+                         round=d.done, rounds=d.planned, workers=n, bytes_up=up, bytes_down=down, seconds=r2 - r0,
+                         reconcile_seconds=r2 - r1, recoveries=d.recoveries)
+
+
+def _save(d, model):
+    d.checkpointer.save(model, None)
+    if d.checkpointer.failures:
+        d.reporter.note(f"warning: checkpoint not written: {d.checkpointer.failures[-1]}; training goes on")
+        d.checkpointer.failures.clear()
+    else:
+        pos = model.extra["distributed"]
+        d.reporter.note(f"checkpoint written to {d.checkpointer.path} (epoch {model.schedule.epoch + 1}, "
+                        f"round {pos['round'] + 1}/{pos['rounds_per_epoch']}; {d.checkpointer.last_seconds:.2f}s)")
+
+
+def _report_round(reporter, info, rounds, rnd):
+    if not reporter.tty or reporter.quiet:
+        return
+    left = (info.words_total - info.words_done) / info.words_per_sec if info.words_per_sec > 0 else float("nan")
+    reporter._line(f"epoch {info.epoch + 1}/{info.epochs} round {rnd}/{rounds}  {100 * info.fraction:5.1f}%  "
+                   f"{info.words_per_sec / 1e3:,.0f}k words/s on {info.workers} workers  lr {info.alpha:.5f}  "
+                   f"loss {info.loss:.4f}  moved {_fmt_bytes(info.bytes_up + info.bytes_down)}  "
+                   f"ETA {_fmt_time(left)}", final=False)
