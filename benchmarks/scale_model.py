@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The arithmetic of docs/scale.md: a distributed run's time, traffic and memory on a cluster, from
+"""The arithmetic of benchmarks/scale.md: a distributed run's time, traffic and memory on a cluster, from
 what was measured on one machine.
 
     python benchmarks/scale_model.py                        # 100 billion tokens, 50 machines of 32 cores
