@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -360,6 +361,28 @@ def test_a_killed_worker_does_not_lose_the_run(client, corpus, reference):
     np.testing.assert_array_equal(m.syn0, reference.syn0)
     np.testing.assert_array_equal(m.syn1neg, reference.syn1neg)
     assert m.raw_words == reference.raw_words == 2 * m.vocab.train_words
+
+
+def test_a_worker_known_lost_before_the_next_round_does_not_lose_the_run(client, corpus, reference):
+    # the worker dies between two rounds and the client hears of it before it calls the replica again:
+    # Dask then refuses the call itself instead of failing its future
+    pids = sorted(client.run(os.getpid).values())
+    killed = []
+
+    def kill_after_round_six(info):
+        if info.event == "round_end" and info.round == 6 and not killed:
+            before = set(client.scheduler_info()["workers"])
+            os.kill(pids[1], signal.SIGKILL)
+            killed.append(pids[1])
+            deadline = time.monotonic() + 30
+            while set(client.scheduler_info()["workers"]) >= before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)       # the scheduler's word reaches the client's futures
+
+    m = wd.train(corpus, client, round_words=3000, callbacks=[kill_after_round_six], **SMALL)
+    assert killed and m.recoveries >= 1
+    np.testing.assert_array_equal(m.syn0, reference.syn0)
+    np.testing.assert_array_equal(m.syn1neg, reference.syn1neg)
 
 
 @pytest.fixture(scope="module")

@@ -583,6 +583,19 @@ def _local_workers(text):
     return n
 
 
+class _Failed:
+    """A call that failed before it reached a worker, with the interface of the future it would have been."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def done(self):
+        return True
+
+    def result(self):
+        raise self.exc
+
+
 class _Lost(Exception):
     """A lost shard that no worker could take over: the run stops at the start of the round."""
 
@@ -718,13 +731,20 @@ class _Driver:
 
     # -- rounds --
 
+    def _train_call(self, k, *args):
+        """Replica k's train_round, as a future. Dask refuses the call itself (RuntimeError) once it knows the
+        replica's worker is gone: that is a lost worker too, reported through the future like the others."""
+        try:
+            return self.replicas[k].train_round(*args)
+        except RuntimeError as exc:
+            return _Failed(exc)
+
     def train_round(self, incoming, epoch, rnd, words_done, master, rows=None):
         """Every replica trains round rnd (None: only exchanges rows) and returns its changes among the first
         `rows` rows (None: all); a lost one is re-created and trains it again. Results by shard."""
         n = len(self.replicas)
         half = self.merge == "scaled" and n > 2     # with two, no row has more than two changes: the sum
-        pending = {k: self.replicas[k].train_round(incoming[k], epoch, rnd, words_done, rows, half)
-                   for k in range(n)}
+        pending = {k: self._train_call(k, incoming[k], epoch, rnd, words_done, rows, half) for k in range(n)}
         attempts = [0] * n
         results = [None] * n
         while pending:
@@ -745,7 +765,7 @@ class _Driver:
                         raise W2VError(f"shard {k}'s round {rnd + 1} failed {attempts[k]} times, last with "
                                        f"{type(exc).__name__}: {exc}") from None
                     self.recover(k, exc, master)
-                    pending[k] = self.replicas[k].train_round(None, epoch, rnd, words_done, rows, half)
+                    pending[k] = self._train_call(k, None, epoch, rnd, words_done, rows, half)
             if not progressed:
                 time.sleep(POLL_SECONDS)
         return results
