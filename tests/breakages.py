@@ -80,7 +80,7 @@ BREAKAGES = [
     ("hot-merge-syn1neg", "merge of the workers' hot rows (syn1neg)", KERNELS,
      "        merge_rows(shared.syn1neg, m.hot1, m.snap1, hot_span(m, m.hot))\n", "        pass\n"),
     ("hot-merge-last", "the merge at the end of a chunk", KERNELS,
-     "    if hot != NULL:\n        hot_merge_locked(shared, m)\n",
+     "    if hot != NULL:\n        hot_merge_locked(shared, m, NULL)\n",
      "    if hot != NULL:\n"),
     ("chunks-skipped", "multi-worker chunking", "w2v/train.py",
      "                    s.next_chunk += 1\n", "                    s.next_chunk += 2\n"),

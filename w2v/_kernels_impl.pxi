@@ -11,6 +11,7 @@ from libc.stdint cimport uint8_t, uint32_t, int32_t, uint64_t, int64_t
 from libc.math cimport exp, log, fmaxf
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
+from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC
 
 import numpy as np
 
@@ -619,13 +620,39 @@ cdef void hot_merge(const Model *shared, Model *m) noexcept nogil:
         merge_rows(shared.syn1, m.hot2, m.snap2, hot_span(m, m.hot_nodes))
 
 
-cdef inline void hot_merge_locked(const Model *shared, Model *m) noexcept nogil:
+cdef struct MergeStats:
+    # Measured by the merge when asked (benchmarks, tests): never while training.
+    int64_t merges
+    int64_t hold_ns              # time spent holding a merge lock
+    int64_t wait_ns              # time spent waiting for a lock another worker held
+    int64_t max_wait_ns          # the longest wait of one merge
+
+
+cdef inline int64_t now_ns() noexcept nogil:
+    cdef timespec t
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return <int64_t>t.tv_sec * 1000000000 + t.tv_nsec
+
+
+cdef inline void hot_merge_locked(const Model *shared, Model *m, MergeStats *st) noexcept nogil:
     """hot_merge, one worker at a time: two merges running together could each read a shared
     value before the other wrote it, and one worker's changes would be lost. A merge takes
-    well under a millisecond every 10,000 words, so the others rarely wait."""
+    well under a millisecond every 10,000 words, so the others rarely wait. st: NULL, or where
+    to add the time this merge waited for and held the lock."""
+    cdef int64_t t0 = 0, t1 = 0
+    if st != NULL:
+        t0 = now_ns()
     w2v_lock(shared.merge_lock)
+    if st != NULL:
+        t1 = now_ns()
     hot_merge(shared, m)
     w2v_unlock(shared.merge_lock)
+    if st != NULL:
+        st.merges += 1
+        st.hold_ns += now_ns() - t1
+        st.wait_ns += t1 - t0
+        if t1 - t0 > st.max_wait_ns:
+            st.max_wait_ns = t1 - t0
 
 
 cdef float *hot_copies(const Model *shared, Model *m, void **mem) noexcept nogil:
@@ -803,7 +830,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
                 break
 
         if hot != NULL and since_sync >= m.hot_sync:
-            hot_merge_locked(shared, m)
+            hot_merge_locked(shared, m, NULL)
             since_sync = 0
         if unreported >= 10000:
             alpha = current_alpha(m, w2v_atomic_add(<long long *>m.progress, unreported))
@@ -814,7 +841,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     if unreported:
         w2v_atomic_add(<long long *>m.progress, unreported)
     if hot != NULL:
-        hot_merge_locked(shared, m)
+        hot_merge_locked(shared, m, NULL)
         free(hot_mem)
     free(sen); free(ctx); free(buf)
     res.status = status
@@ -973,6 +1000,54 @@ cdef class TrainState:
         if r.status < 0:
             raise MemoryError("cannot allocate the worker's buffers")
         return r.words, r.examples, r.loss, r.status, r.kept
+
+    def _merge_loop(self, int64_t merges, int64_t work_ns=0, float delta=0.0, bint sleep=True):
+        """Test hook: one worker's merge path in a loop, without training. Makes this worker's
+        copies of the hot rows as train_chunk does, then `merges` times: adds delta to every
+        float of every hot row of its copies (its training), waits until work_ns have passed since
+        the round began (sleeping, or spinning with sleep=False), and merges under the lock(s).
+        Releases the GIL throughout; call it from several threads at once to load the merge path.
+        Returns a dict: merges, hold_ns, wait_ns, max_wait_ns, and start_ns, end_ns (CLOCK_MONOTONIC)."""
+        cdef Model local = self.m
+        cdef void *mem = NULL
+        cdef float *hot
+        cdef MergeStats st
+        cdef int64_t it, r, x, t_round, t_start, t_end, left
+        cdef timespec ts
+        cdef float *rows[3]
+        cdef int64_t nrows[3]
+        cdef int k
+        memset(&st, 0, sizeof(MergeStats))
+        with nogil:
+            hot = hot_copies(&self.m, &local, &mem)
+        if hot == NULL:
+            raise ValueError("no hot rows to merge (hot_rows is 0) or no memory for them")
+        rows[0], rows[1], rows[2] = local.hot0, local.hot1, local.hot2
+        nrows[0] = local.hot if local.hot0 != NULL else 0
+        nrows[1] = local.hot if local.hot1 != NULL else 0
+        nrows[2] = local.hot_nodes if local.hot2 != NULL else 0
+        with nogil:
+            t_start = now_ns()
+            for it in range(merges):
+                t_round = now_ns()
+                if delta != 0.0:
+                    for k in range(3):
+                        for r in range(nrows[k]):
+                            for x in range(local.dim):
+                                rows[k][r * local.stride + x] += delta
+                while work_ns > 0:
+                    left = t_round + work_ns - now_ns()
+                    if left <= 0:
+                        break
+                    if sleep:
+                        ts.tv_sec = left // 1000000000
+                        ts.tv_nsec = left % 1000000000
+                        nanosleep(&ts, NULL)
+                hot_merge_locked(&self.m, &local, &st)
+            t_end = now_ns()
+            free(mem)
+        return {"merges": st.merges, "hold_ns": st.hold_ns, "wait_ns": st.wait_ns,
+                "max_wait_ns": st.max_wait_ns, "start_ns": t_start, "end_ns": t_end}
 
     def set_progress(self, int64_t words):
         self.progress[0] = words
