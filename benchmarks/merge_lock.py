@@ -47,7 +47,7 @@ def cpu_model():
 
 
 def make_state(output, dim, vocab, blocks):
-    """A TrainState with the trainer's hot-row counts for 2+ workers; blocks=None: the kernels' default."""
+    """A TrainState with the trainer's hot-row counts for 2+ workers; blocks=None: kernels with one lock."""
     from w2v import _kernels
     from w2v.train import HOT_NODES, hot_rows, input_weights, output_weights
     syn0 = input_weights(vocab, dim, 1)
@@ -169,15 +169,16 @@ def main(argv=None):
     ap.add_argument("--work-ms", type=float, default=10.0, help="simulated training between two merges")
     ap.add_argument("--spin", action="store_true", help="spin instead of sleeping between merges")
     ap.add_argument("--blocks", default="1,default",
-                    help="merge locks to compare: counts or 'default' (the kernels' own); ignored by kernels "
-                         "with one lock")
+                    help="merge locks to compare: block counts, or 'default' (train.MERGE_BLOCKS); ignored by "
+                         "kernels with one lock")
     args = ap.parse_args(argv)
     sys.path.insert(0, REPO)
     import w2v
     from w2v import _kernels
     if blocks_supported():
-        blocks = [None if b == "default" else int(b) for b in args.blocks.split(",")]
-        desc = ", ".join("the default" if b is None else str(b) for b in blocks) + " (block locks)"
+        from w2v.train import MERGE_BLOCKS
+        blocks = [MERGE_BLOCKS if b == "default" else int(b) for b in args.blocks.split(",")]
+        desc = " and ".join(map(str, blocks)) + f" blocks of rows with a lock each (training uses {MERGE_BLOCKS})"
     else:
         blocks, desc = [None], "one global lock"
     one = []

@@ -431,6 +431,52 @@ def test_two_workers_at_once_lose_no_updates(hot, kernels):
     np.testing.assert_allclose(got[seen], times_centre[seen], rtol=0.1)
 
 
+@pytest.mark.parametrize("output", ["ns", "hs"])
+@pytest.mark.parametrize("blocks", [32, 1, 64])
+def test_many_workers_merging_at_once_lose_no_update(output, blocks, kernels):
+    """Eight workers merge their hot rows into one model at the same time, over and over, with no
+    training in between: before each of its merges worker k adds k + 1 to every float of its hot
+    rows (its copies of syn0's first rows, and of syn1neg's or syn1's). Each shared hot float must
+    end at its start plus merges x (1 + 2 + ... + 8), exactly (small integers are exact in float32):
+    two workers merging one block at once would lose one of the additions. The other rows stay."""
+    rng = np.random.default_rng(5)
+    V, dim, hot, hot_nodes, workers, merges = 3000, 12, 2001, 1499, 8, 600
+    syn0 = rng.integers(-50, 50, (V, dim)).astype(np.float32)
+    ids = np.zeros(1, dtype=np.uint32)
+    if output == "ns":
+        syn1neg, syn1, tree, negative, hot_nodes = rng.integers(-50, 50, (V, dim)).astype(np.float32), None, None, 1, 0
+        prob, alias = only(0, V)
+    else:
+        syn1neg, negative, prob, alias = None, 0, None, None
+        syn1 = rng.integers(-50, 50, (V - 1, dim)).astype(np.float32)
+        tree = kernels.build_huffman(np.arange(V, 0, -1, dtype=np.int64))
+    out, rows = (syn1neg, hot) if output == "ns" else (syn1, hot_nodes)
+    start0, start1 = syn0.copy(), out.copy()
+    state = kernels.TrainState(syn0, syn1neg, ids, None, prob, alias, False, 1, negative, 0.025, 0.0001, 10**9,
+                               hot_rows=hot, syn1=syn1, tree=tree, hot_nodes=hot_nodes, merge_blocks=blocks)
+    results = [None] * workers
+    barrier = threading.Barrier(workers)
+
+    def work(k):
+        barrier.wait()
+        results[k] = state._merge_loop(merges, 0, float(k + 1))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r["merges"] == merges for r in results)
+    events = sorted([(r["start_ns"], 1) for r in results] + [(r["end_ns"], -1) for r in results])
+    running = np.cumsum([e[1] for e in events])
+    assert running.max() >= workers // 2, "fewer than half of the workers ever merged at the same time"
+    added = merges * sum(range(1, workers + 1))
+    np.testing.assert_array_equal(syn0[:hot], start0[:hot] + added)
+    np.testing.assert_array_equal(out[:rows], start1[:rows] + added)
+    np.testing.assert_array_equal(syn0[hot:], start0[hot:])
+    np.testing.assert_array_equal(out[rows:], start1[rows:])
+
+
 @pytest.mark.parametrize("model", ["sg", "cbow"])
 def test_trainer_runs_two_workers_over_every_chunk(tmp_path, monkeypatch, model):
     """w2v.train with two threads on a corpus of many chunks and more words than the workers'

@@ -36,6 +36,43 @@ def test_padded_rows_train_exactly_as_contiguous_ones(cbow, shared, hot, kernels
     assert np.isnan(wide0[:, dim:]).all() and np.isnan(wide1[:, dim:]).all()
 
 
+@pytest.mark.parametrize("cbow", [False, True])
+def test_one_worker_trains_the_same_whatever_the_merge_blocks(cbow, kernels):
+    """A worker alone, with hot rows merged every 7 words (syn0, syn1neg and syn1's): the same
+    vectors bit for bit whether its hot rows are merged in one piece or in 7 or 64 blocks of rows
+    (each float's merge is the same arithmetic: shared + (copy - snapshot))."""
+    rng = np.random.default_rng(8)
+    V, dim, window, negative, alpha = 40, 10, 3, 3, 0.05
+    sents = [rng.integers(0, V, size=rng.integers(1, 15)) for _ in range(60)]
+    ids = np.concatenate([np.append(s, EOS) for s in sents]).astype(np.uint32)
+    counts = np.sort(np.bincount(ids[ids != EOS], minlength=V) + 1)[::-1].astype(np.int64)
+    prob, alias = alias_table(counts, 0.75)
+    tree = kernels.build_huffman(counts)
+    start = [rng.normal(0, 0.3, (n, dim)).astype(np.float32) for n in (V, V, V - 1)]
+    results = []
+    for blocks in (1, 7, 64):
+        syn0, syn1neg, syn1 = (a.copy() for a in start)
+        state = kernels.TrainState(syn0, syn1neg, ids, None, prob, alias, cbow, window, negative, alpha, alpha,
+                                   10**9, hot_rows=23, hot_sync=7, syn1=syn1, tree=tree, hot_nodes=11,
+                                   merge_blocks=blocks)
+        assert state.train_chunk(0, len(ids), 42, 0, 0)[3] == 0
+        results.append((syn0, syn1neg, syn1))
+    assert not np.allclose(results[0][0], start[0], atol=1e-3)      # it did train
+    for got in results[1:]:
+        for a, b in zip(results[0], got):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_train_state_rejects_a_number_of_merge_blocks_out_of_range(kernels):
+    ids = np.array([0, 1, EOS], dtype=np.uint32)
+    prob, alias = alias_table(np.ones(3, dtype=np.int64), 0.75)
+    a, b = np.zeros((3, 4), dtype=np.float32), np.zeros((3, 4), dtype=np.float32)
+    for blocks in (0, 65):
+        with pytest.raises(ValueError, match="merge_blocks must be between 1 and 64"):
+            kernels.TrainState(a, b, ids, None, prob, alias, False, 2, 2, 0.025, 0.0001, 100, hot_rows=2,
+                               merge_blocks=blocks)
+
+
 def test_train_state_rejects_rows_that_are_not_contiguous(kernels):
     V, dim = 5, 4
     ids = np.array([0, 1, 2, EOS], dtype=np.uint32)

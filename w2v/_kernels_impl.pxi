@@ -23,6 +23,9 @@ cdef uint32_t C_EOS = 0xFFFFFFFF
 
 cdef extern from *:
     """
+    #if defined(__unix__) || defined(__APPLE__)
+    #include <sched.h>
+    #endif
     static inline long long w2v_atomic_add(long long *p, long long v) {
         return __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
     }
@@ -35,14 +38,28 @@ cdef extern from *:
     static inline void w2v_store_flag(int *p, int v) {
         __atomic_store_n(p, v, __ATOMIC_RELAXED);
     }
+    /* A spin lock that, after a few thousand turns, gives its core away at every turn: with more
+       workers than cores a waiter that only spun would keep the holder off the CPU. */
     static inline void w2v_lock(int *p) {
+        int spins = 0;
         while (__atomic_exchange_n(p, 1, __ATOMIC_ACQUIRE)) {
             while (__atomic_load_n(p, __ATOMIC_RELAXED)) {
+                if (spins < 4096) {
+                    spins++;
     #if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
+                    __builtin_ia32_pause();
     #endif
+                } else {
+    #if defined(__unix__) || defined(__APPLE__)
+                    sched_yield();
+    #endif
+                }
             }
         }
+    }
+    /* 1: taken; 0: another thread holds it (then nothing is written) */
+    static inline int w2v_trylock(int *p) {
+        return !__atomic_load_n(p, __ATOMIC_RELAXED) && !__atomic_exchange_n(p, 1, __ATOMIC_ACQUIRE);
     }
     static inline void w2v_unlock(int *p) {
         __atomic_store_n(p, 0, __ATOMIC_RELEASE);
@@ -275,6 +292,7 @@ cdef extern from *:
     int w2v_load_flag(int *p) nogil
     void w2v_store_flag(int *p, int v) nogil
     void w2v_lock(int *p) nogil
+    int w2v_trylock(int *p) nogil
     void w2v_unlock(int *p) nogil
 
 # ---------------------------------------------------------------------------------------
@@ -409,6 +427,9 @@ cdef inline uint32_t draw_noise(const Model *m, uint64_t *rng) noexcept nogil:
 
 cdef enum:
     NOISE_BATCH = 64
+
+cdef enum:
+    DEFAULT_MERGE_BLOCKS = 32  # blocks of hot rows merged under locks of their own (see hot_merge_locked)
 
 cdef float BIG = 1e30          # a score beyond this is treated as infinite (diverged)
 
@@ -607,17 +628,34 @@ cdef void merge_rows(float *shared, float *copy, float *snap, int64_t n) noexcep
         snap[i] = v
 
 
+cdef inline void merge_part(float *shared, float *copy, float *snap, const Model *m, uint32_t rows,
+                            int b, int nb) noexcept nogil:
+    """Block b of nb of a matrix's `rows` hot rows: rows rows * b / nb .. rows * (b + 1) / nb - 1.
+    The padding after a row is merged with it, except the last hot row's (see hot_merge)."""
+    cdef int64_t r0 = <int64_t>rows * b // nb, r1 = <int64_t>rows * (b + 1) // nb, off
+    if r1 <= r0:
+        return
+    off = r0 * m.stride
+    merge_rows(shared + off, copy + off, snap + off,
+               (r1 - r0) * m.stride if r1 < rows else hot_span(m, <uint32_t>(r1 - r0)))
+
+
+cdef void merge_block(const Model *shared, Model *m, int b, int nb) noexcept nogil:
+    """hot_merge of block b of nb: the same share of the hot rows of every matrix."""
+    if m.hot0 != NULL:
+        merge_part(shared.syn0, m.hot0, m.snap0, m, m.hot, b, nb)
+    if m.hot1 != NULL:
+        merge_part(shared.syn1neg, m.hot1, m.snap1, m, m.hot, b, nb)
+    if m.hot2 != NULL:
+        merge_part(shared.syn1, m.hot2, m.snap2, m, m.hot_nodes, b, nb)
+
+
 cdef void hot_merge(const Model *shared, Model *m) noexcept nogil:
     """Add this worker's changes to its hot rows (copy - snapshot) to the shared rows, and
     start again from the shared rows as they are now (which carry the other workers' changes).
     The copies are laid out with the shared rows' stride; the padding between rows is merged
     too (it never changes), the last row's is not (it may lie outside the shared array)."""
-    if m.hot0 != NULL:
-        merge_rows(shared.syn0, m.hot0, m.snap0, hot_span(m, m.hot))
-    if m.hot1 != NULL:
-        merge_rows(shared.syn1neg, m.hot1, m.snap1, hot_span(m, m.hot))
-    if m.hot2 != NULL:
-        merge_rows(shared.syn1, m.hot2, m.snap2, hot_span(m, m.hot_nodes))
+    merge_block(shared, m, 0, 1)
 
 
 cdef struct MergeStats:
@@ -634,25 +672,57 @@ cdef inline int64_t now_ns() noexcept nogil:
     return <int64_t>t.tv_sec * 1000000000 + t.tv_nsec
 
 
-cdef inline void hot_merge_locked(const Model *shared, Model *m, MergeStats *st) noexcept nogil:
-    """hot_merge, one worker at a time: two merges running together could each read a shared
-    value before the other wrote it, and one worker's changes would be lost. A merge takes
-    well under a millisecond every 10,000 words, so the others rarely wait. st: NULL, or where
-    to add the time this merge waited for and held the lock."""
-    cdef int64_t t0 = 0, t1 = 0
+cdef inline void merge_block_locked(const Model *shared, Model *m, int b, MergeStats *st) noexcept nogil:
+    """merge_block b, its lock already taken by this worker; releases it."""
+    cdef int64_t t = now_ns() if st != NULL else 0
+    merge_block(shared, m, b, shared.merge_blocks)
+    w2v_unlock(shared.merge_locks + b * LOCK_STRIDE)
     if st != NULL:
-        t0 = now_ns()
-    w2v_lock(shared.merge_lock)
-    if st != NULL:
-        t1 = now_ns()
-    hot_merge(shared, m)
-    w2v_unlock(shared.merge_lock)
+        st.hold_ns += now_ns() - t
+
+
+cdef void hot_merge_locked(const Model *shared, Model *m, MergeStats *st) noexcept nogil:
+    """hot_merge while other workers merge too: by blocks of rows (merge_blocks of them), each
+    under its own lock. Two merges of one block running together could each read a shared value
+    before the other wrote it, and one worker's changes would be lost; merges of different blocks
+    touch different rows. With one lock for all the rows, 64 workers merging 1 MB every 10,000
+    words at 1M words/s each would keep it held nearly all the time (benchmarks/merge_lock.py).
+
+    A merge takes every block once, starting at a block its ticket picks (consecutive merges start
+    far apart), free blocks first (a try-lock); it waits only when every block it has left is being
+    merged by another worker, and then for one of them. The arithmetic of each float is hot_merge's,
+    so one worker alone gets the same results. st: NULL, or where to add the time this merge held
+    locks and waited for them."""
+    cdef int nb = shared.merge_blocks, b, k, took
+    cdef uint64_t todo = (~(<uint64_t>0)) >> (64 - nb)
+    cdef uint64_t ticket = <uint64_t>w2v_atomic_add(<long long *>shared.merge_ticket, 1)
+    # Fibonacci hashing: merges 0, 1, 2, ... start 0.618 of the way round from one another
+    cdef int start = <int>((((ticket * <uint64_t>0x9E3779B97F4A7C15ULL) >> 32) * <uint64_t>nb) >> 32)
+    cdef int64_t t0 = 0, waited = 0
+    while todo:
+        took = 0
+        for k in range(nb):
+            b = start + k if start + k < nb else start + k - nb
+            if (todo >> b) & 1 and w2v_trylock(shared.merge_locks + b * LOCK_STRIDE):
+                merge_block_locked(shared, m, b, st)
+                todo &= ~((<uint64_t>1) << b)
+                took = 1
+        if todo and not took:     # every block left is being merged by another worker: wait for one
+            b = start
+            while not (todo >> b) & 1:
+                b = b + 1 if b + 1 < nb else 0
+            if st != NULL:
+                t0 = now_ns()
+            w2v_lock(shared.merge_locks + b * LOCK_STRIDE)
+            if st != NULL:
+                waited += now_ns() - t0
+            merge_block_locked(shared, m, b, st)
+            todo &= ~((<uint64_t>1) << b)
     if st != NULL:
         st.merges += 1
-        st.hold_ns += now_ns() - t1
-        st.wait_ns += t1 - t0
-        if t1 - t0 > st.max_wait_ns:
-            st.max_wait_ns = t1 - t0
+        st.wait_ns += waited
+        if waited > st.max_wait_ns:
+            st.max_wait_ns = waited
 
 
 cdef float *hot_copies(const Model *shared, Model *m, void **mem) noexcept nogil:
@@ -878,14 +948,14 @@ cdef class TrainState:
     cdef object _keep
     cdef readonly object syn0, syn1neg, syn1, ids, keep_prob, alias_prob, alias_idx
     cdef readonly object path, code_start
-    cdef readonly object progress, stop_flag, merge_lock
+    cdef readonly object progress, stop_flag, merge_locks, merge_ticket
 
     def __init__(self, float[:, :] syn0, syn1neg, const uint32_t[::1] ids,
                  keep_prob, alias_prob, alias_idx,
                  bint cbow, int window, int negative, double alpha0, double min_alpha,
                  int64_t total_words, bint shared_negatives=False, uint32_t hot_rows=0,
                  int64_t hot_sync=10000, syn1=None, tree=None, bint cbow_mean=True, hot_nodes=None,
-                 bint shrink_windows=True):
+                 bint shrink_windows=True, int merge_blocks=DEFAULT_MERGE_BLOCKS):
         cdef const float[::1] kp
         cdef const float[::1] ap
         cdef const int32_t[::1] ai
@@ -904,6 +974,8 @@ cdef class TrainState:
             raise ValueError("window must be at least 1")
         if total_words < 1:
             raise ValueError("total_words must be positive")
+        if not (1 <= merge_blocks <= MAX_MERGE_BLOCKS):
+            raise ValueError(f"merge_blocks must be between 1 and {MAX_MERGE_BLOCKS}")
         memset(&self.m, 0, sizeof(Model))
         self.m.dim = syn0.shape[1]
         self.m.stride = syn0.strides[0] // sizeof(float) if V > 1 else syn0.shape[1]
@@ -950,7 +1022,11 @@ cdef class TrainState:
         self.ids = ids
         self.progress = np.zeros(1, dtype=np.int64)
         self.stop_flag = np.zeros(1, dtype=np.intc)
-        self.merge_lock = np.zeros(1, dtype=np.intc)
+        locks = np.zeros((merge_blocks + 1) * LOCK_STRIDE, dtype=np.intc)     # one cache line each
+        first = (-locks.ctypes.data % 64) // locks.itemsize
+        self.merge_locks = locks[first:first + merge_blocks * LOCK_STRIDE]
+        self.merge_ticket = np.zeros(1, dtype=np.int64)
+        self.m.merge_blocks = merge_blocks
         self.m.window = window
         self.m.negative = negative
         self.m.cbow = cbow
@@ -978,8 +1054,10 @@ cdef class TrainState:
         cdef int[::1] stop = self.stop_flag
         self.m.progress = &prog[0]
         self.m.stop = &stop[0]
-        cdef int[::1] merge_lock = self.merge_lock
-        self.m.merge_lock = &merge_lock[0]
+        cdef int[::1] merge_locks = self.merge_locks
+        cdef int64_t[::1] merge_ticket = self.merge_ticket
+        self.m.merge_locks = &merge_locks[0]
+        self.m.merge_ticket = &merge_ticket[0]
 
     def train_chunk(self, int64_t start, int64_t end, uint64_t seed, uint64_t epoch, uint64_t chunk):
         """Train on ids[start:end] (a run of whole sentences). Releases the GIL throughout.

@@ -12,6 +12,8 @@ cdef enum:
     MAX_SENTENCE_LEN = 10000    # corpus.py splits longer lines into chunks of this size
     MAX_NEGATIVE = 1000
     PATH_BLOCK = 32             # hierarchical softmax: path nodes whose scores are computed before their updates
+    MAX_MERGE_BLOCKS = 64       # blocks of hot rows with a merge lock each (one bit each in a 64-bit mask)
+    LOCK_STRIDE = 16            # ints from one merge lock to the next: a 64-byte cache line each
 
 cdef enum Status:
     STATUS_OK = 0
@@ -62,7 +64,12 @@ cdef struct Model:
     float *snap0
     float *snap1
     float *snap2
-    int *merge_lock              # held by a worker while it merges its hot rows into the shared ones
+    # The hot rows are merged in merge_blocks blocks of rows, each with its own lock (merge_locks[b *
+    # LOCK_STRIDE], one cache line each): workers merge different blocks at the same time, never
+    # one block together. merge_ticket counts merges; it picks the block a merge starts at.
+    int *merge_locks
+    int merge_blocks
+    int64_t *merge_ticket
 
 cdef struct ChunkResult:
     int64_t words                # corpus words read (before subsampling)

@@ -379,6 +379,8 @@ def compact_rows(a):
 HOT_BYTES = 512 * 1024   # per worker and matrix: the rows of the most frequent words it keeps a copy of
 HOT_SYNC_WORDS = 10_000  # corpus words between two merges of a worker's copies into the shared rows
 HOT_NODES = True         # hierarchical softmax: workers also keep copies of syn1's first hot_rows() rows
+MERGE_BLOCKS = 32        # the hot rows are merged in this many blocks, each under its own lock, so that
+                         # many workers merge at once (benchmarks/merge_lock.py, benchmarks/scale.md)
 
 
 def hot_rows(threads, vocab_size, dim):
@@ -895,7 +897,7 @@ def train_state(model, ids, total_words):
                                p.window, p.negative, *rates, total_words,
                                shared_negatives=p.shared_negatives, hot_rows=hot, hot_sync=HOT_SYNC_WORDS,
                                syn1=model.syn1, tree=model.tree, cbow_mean=p.cbow_mean, shrink_windows=p.shrink_windows,
-                               hot_nodes=hot if HOT_NODES else 0)
+                               hot_nodes=hot if HOT_NODES else 0, merge_blocks=MERGE_BLOCKS)
 
 
 def _run(model, ids, callbacks, reporter, checkpointer=None):
