@@ -128,6 +128,17 @@ def test_row_stride_pads_to_cache_lines_only_when_cheap():
     from w2v.train import row_stride
     assert [row_stride(d) for d in (300, 200, 1000, 128, 256)] == [304, 208, 1008, 128, 256]
     assert [row_stride(d) for d in (100, 50, 24, 1)] == [100, 50, 24, 1]     # padding would cost > 1/16
+    assert [row_stride(d, lines=True) for d in (100, 50, 24, 1, 128)] == [112, 64, 32, 16, 128]
+
+
+@pytest.mark.parametrize("model,hs,stride", [("sg", True, 112), ("cbow", True, 100), ("sg", False, 100)])
+def test_skip_gram_with_hierarchical_softmax_pads_rows_at_any_dim(model, hs, stride):
+    from w2v.params import Params
+    from w2v.train import model_weights
+    p = Params(model=model, dim=100, hs=hs, negative=5)
+    for a in model_weights(50, p):
+        if a is not None:
+            assert a.shape[1] == 100 and a.strides[0] == 4 * stride and a.ctypes.data % 64 == 0
 
 
 @pytest.mark.parametrize("dim", [300, 100])
@@ -171,12 +182,15 @@ def test_padded_training_gives_the_same_vectors_as_unpadded(planted_corpus, monk
         return real(syn0, *args, **kwargs)
 
     monkeypatch.setattr(t._kernels, "TrainState", recording)
-    for model in ("sg", "cbow"):
-        a = w2v.train(planted_corpus, model=model, **opts)
+    for model, dim, hs, padded in (("sg", 300, False, 304), ("cbow", 300, False, 304), ("sg", 100, True, 112)):
+        a = w2v.train(planted_corpus, model=model, **dict(opts, dim=dim, hs=hs))
         with monkeypatch.context() as mp:
-            mp.setattr(t, "row_stride", lambda dim: dim)
-            b = w2v.train(planted_corpus, model=model, **opts)
-        assert strides[-2:] == [304, 300]
+            mp.setattr(t, "row_stride", lambda dim, lines=False: dim)
+            b = w2v.train(planted_corpus, model=model, **dict(opts, dim=dim, hs=hs))
+        assert strides[-2:] == [padded, dim]
         assert a.syn0.flags.c_contiguous and a.syn1neg.flags.c_contiguous
         np.testing.assert_array_equal(a.syn0, b.syn0)
         np.testing.assert_array_equal(a.syn1neg, b.syn1neg)
+        if hs:
+            assert a.syn1.flags.c_contiguous
+            np.testing.assert_array_equal(a.syn1, b.syn1)

@@ -228,6 +228,91 @@ cdef extern from *:
                 rows[r][x] = t + g[r] * h[x];
             }
     }
+    /* A skip-gram pair's path updates (as w2v_path_update) fused with the scores of the window's
+       next pair, which has the same path and another input vector hn: next[r] = hn . row, the row
+       as updated. Each row is loaded and stored once for both, instead of once for the updates and
+       again for the next pair's scores. nrows <= 32 (PATH_BLOCK). */
+    static void w2v_path_update_dot(float *err, const float *h, const float *hn, float **rows,
+                                    const float *g, int nrows, int n, float *next) {
+        __m256 acc[32 + 3];
+        float tail[32 + 3];
+        int x = 0, r;
+        for (r = 0; r < nrows + 3; r++) {
+            acc[r] = _mm256_setzero_ps();
+            tail[r] = 0.0f;
+        }
+        for (; x + 32 <= n; x += 32) {
+            __m256 e0 = _mm256_loadu_ps(err + x), e1 = _mm256_loadu_ps(err + x + 8);
+            __m256 e2 = _mm256_loadu_ps(err + x + 16), e3 = _mm256_loadu_ps(err + x + 24);
+            __m256 h0 = _mm256_loadu_ps(h + x), h1 = _mm256_loadu_ps(h + x + 8);
+            __m256 h2 = _mm256_loadu_ps(h + x + 16), h3 = _mm256_loadu_ps(h + x + 24);
+            for (r = 0; r < nrows; r++) {
+                float *u = rows[r] + x;
+                __m256 t0 = _mm256_loadu_ps(u), t1 = _mm256_loadu_ps(u + 8);
+                __m256 t2 = _mm256_loadu_ps(u + 16), t3 = _mm256_loadu_ps(u + 24);
+                if (g[r] != 0.0f) {
+                    __m256 s = _mm256_broadcast_ss(g + r);
+                    e0 = _mm256_fmadd_ps(s, t0, e0); t0 = _mm256_fmadd_ps(s, h0, t0); _mm256_storeu_ps(u, t0);
+                    e1 = _mm256_fmadd_ps(s, t1, e1); t1 = _mm256_fmadd_ps(s, h1, t1); _mm256_storeu_ps(u + 8, t1);
+                    e2 = _mm256_fmadd_ps(s, t2, e2); t2 = _mm256_fmadd_ps(s, h2, t2); _mm256_storeu_ps(u + 16, t2);
+                    e3 = _mm256_fmadd_ps(s, t3, e3); t3 = _mm256_fmadd_ps(s, h3, t3); _mm256_storeu_ps(u + 24, t3);
+                }
+                __m256 d0 = _mm256_fmadd_ps(t0, _mm256_loadu_ps(hn + x), acc[r]);
+                __m256 d1 = _mm256_mul_ps(t1, _mm256_loadu_ps(hn + x + 8));
+                d0 = _mm256_fmadd_ps(t2, _mm256_loadu_ps(hn + x + 16), d0);
+                d1 = _mm256_fmadd_ps(t3, _mm256_loadu_ps(hn + x + 24), d1);
+                acc[r] = _mm256_add_ps(d0, d1);
+            }
+            _mm256_storeu_ps(err + x, e0); _mm256_storeu_ps(err + x + 8, e1);
+            _mm256_storeu_ps(err + x + 16, e2); _mm256_storeu_ps(err + x + 24, e3);
+        }
+        for (; x + 8 <= n; x += 8) {
+            __m256 e0 = _mm256_loadu_ps(err + x), h0 = _mm256_loadu_ps(h + x), n0 = _mm256_loadu_ps(hn + x);
+            for (r = 0; r < nrows; r++) {
+                __m256 t = _mm256_loadu_ps(rows[r] + x);
+                if (g[r] != 0.0f) {
+                    __m256 s = _mm256_broadcast_ss(g + r);
+                    e0 = _mm256_fmadd_ps(s, t, e0);
+                    t = _mm256_fmadd_ps(s, h0, t);
+                    _mm256_storeu_ps(rows[r] + x, t);
+                }
+                acc[r] = _mm256_fmadd_ps(t, n0, acc[r]);
+            }
+            _mm256_storeu_ps(err + x, e0);
+        }
+        for (; x + 4 <= n; x += 4) {
+            __m128 e0 = _mm_loadu_ps(err + x), h0 = _mm_loadu_ps(h + x), n0 = _mm_loadu_ps(hn + x);
+            for (r = 0; r < nrows; r++) {
+                __m128 t = _mm_loadu_ps(rows[r] + x);
+                if (g[r] != 0.0f) {
+                    __m128 s = _mm_broadcast_ss(g + r);
+                    e0 = _mm_fmadd_ps(s, t, e0);
+                    t = _mm_fmadd_ps(s, h0, t);
+                    _mm_storeu_ps(rows[r] + x, t);
+                }
+                acc[r] = _mm256_add_ps(acc[r], _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_mul_ps(t, n0), 0));
+            }
+            _mm_storeu_ps(err + x, e0);
+        }
+        for (; x < n; x++)
+            for (r = 0; r < nrows; r++) {
+                float t = rows[r][x];
+                if (g[r] != 0.0f) {
+                    err[x] += g[r] * t;
+                    t += g[r] * h[x];
+                    rows[r][x] = t;
+                }
+                tail[r] += t * hn[x];
+            }
+        for (r = 0; r < nrows; r += 4) {     /* four rows' sums at a time (acc has 3 spare) */
+            __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[r], acc[r + 1]), _mm256_hadd_ps(acc[r + 2], acc[r + 3]));
+            __m128 q = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+            float o[4];
+            _mm_storeu_ps(o, q);
+            for (int k = 0; k < 4 && r + k < nrows; k++)
+                next[r + k] = o[k] + tail[r + k];
+        }
+    }
     #else
     static inline float w2v_dot(const float *a, const float *b, int n) {
         float s[16] = {0};   /* gcc keeps these in four SSE registers */
@@ -263,6 +348,12 @@ cdef extern from *:
             }
         }
     }
+    static void w2v_path_update_dot(float *err, const float *h, const float *hn, float **rows,
+                                    const float *g, int nrows, int n, float *next) {
+        w2v_path_update(err, h, rows, g, nrows, n);
+        for (int r = 0; r < nrows; r++)
+            next[r] = w2v_dot(hn, rows[r], n);
+    }
     static inline void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2,
                                 const float *b3, int n, float *out) {
         out[0] = w2v_dot(h, b0, n);
@@ -285,6 +376,8 @@ cdef extern from *:
     void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2, const float *b3,
                   int n, float *out) nogil
     void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) nogil
+    void w2v_path_update_dot(float *err, const float *h, const float *hn, float **rows, const float *g,
+                             int nrows, int n, float *next) nogil
     void w2v_sum_rows(float *out, float **rows, int k, int n) nogil
     void __builtin_prefetch(const void *p) nogil
     long long w2v_atomic_add(long long *p, long long v) nogil
@@ -504,6 +597,48 @@ cdef inline int predict(const Model *m, const float *h, uint32_t word, const uin
     return STATUS_OK
 
 
+cdef inline int path_gradients(const Model *m, int64_t d, int nb, const float *fs, float *gs, float alpha,
+                               double *path_loss) noexcept nogil:
+    """The gradients gs of path nodes d .. d + nb - 1 from their scores fs, as word2vec.c:
+    g = (1 - code - sigmoid(f)) * alpha; and their loss, -log sigmoid((1 - 2 code) f)."""
+    cdef int j, cell
+    cdef float f, code
+    cdef double pl = path_loss[0]    # a local sum: path_loss itself would be stored and reloaded every node
+    for j in range(nb):
+        f = fs[j]
+        if not (-BIG < f < BIG):           # NaN or infinite
+            return STATUS_NAN
+        code = <float>(m.path[d + j] & 1)
+        if -MAX_EXP < f < MAX_EXP:
+            # one table cell for both: g, and the loss -log sigmoid(f) + code * f
+            cell = <int>((f + MAX_EXP) * TABLE_SCALE)
+            gs[j] = (1 - code - SIGMOID_TABLE[cell]) * alpha
+            pl += NLL_TABLE[cell] + code * f
+        else:                              # word2vec.c and gensim skip a saturated node
+            gs[j] = 0.0
+            pl += fmaxf(0, (2 * code - 1) * f)
+    path_loss[0] = pl
+    return STATUS_OK
+
+
+cdef inline int path_rows(const Model *m, int64_t d, int nb, float **rows) noexcept nogil:
+    """The syn1 rows of path nodes d .. d + nb - 1, and three spare copies of the first for the
+    last group of four scores (their scores are not used)."""
+    cdef int j
+    for j in range(nb):
+        rows[j] = node_row(m, m.path[d + j] >> 1)
+    for j in range(nb, nb + 3):
+        rows[j] = rows[0]
+    return nb
+
+
+cdef inline void path_scores(const float *h, float **rows, int nb, int dim, float *fs) noexcept nogil:
+    """fs[j] = h . rows[j], four rows in one pass over h (rows has three spare entries)."""
+    cdef int k
+    for k in range(0, nb, 4):
+        w2v_dot4(h, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], dim, fs + k)
+
+
 cdef inline int predict_hs(const Model *m, const float *h, uint32_t word, float alpha, float *err,
                            double *loss) noexcept nogil:
     """Hierarchical softmax for one hidden vector h, as word2vec.c: at each inner node on the
@@ -516,38 +651,17 @@ cdef inline int predict_hs(const Model *m, const float *h, uint32_t word, float 
     four in one pass over h, then the updates: the same results as one node at a time, without
     each score waiting for the update before it."""
     cdef int64_t d = m.code_start[word], end = m.code_start[word + 1]
-    cdef int j, k, nb, dim = m.dim
+    cdef int nb
     cdef float *rows[PATH_BLOCK + 3]
     cdef float fs[PATH_BLOCK + 3]
     cdef float gs[PATH_BLOCK]
-    cdef float f, code
-    cdef int cell
-    cdef double path_loss = 0.0    # a local sum: loss[0] itself would be stored and reloaded every node
     while d < end:
-        nb = PATH_BLOCK if end - d >= PATH_BLOCK else <int>(end - d)
-        for j in range(nb):
-            rows[j] = node_row(m, m.path[d + j] >> 1)
-        for j in range(nb, nb + 3):
-            rows[j] = rows[0]                  # spare rows for the last group of four: scores unused
-        for k in range(0, nb, 4):
-            w2v_dot4(h, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], dim, fs + k)
-        for j in range(nb):
-            f = fs[j]
-            if not (-BIG < f < BIG):           # NaN or infinite
-                return STATUS_NAN
-            code = <float>(m.path[d + j] & 1)
-            if -MAX_EXP < f < MAX_EXP:
-                # one table cell for both: g as word2vec.c (g = (1 - code[d] - f) * alpha), and the
-                # loss -log sigmoid((1 - 2 code) f) = -log sigmoid(f) + code * f
-                cell = <int>((f + MAX_EXP) * TABLE_SCALE)
-                gs[j] = (1 - code - SIGMOID_TABLE[cell]) * alpha
-                path_loss += NLL_TABLE[cell] + code * f
-            else:                              # word2vec.c and gensim skip a saturated node
-                gs[j] = 0.0
-                path_loss += fmaxf(0, (2 * code - 1) * f)
-        w2v_path_update(err, h, rows, gs, nb, dim)     # err += g * row, row += g * h, for each row
+        nb = path_rows(m, d, PATH_BLOCK if end - d >= PATH_BLOCK else <int>(end - d), rows)
+        path_scores(h, rows, nb, m.dim, fs)
+        if path_gradients(m, d, nb, fs, gs, alpha, loss) != STATUS_OK:
+            return STATUS_NAN
+        w2v_path_update(err, h, rows, gs, nb, m.dim)     # err += g * row, row += g * h, for each row
         d += nb
-    loss[0] += path_loss
     return STATUS_OK
 
 
@@ -571,6 +685,50 @@ cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, cons
     if predict_all(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
         return STATUS_NAN
     axpy(1.0, neu1e, l1, m.dim)
+    return STATUS_OK
+
+
+cdef inline int sg_window(const Model *m, const uint32_t *ctx, int nctx, uint32_t word,
+                          const uint32_t *negs, float alpha, float *neu1e, double *loss) noexcept nogil:
+    """All the skip-gram pairs of one centre word's window, one after the other (each as
+    sg_example). Their hierarchical-softmax paths are the same (the centre word's), so when the
+    path fits in one block, each pair's path updates also compute the next pair's scores with
+    the rows as updated (w2v_path_update_dot): one pass over the path's rows a pair instead of
+    two. Only the order of the additions inside those scores differs from sg_example's."""
+    cdef int64_t d = 0
+    cdef int j, nb = 0, dim = m.dim, scored = 0
+    cdef float *rows[PATH_BLOCK + 3]
+    cdef float fs[PATH_BLOCK + 3]
+    cdef float gs[PATH_BLOCK]
+    cdef float *l1
+    cdef float *nxt
+    if m.hs:
+        d = m.code_start[word]
+        nb = <int>(m.code_start[word + 1] - d)
+    if nb == 0 or nb > PATH_BLOCK or nctx < 2:
+        for j in range(nctx):
+            if sg_example(m, ctx[j], word, negs, alpha, neu1e, loss) != STATUS_OK:
+                return STATUS_NAN
+        return STATUS_OK
+    path_rows(m, d, nb, rows)
+    l1 = in_row(m, ctx[0])
+    for j in range(nctx):
+        if not scored:
+            path_scores(l1, rows, nb, dim, fs)
+        memset(neu1e, 0, dim * sizeof(float))
+        if path_gradients(m, d, nb, fs, gs, alpha, loss) != STATUS_OK:
+            return STATUS_NAN
+        nxt = in_row(m, ctx[j + 1]) if j + 1 < nctx else NULL
+        # the next pair's input row is not changed by this pair unless it is the same row
+        scored = nxt != NULL and nxt != l1
+        if scored:
+            w2v_path_update_dot(neu1e, l1, nxt, rows, gs, nb, dim, fs)
+        else:
+            w2v_path_update(neu1e, l1, rows, gs, nb, dim)
+        if m.negative and predict(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
+            return STATUS_NAN
+        axpy(1.0, neu1e, l1, dim)
+        l1 = nxt
     return STATUS_OK
 
 
@@ -881,10 +1039,7 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
                     status = cbow_example(m, ctx, nctx, w, negs, alpha, neu1, neu1e, &res.loss)
                     res.examples += 1
                 else:   # skip-gram, one set of noise words for the whole window
-                    for j in range(nctx):
-                        status = sg_example(m, ctx[j], w, negs, alpha, neu1e, &res.loss)
-                        if status != STATUS_OK:
-                            break
+                    status = sg_window(m, ctx, nctx, w, negs, alpha, neu1e, &res.loss)
                     res.examples += nctx
             else:
                 for j in range(lo, hi):

@@ -300,33 +300,43 @@ class Word2Vec:
                        corpus_counts=v.counts, fingerprint=enc.fingerprint)
 
 
-def row_stride(dim):
+def row_stride(dim, lines=False):
     """Floats from one weight row to the next while training: dim rounded up to a whole number of
     64-byte cache lines when that costs at most 1/16 more memory (dim 300 -> 304, dim 200 -> 208),
     else dim. With the matrices 64-byte aligned, a padded row never shares a cache line with its
     neighbours and no vector load straddles two lines. In interleaved runs on wiki17m at dim 300,
     skip-gram gained 7-9 % (medians of paired runs) and CBOW stayed within noise (0.99-1.02x);
-    at dim 100 the padding (to 112, 12 % more arithmetic and memory) did not pay."""
+    at dim 100 the padding (to 112, 12 % more memory) did not pay.
+
+    lines=True pads at any dim: skip-gram with hierarchical softmax (sg_lines), whose pairs
+    load and store the same path rows one pair after the other; there a row straddling cache
+    lines costs split loads and stores, and padding dim 100 to 112 gained about 10 % (medians of
+    five alternating runs on 5M words of wiki17m, 1 thread)."""
     padded = -(-dim // 16) * 16
-    return padded if (padded - dim) * 16 <= dim else dim
+    return padded if lines or (padded - dim) * 16 <= dim else dim
 
 
-def _aligned_rows(vocab_size, dim):
-    """A zeroed float32 (vocab_size, dim) view with rows row_stride(dim) apart, the first at a
-    64-byte boundary."""
-    stride = row_stride(dim)
+def sg_lines(p):
+    """Whether parameters p train with rows padded to whole cache lines (see row_stride)."""
+    return bool(p.hs) and p.model == "sg"
+
+
+def _aligned_rows(vocab_size, dim, lines=False):
+    """A zeroed float32 (vocab_size, dim) view with rows row_stride(dim, lines) apart, the first
+    at a 64-byte boundary."""
+    stride = row_stride(dim, lines)
     raw = np.zeros(vocab_size * stride + 16, dtype=np.float32)
     off = (-raw.ctypes.data % 64) // 4
     return raw[off:off + vocab_size * stride].reshape(vocab_size, stride)[:, :dim]
 
 
-def input_weights(vocab_size, dim, seed):
+def input_weights(vocab_size, dim, seed, lines=False):
     """syn0 uniform in [-1/dim, 1/dim) (gensim's range; word2vec.c's is half as wide, which
     measured 0.6-1.1 analogy points lower after one epoch on wiki17m), a view with rows
     row_stride(dim) apart (see there); compact_rows() makes it a plain array again. The values
     do not depend on the stride."""
     rng = np.random.default_rng(seed)
-    syn0 = _aligned_rows(vocab_size, dim)
+    syn0 = _aligned_rows(vocab_size, dim, lines)
     block = max(1, (1 << 20) // dim)      # rows drawn at a time: the same stream as one big draw
     for start in range(0, vocab_size, block):
         rows = rng.random((min(block, vocab_size - start), dim), dtype=np.float32)
@@ -336,9 +346,9 @@ def input_weights(vocab_size, dim, seed):
     return syn0
 
 
-def output_weights(rows, dim):
+def output_weights(rows, dim, lines=False):
     """An output matrix (syn1neg: V rows; syn1: V - 1), zero as in word2vec.c, laid out as syn0."""
-    return _aligned_rows(rows, dim)
+    return _aligned_rows(rows, dim, lines)
 
 
 def init_weights(vocab_size, dim, seed):
@@ -349,9 +359,10 @@ def init_weights(vocab_size, dim, seed):
 def model_weights(vocab_size, p):
     """(syn0, syn1neg, syn1) for parameters p: syn1neg only with negative sampling, syn1 only
     with hierarchical softmax; what is not used is not allocated (None)."""
-    return (input_weights(vocab_size, p.dim, p.seed),
-            output_weights(vocab_size, p.dim) if p.negative else None,
-            output_weights(vocab_size - 1, p.dim) if p.hs else None)
+    lines = sg_lines(p)
+    return (input_weights(vocab_size, p.dim, p.seed, lines),
+            output_weights(vocab_size, p.dim, lines) if p.negative else None,
+            output_weights(vocab_size - 1, p.dim, lines) if p.hs else None)
 
 
 def compact_rows(a):
@@ -725,6 +736,7 @@ class MemoryEstimate:
     negative: bool = True       # syn1neg and the alias table are allocated
     hs: bool = False            # syn1 and the Huffman tree are allocated
     tree_bytes: int = None      # the Huffman tree's arrays, when known (else HuffmanTree.estimate_bytes)
+    lines: bool = False         # rows padded to whole cache lines at any dim (row_stride, sg_lines)
 
     @property
     def rows(self):             # weight rows: syn0, syn1neg (V each), syn1 (V - 1)
@@ -734,7 +746,7 @@ class MemoryEstimate:
     def hot_bytes(self):        # each worker's copies of the hot rows (its own and a snapshot, every matrix)
         hot = hot_rows(self.threads, self.vocab_size, self.dim)
         rows = hot * (1 + bool(self.negative)) + (min(hot, self.vocab_size - 1) if self.hs and HOT_NODES else 0)
-        return self.threads * 2 * rows * row_stride(self.dim) * 4
+        return self.threads * 2 * rows * row_stride(self.dim, self.lines) * 4
 
     @property
     def table_bytes(self):      # counts and keep probabilities (12 bytes a word), alias table (8), Huffman tree
@@ -745,7 +757,7 @@ class MemoryEstimate:
 
     @property
     def model_bytes(self):      # the weight matrices (rows padded, see row_stride), the tables, the hot rows
-        return self.rows * row_stride(self.dim) * 4 + self.table_bytes + self.hot_bytes
+        return self.rows * row_stride(self.dim, self.lines) * 4 + self.table_bytes + self.hot_bytes
 
     @property
     def corpus_bytes(self):     # the encoded corpus, unless it lives in --cache-dir files
@@ -777,7 +789,7 @@ class MemoryEstimate:
         # the encoded corpus is already in memory, so MemAvailable no longer includes it
         return cls(vocab_size=len(encoded.vocab), dim=p.dim, tokens=len(encoded.ids), cache_dir=cache_dir,
                    exact=True, available=available, threads=p.threads, chunk_words=p.chunk_words,
-                   negative=p.negative > 0, hs=p.hs, tree_bytes=tree_bytes)
+                   negative=p.negative > 0, hs=p.hs, tree_bytes=tree_bytes, lines=sg_lines(p))
 
     def describe(self):
         what = "memory" if self.exact else "memory (estimated before reading)"
@@ -785,7 +797,7 @@ class MemoryEstimate:
                   if self.cache_dir is None else f"encoded corpus in {self.cache_dir} (memory-mapped)")
         hot = f", and {_fmt_bytes(self.hot_bytes)} of frequent words' rows copied by {self.threads} workers" \
             if self.hot_bytes else ""
-        stride = row_stride(self.dim)
+        stride = row_stride(self.dim, self.lines)
         dims = f"{self.dim} dims" if stride == self.dim else f"{self.dim} dims (rows padded to {stride})"
         words = f"{1 + bool(self.negative)} x {self.vocab_size:,} words"
         if self.hs:
@@ -832,7 +844,7 @@ def estimate_memory(corpus, p, cache_dir=None, available=None):
     return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
                           available=available if available is not None else available_memory(),
                           scan_bytes=scan_bytes, threads=p.threads,
-                          chunk_words=p.chunk_words, negative=p.negative > 0, hs=p.hs)
+                          chunk_words=p.chunk_words, negative=p.negative > 0, hs=p.hs, lines=sg_lines(p))
 
 
 # ---------------------------------------------------------------------------------------
