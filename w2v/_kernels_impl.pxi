@@ -603,7 +603,8 @@ cdef inline int path_gradients(const Model *m, int64_t d, int nb, const float *f
     g = (1 - code - sigmoid(f)) * alpha; and their loss, -log sigmoid((1 - 2 code) f)."""
     cdef int j, cell
     cdef float f, code
-    cdef double pl = path_loss[0]    # a local sum: path_loss itself would be stored and reloaded every node
+    cdef float one = 1.0, zero = 0.0, two = 2.0     # float, not double, arithmetic (a bare 1 would be 1.0)
+    cdef float pl = 0.0                 # this block's loss (at most PATH_BLOCK terms)
     for j in range(nb):
         f = fs[j]
         if not (-BIG < f < BIG):           # NaN or infinite
@@ -612,12 +613,12 @@ cdef inline int path_gradients(const Model *m, int64_t d, int nb, const float *f
         if -MAX_EXP < f < MAX_EXP:
             # one table cell for both: g, and the loss -log sigmoid(f) + code * f
             cell = <int>((f + MAX_EXP) * TABLE_SCALE)
-            gs[j] = (1 - code - SIGMOID_TABLE[cell]) * alpha
+            gs[j] = (one - code - SIGMOID_TABLE[cell]) * alpha
             pl += NLL_TABLE[cell] + code * f
         else:                              # word2vec.c and gensim skip a saturated node
-            gs[j] = 0.0
-            pl += fmaxf(0, (2 * code - 1) * f)
-    path_loss[0] = pl
+            gs[j] = zero
+            pl += fmaxf(zero, (two * code - one) * f)
+    path_loss[0] += pl
     return STATUS_OK
 
 
