@@ -175,6 +175,35 @@ cdef extern from *:
             out[x] = t;
         }
     }
+    /* rows[r] += x for r = 0 .. k - 1, in that order (CBOW's error to every context word): x is
+       loaded once per 32 floats for all the rows instead of once per row. */
+    static void w2v_add_to_rows(float **rows, int k, const float *x, int n) {
+        int i = 0, r;
+        for (; i + 32 <= n; i += 32) {
+            __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+            __m256 x2 = _mm256_loadu_ps(x + i + 16), x3 = _mm256_loadu_ps(x + i + 24);
+            for (r = 0; r < k; r++) {
+                float *u = rows[r] + i;
+                _mm256_storeu_ps(u, _mm256_add_ps(_mm256_loadu_ps(u), x0));
+                _mm256_storeu_ps(u + 8, _mm256_add_ps(_mm256_loadu_ps(u + 8), x1));
+                _mm256_storeu_ps(u + 16, _mm256_add_ps(_mm256_loadu_ps(u + 16), x2));
+                _mm256_storeu_ps(u + 24, _mm256_add_ps(_mm256_loadu_ps(u + 24), x3));
+            }
+        }
+        for (; i + 8 <= n; i += 8) {
+            __m256 x0 = _mm256_loadu_ps(x + i);
+            for (r = 0; r < k; r++)
+                _mm256_storeu_ps(rows[r] + i, _mm256_add_ps(_mm256_loadu_ps(rows[r] + i), x0));
+        }
+        for (; i + 4 <= n; i += 4) {
+            __m128 x0 = _mm_loadu_ps(x + i);
+            for (r = 0; r < k; r++)
+                _mm_storeu_ps(rows[r] + i, _mm_add_ps(_mm_loadu_ps(rows[r] + i), x0));
+        }
+        for (; i < n; i++)
+            for (r = 0; r < k; r++)
+                rows[r][i] += x[i];
+    }
     /* The updates of a path: for each row r with g[r] != 0, err += g[r] * row; row += g[r] * h (the
        row as it was in both). Done 32 floats at a time across all the rows, so err and h stay in
        registers: each row is loaded and stored once, err once per 32 floats of the whole path
@@ -348,6 +377,12 @@ cdef extern from *:
             }
         }
     }
+    static void w2v_add_to_rows(float **rows, int k, const float *x, int n) {
+        int i, r;
+        for (r = 0; r < k; r++)
+            for (i = 0; i < n; i++)
+                rows[r][i] += x[i];
+    }
     static void w2v_path_update_dot(float *err, const float *h, const float *hn, float **rows,
                                     const float *g, int nrows, int n, float *next) {
         w2v_path_update(err, h, rows, g, nrows, n);
@@ -379,6 +414,7 @@ cdef extern from *:
     void w2v_path_update_dot(float *err, const float *h, const float *hn, float **rows, const float *g,
                              int nrows, int n, float *next) nogil
     void w2v_sum_rows(float *out, float **rows, int k, int n) nogil
+    void w2v_add_to_rows(float **rows, int k, const float *x, int n) nogil
     void __builtin_prefetch(const void *p) nogil
     long long w2v_atomic_add(long long *p, long long v) nogil
     long long w2v_atomic_load(long long *p) nogil
@@ -740,7 +776,8 @@ cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_cont
     the centre word. As in word2vec.c and gensim (cbow_mean=1) the error is added to every
     context vector undivided."""
     cdef int d, j, dim = m.dim
-    cdef float scale = 1.0 / n_context
+    cdef float one = 1.0
+    cdef float scale = one / <float>n_context
     cdef float *rows[SUM_ROWS]
     memset(neu1e, 0, dim * sizeof(float))
     if n_context <= SUM_ROWS:       # the sum in one pass (the same additions, in the same order)
@@ -756,8 +793,11 @@ cdef inline int cbow_example(const Model *m, const uint32_t *context, int n_cont
             neu1[d] *= scale
     if predict_all(m, neu1, word, negs, alpha, neu1e, loss) != STATUS_OK:
         return STATUS_NAN
-    for j in range(n_context):
-        axpy(1.0, neu1e, in_row(m, context[j]), dim)
+    if n_context <= SUM_ROWS:       # the error to every context row, in one pass
+        w2v_add_to_rows(rows, n_context, neu1e, dim)
+    else:
+        for j in range(n_context):
+            axpy(1.0, neu1e, in_row(m, context[j]), dim)
     return STATUS_OK
 
 
