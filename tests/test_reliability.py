@@ -257,10 +257,12 @@ def test_first_ctrl_c_saves_the_model_so_far(tmp_path, big_corpus):
 
 def test_second_ctrl_c_aborts_at_once(tmp_path, big_corpus):
     """Chunks of a whole epoch at dim 1000 take seconds: the first Ctrl-C waits for them, the
-    second gives up at once, without writing anything."""
+    second gives up at once, without writing anything. Both come after the first epoch, when the
+    Ctrl-C handler is surely in place (not only after the memory line, which a busy machine may
+    print well before training starts), during the second epoch's only chunk."""
     slow_chunks = ("--dim", "1000", "--sample", "0", "--window", "10", "--chunk-words", "1000000")
-    code, seconds, err, out = _start_and_interrupt(tmp_path, big_corpus, flags=slow_chunks, wait_for="memory:",
-                                                   second_after=0.2)
+    code, seconds, err, out = _start_and_interrupt(tmp_path, big_corpus, flags=slow_chunks,
+                                                   wait_for="epoch 1/50 done", second_after=0.2)
     assert code == 130 and "stopping: letting the chunks in progress finish" in err, err
     # without the abort, the chunks would be drained and the partial vectors saved, with another message
     assert "w2v: interrupted" in err and "training was interrupted" not in err and "Traceback" not in err
