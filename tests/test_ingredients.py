@@ -367,16 +367,23 @@ def test_the_trainer_hands_the_kernel_count_to_the_power(planted_corpus, monkeyp
 
 def run_two_workers(state, bounds):
     """Two threads claim chunks from a shared cursor, as the trainer's workers do. Returns the
-    (start, end) time of every chunk, by worker."""
+    (start, end) time of every chunk, by worker. Each waits for the other to hold its first chunk
+    before training it: on a busy machine the second thread could otherwise start only after the
+    first had taken every chunk (a run of a few milliseconds)."""
     lock = threading.Lock()
     cursor = [0]
     spans = [[], []]
+    both = threading.Barrier(2, timeout=60)
 
     def work(k):
+        first = True
         while True:
             with lock:
                 c = cursor[0]
                 cursor[0] += 1
+            if first:
+                both.wait()
+                first = False
             if c >= len(bounds) - 1:
                 return
             t0 = time.perf_counter()
