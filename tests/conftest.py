@@ -1,3 +1,4 @@
+import signal
 import subprocess
 import sys
 
@@ -95,3 +96,11 @@ def _kernel_builds():
 def kernels(request):
     """Each compiled build of the kernels this CPU can run (generic, and avx2 where supported)."""
     return _kernel_builds()[request.param]
+
+
+def sigint_default():
+    """A subprocess's preexec_fn: SIGINT at its default disposition, as for a command run in the
+    foreground of a terminal. A suite started in the background by a non-interactive shell has
+    SIGINT ignored, its children inherit that, and w2v (as any program that honours nohup) then
+    leaves Ctrl-C ignored: a test of Ctrl-C would see no interruption."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

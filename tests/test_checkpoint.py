@@ -15,7 +15,7 @@ import pytest
 import w2v
 from w2v import corpus as corpus_module
 from w2v.cli import main
-from conftest import write_planted_corpus
+from conftest import sigint_default, write_planted_corpus
 
 train_module = importlib.import_module("w2v.train")   # the module (w2v.train is the function)
 SMALL = dict(dim=16, window=4, negative=5, min_count=1, sample=0, epochs=3, threads=1, seed=5, chunk_words=2000)
@@ -326,7 +326,8 @@ def _run_until_done(cmd, ck, rng, signals, env):
     for sig in list(signals) + [None] * 3:
         argv = cmd + (["--resume", str(ck)] if ck.exists() else [])
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                cwd=ck.parent)   # not the source tree: import the installed package
+                                cwd=ck.parent,   # not the source tree: import the installed package
+                                preexec_fn=sigint_default)
         if sig is not None:
             first = proc.stderr.readline()      # started: past the imports, on a loaded machine too
             time.sleep(rng.uniform(0.3, 1.0))

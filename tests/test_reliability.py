@@ -17,7 +17,7 @@ import pytest
 import w2v
 from w2v import corpus as corpus_module
 from w2v.cli import main
-from conftest import cli_unprivileged, run_unprivileged, write_planted_corpus
+from conftest import cli_unprivileged, run_unprivileged, sigint_default, write_planted_corpus
 
 train_module = importlib.import_module("w2v.train")
 SMALL = dict(dim=16, window=4, negative=5, min_count=1, sample=0, epochs=2, threads=1, seed=5)
@@ -200,7 +200,7 @@ def _start_and_interrupt(tmp_path, corpus, flags=("--dim", "64", "--chunk-words"
     cmd = [sys.executable, "-m", "w2v", "train", str(corpus), "-o", str(out), "--epochs", "50",
            "--min-count", "1", "--threads", "2", *flags]
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
+                            cwd=tmp_path, preexec_fn=sigint_default)
     lines = []
     for line in proc.stderr:             # wait until training has started
         lines.append(line)
@@ -233,7 +233,7 @@ def test_a_ctrl_c_after_the_work_is_done_changes_nothing(tmp_path):
             "from w2v.cli import run\n"
             "run()\n")
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, cwd=tmp_path,
-                          timeout=120)
+                          timeout=120, preexec_fn=sigint_default)
     assert done.returncode == 0 and "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, \
         (done.returncode, done.stderr)
     assert (tmp_path / "v.w2v").exists()
