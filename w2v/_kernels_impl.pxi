@@ -719,7 +719,16 @@ cdef inline int sg_example(const Model *m, uint32_t context, uint32_t word, cons
     the centre word (against `negative` noise words and/or along its Huffman path)."""
     cdef float *l1 = in_row(m, context)
     memset(neu1e, 0, m.dim * sizeof(float))
-    if predict_all(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
+    if m.hs and predict_hs(m, l1, word, alpha, neu1e, loss) != STATUS_OK:
+        return STATUS_NAN
+    return sg_pair_end(m, l1, word, negs, alpha, neu1e, loss)
+
+
+cdef inline int sg_pair_end(const Model *m, float *l1, uint32_t word, const uint32_t *negs, float alpha,
+                            float *neu1e, double *loss) noexcept nogil:
+    """The rest of a skip-gram pair after its hierarchical softmax (if on): negative sampling into
+    the same gradient neu1e, then neu1e added to the input row l1."""
+    if m.negative and predict(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
         return STATUS_NAN
     axpy(1.0, neu1e, l1, m.dim)
     return STATUS_OK
@@ -762,9 +771,8 @@ cdef inline int sg_window(const Model *m, const uint32_t *ctx, int nctx, uint32_
             w2v_path_update_dot(neu1e, l1, nxt, rows, gs, nb, dim, fs)
         else:
             w2v_path_update(neu1e, l1, rows, gs, nb, dim)
-        if m.negative and predict(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
+        if sg_pair_end(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
             return STATUS_NAN
-        axpy(1.0, neu1e, l1, dim)
         l1 = nxt
     return STATUS_OK
 
