@@ -4,13 +4,12 @@ workers on the tree's shared rows, and the trainer's parameters, files and memor
 test_ingredients.py; resuming exactly: test_checkpoint.py.)"""
 import heapq
 import importlib
-import os
 
 import numpy as np
 import pytest
 
 import w2v
-from w2v.vocab import EOS, HuffmanTree, huffman_tree, tie_keys
+from w2v.vocab import EOS, HuffmanTree
 
 from conftest import neighbour_accuracy, write_planted_corpus
 from test_ingredients import ids_of, overlap, run_two_workers
@@ -139,66 +138,6 @@ def test_counts_in_any_order_give_each_word_its_own_path():
     assert int((many * t.lengths).sum()) == optimal_cost(many)
 
 
-def sibling_pairs(tree):
-    """Pairs of words that are the two children of one inner node."""
-    by_parent = {}
-    for w in range(len(tree)):
-        codes, points = tree.path(w)
-        if len(points):
-            by_parent.setdefault(int(points[-1]), []).append(w)
-    return sorted(tuple(ws) for ws in by_parent.values() if len(ws) == 2)
-
-
-def test_ties_go_by_the_words_keys_not_by_where_they_are_in_the_vocabulary():
-    """Words of equal count in vocabulary order are the words in the order they first appear: word2vec.c's
-    tree makes neighbours siblings. With keys, a word's path depends on its count and key only: the same
-    in a vocabulary in any order, and tied neighbours are no longer paired off."""
-    words = [f"w{i}" for i in range(100)]
-    counts = np.array([50, 40, 30] + [3] * 64 + [1] * 33)
-    plain, keyed = HuffmanTree(counts), HuffmanTree(counts, tie_keys(words))
-    assert int((counts * keyed.lengths).sum()) == optimal_cost(counts)
-    tied = [p for p in sibling_pairs(plain) if p[0] >= 3]
-    assert len(tied) >= 40 and all(b == a + 1 for a, b in tied)          # word2vec.c: neighbours
-    keyed_tied = [p for p in sibling_pairs(keyed) if p[0] >= 3]
-    assert len(keyed_tied) >= 40 and sum(b == a + 1 for a, b in keyed_tied) <= 5
-    perm = np.random.default_rng(1).permutation(100)
-    shuffled = HuffmanTree(counts[perm], tie_keys([words[i] for i in perm]))
-    for i, w in enumerate(perm):
-        assert [a.tolist() for a in shuffled.path(i)] == [a.tolist() for a in keyed.path(w)]
-    with pytest.raises(ValueError, match="tie keys"):
-        HuffmanTree(counts, tie_keys(words[:-1]))
-
-
-def test_tie_keys_are_the_same_in_every_process():
-    """Not Python's hash(), which changes from one interpreter to the next."""
-    import subprocess
-    import sys
-    code = "from w2v.vocab import tie_keys; print(tie_keys(['king', 'caf\\xe9', 'x']).tolist())"
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env=dict(os.environ, PYTHONHASHSEED=str(seed))).stdout for seed in (1, 2)}
-    assert runs == {str(tie_keys(["king", "caf\xe9", "x"]).tolist()) + "\n"}
-    assert len(set(tie_keys([f"w{i}" for i in range(1000)]).tolist())) == 1000
-
-
-def test_a_model_keeps_its_tree_through_save_and_load(tmp_path, planted_corpus):
-    """A model trains, saves and resumes with the tree of keyed ties; a file from before the key was saved
-    was trained with word2vec.c's tree and keeps it."""
-    from w2v import checkpoint as ckpt
-    m = w2v.train(planted_corpus, hs=True, negative=0, min_count=1, epochs=1, threads=1, dim=8)
-    assert m.tree_ties == "hash"
-    m.save(tmp_path / "m.w2v")
-    back = w2v.Word2Vec.load(tmp_path / "m.w2v")
-    assert back.tree_ties == "hash"
-    assert [a.tolist() for a in back.tree] == [a.tolist() for a in huffman_tree(m.vocab)]
-    meta, words, counts, syn0, syn1neg, syn1 = ckpt.load(tmp_path / "m.w2v")
-    del meta["tree_ties"]
-    ckpt.save(tmp_path / "old.w2v", meta, words, counts, syn0, syn1neg, syn1)
-    old = w2v.Word2Vec.load(tmp_path / "old.w2v")
-    assert old.tree_ties == "order"
-    assert [a.tolist() for a in old.tree] == [a.tolist() for a in HuffmanTree(m.vocab.counts)]
-    assert [a.tolist() for a in old.tree] != [a.tolist() for a in back.tree]
-
-
 def test_tree_storage_is_flat():
     """One 4-byte entry (node << 1 | code bit) per bit of every word's code, plus V + 1 offsets:
     not a V x 40 matrix."""
@@ -286,9 +225,7 @@ def test_trainer_hands_the_kernel_hs_and_cbow_mean(planted_corpus, monkeypatch):
                   threads=1, dim=4)
     syn1neg, kw = seen[-1]
     assert syn1neg is None and kw["syn1"] is m.syn1 and kw["cbow_mean"] is False
-    # the tree with ties by the words' keys (not by vocabulary order)
-    assert [a.tolist() for a in kw["tree"]] == [a.tolist() for a in HuffmanTree(m.vocab.counts, tie_keys(m.vocab.words))]
-    assert [a.tolist() for a in kw["tree"]] != [a.tolist() for a in HuffmanTree(m.vocab.counts)]
+    assert [a.tolist() for a in kw["tree"]] == [a.tolist() for a in HuffmanTree(m.vocab.counts)]
     w2v.train(planted_corpus, model="cbow", min_count=1, epochs=1, threads=1, dim=4)
     syn1neg, kw = seen[-1]
     assert syn1neg is not None and kw["syn1"] is None and kw["cbow_mean"] is True

@@ -28,8 +28,7 @@ from .errors import W2VError
 from .params import Params
 from .corpus import BLOCK_BYTES, fingerprint_mismatch, open_corpus
 from .phrases import Phrases, resolve as resolve_phrases
-from .vocab import (EOS, TREE_TIES, Encoded, HuffmanTree, Spill, Vocab, alias_table, encode, huffman_tree,
-                    keep_probabilities, scan)
+from .vocab import EOS, Encoded, HuffmanTree, Spill, Vocab, alias_table, encode, keep_probabilities, scan
 from .vocab import read_vocab as load_vocab_file, save_vocab as write_vocab_file
 
 
@@ -65,8 +64,6 @@ class Word2Vec:
     syn1       output vectors of hierarchical softmax, one per inner node of the Huffman tree,
                shape (V - 1, dim), root first; None unless hs
     tree       the Huffman tree (vocab.HuffmanTree) over the vocabulary's counts, when hs
-    tree_ties  how that tree orders words of equal count (vocab.huffman_tree): "hash"; "order" for
-               models saved before that was the default
     """
 
     def __init__(self, params, vocab, syn0, syn1neg, syn1=None):
@@ -76,7 +73,6 @@ class Word2Vec:
         self.syn1neg = syn1neg
         self.syn1 = syn1
         self._tree = None
-        self.tree_ties = "hash"
         self.epochs_done = 0
         self.loss_history = []      # mean loss per positive example, per epoch
         self.timings = {}
@@ -113,7 +109,7 @@ class Word2Vec:
         if not self.params.hs:
             return None
         if self._tree is None:
-            self._tree = huffman_tree(self.vocab, self.tree_ties)
+            self._tree = HuffmanTree(self.vocab.counts)
         return self._tree
 
     def __repr__(self):
@@ -138,7 +134,6 @@ class Word2Vec:
             "fingerprint": self.fingerprint,
             "extra": self.extra,
             "phrases": self.phrases.to_dict() if self.phrases is not None else None,
-            "tree_ties": self.tree_ties,
         }
         _ckpt.save(path, meta, v.words, v.counts, self.syn0, self.syn1neg, self.syn1)
 
@@ -165,10 +160,6 @@ class Word2Vec:
             model.extra = dict(meta.get("extra") or {})
             if meta.get("phrases") is not None:
                 model.phrases = Phrases.from_dict(meta["phrases"])
-            # files written before the key was saved were trained with ties in vocabulary order
-            model.tree_ties = meta.get("tree_ties", "order")
-            if model.tree_ties not in TREE_TIES:
-                raise ValueError(f"unknown tree_ties {model.tree_ties!r}")
         except (KeyError, TypeError, ValueError, W2VError) as exc:
             raise W2VError(f"{os.fspath(path)} is damaged: bad model description ({exc})") from None
         return model
@@ -529,7 +520,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     if save_vocab is not None:
         write_vocab_file(encoded.vocab, save_vocab, sentence_ends=len(encoded.ids) - encoded.train_words)
         reporter.note(f"vocabulary written to {os.fspath(save_vocab)}")
-    tree = huffman_tree(encoded.vocab) if p.hs else None
+    tree = HuffmanTree(encoded.vocab.counts) if p.hs else None
     if check_memory:
         exact = MemoryEstimate.after_scan(encoded, p, cache_dir, available=available_memory(memory_limit),
                                           tree_bytes=tree.nbytes if tree else 0)

@@ -31,7 +31,6 @@ and the id stream are the same for both.
 import dataclasses
 import os
 import tempfile
-import zlib
 
 import numpy as np
 
@@ -101,62 +100,27 @@ def alias_table(counts, exponent=0.75):
     return _kernels.build_alias(np.ascontiguousarray(weights))
 
 
-TREE_TIES = ("hash", "order")   # how a Huffman tree orders words of equal count (see huffman_tree)
-
-
-def tie_keys(words):
-    """A fixed 32-bit key per word (CRC-32 of its UTF-8 bytes): the same word has the same key in any
-    vocabulary, on any machine, in any run."""
-    return np.fromiter((zlib.crc32(w.encode("utf-8", "surrogatepass")) for w in words), dtype=np.uint32,
-                       count=len(words))
-
-
-def huffman_tree(vocab, ties="hash"):
-    """The Huffman tree of a vocabulary for hierarchical softmax. Words of equal count are taken in the
-    order of their tie_keys ("hash", the default) or in vocabulary order ("order": word2vec.c's tree,
-    where the words of equal count are in the order they first appear in the corpus, so the rare
-    words paired as siblings are neighbours in the text, often from the same document; models saved
-    before "hash" was the default keep that tree). Both trees are optimal; "hash" trains better vectors
-    (benchmarks/results/hs-ties/)."""
-    if ties == "hash":
-        return HuffmanTree(vocab.counts, keys=tie_keys(vocab.words))
-    if ties == "order":
-        return HuffmanTree(vocab.counts)
-    raise ValueError(f"ties must be one of {', '.join(TREE_TIES)}, not {ties!r}")
-
-
 class HuffmanTree:
     """The Huffman tree of hierarchical softmax over the vocabulary's counts (word2vec.c's
     CreateBinaryTree, built in compiled code in O(V)), stored flat: word w's path from the root is
     entries code_start[w] .. code_start[w + 1] - 1 of `path` (uint32), each the inner node there
     (its syn1 row; the root is row 0 and rows go by descending count) shifted left by one bit,
-    or'ed with the branch taken (its code bit, 0 or 1). The same counts (and keys) always give the
-    same tree.
+    or'ed with the branch taken (its code bit, 0 or 1). The same counts always give the same tree.
 
     Counts in any order are taken (a vocabulary read from a file keeps the file's order; one grown
-    online appends its new words): the tree is built over the words sorted by descending count,
-    ties by `keys` when given (then by word order), and each word keeps its own path."""
+    online appends its new words): the tree is built over the words sorted by descending count
+    (ties in word order), and each word keeps its own path."""
 
-    def __init__(self, counts, keys=None):
+    def __init__(self, counts):
         counts = np.ascontiguousarray(counts, dtype=np.int64)
-        n = len(counts)
-        order = None
-        if keys is not None:
-            keys = np.asarray(keys)
-            if keys.shape != counts.shape:
-                raise ValueError(f"{len(keys)} tie keys for {n} counts")
-            order = np.lexsort((keys, -counts))          # stable: equal keys stay in word order
-        elif n > 1 and np.any(counts[1:] > counts[:-1]):
+        if len(counts) > 1 and np.any(counts[1:] > counts[:-1]):
             order = np.argsort(-counts, kind="stable")
-        if order is not None and np.array_equal(order, np.arange(n)):
-            order = None
-        if order is not None:
             path, start = _kernels.build_huffman(np.ascontiguousarray(counts[order]))
-            lengths = np.empty(n, dtype=np.int64)
+            lengths = np.empty(len(counts), dtype=np.int64)
             lengths[order] = np.diff(start)
-            code_start = np.zeros(n + 1, dtype=np.int64)
+            code_start = np.zeros(len(counts) + 1, dtype=np.int64)
             np.cumsum(lengths, out=code_start[1:])
-            source = np.empty(n, dtype=np.int64)
+            source = np.empty(len(counts), dtype=np.int64)
             source[order] = start[:-1]        # where each word's path starts in the sorted build
             gather = np.repeat(source - code_start[:-1], lengths) + np.arange(code_start[-1], dtype=np.int64)
             self.path_entries, self.code_start = path[gather], code_start
