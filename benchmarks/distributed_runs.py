@@ -58,7 +58,14 @@ def child(spec):
     import numpy as np
     import w2v
     params = dict(model=spec["model"], dim=spec["dim"], epochs=spec["epochs"], seed=spec["seed"])
+    import resource
     out = {}
+
+    def cpu_seconds():      # this process and its children that ended (the local cluster's workers)
+        a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+    c0 = cpu_seconds()
     t0 = time.perf_counter()
     if spec["kind"] == "single":
         model = w2v.train(spec["corpus"], threads=spec["threads"], quiet=True, **params)
@@ -85,6 +92,7 @@ def child(spec):
         out["rows_down_share"] = [float(np.mean([x[m] for r in rounds for x in r["rows_down"]])) / v for m in (0, 1)]
         out["recoveries"] = model.recoveries
     t1 = time.perf_counter()
+    out["cpu_s"] = cpu_seconds() - c0
     out.update(wall_s=t1 - t0, train_s=model.timings["train"], words_per_s=model.words_per_sec,
                vocab=len(model.vocab), loss_history=model.loss_history)
     model.wv.save(spec["output"], format="native")
@@ -225,8 +233,8 @@ def write_markdown(doc, path):
         f"Command: `{doc['command']}`",
         "",
         "| run | workers x threads | merge | rounds/epoch | wall s | train s | words/s | analogy % | WS353 | "
-        "MB/round (up+down) | MB total | merge s | other load | seeds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "MB/round (up+down) | MB total | merge s | CPU s | other load | seeds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = []
     for r in doc["runs"]:
@@ -236,7 +244,7 @@ def write_markdown(doc, path):
         rows = [r for r in doc["runs"] if r["name"] == name]
         r0 = rows[0]
         med = {k: _median([r.get(k) for r in rows]) for k in ("wall_s", "train_s", "words_per_s", "analogy", "ws353",
-                                                               "other_load", "reconcile_s")}
+                                                               "other_load", "reconcile_s", "cpu_s")}
         scores = ""
         if len(rows) > 1:
             scores = (f" ({100 * min(r['analogy'] for r in rows):.1f}-{100 * max(r['analogy'] for r in rows):.1f}; "
@@ -249,9 +257,11 @@ def write_markdown(doc, path):
             per_round = f"{(r0['bytes_up'] + r0['bytes_down']) / r0['rounds'] / 1e6:,.1f}"
             total = f"{(r0['bytes_up'] + r0['bytes_down']) / 1e6:,.0f}"
             rec = f"{med['reconcile_s']:.1f}"
+        cpu = "" if med["cpu_s"] is None else f"{med['cpu_s']:.0f}"
         lines.append(f"| {name} | {shape} | {merge} | {rounds} | {med['wall_s']:.1f} | {med['train_s']:.1f} | "
                      f"{med['words_per_s'] / 1e3:,.0f}k | {100 * med['analogy']:.2f} | {med['ws353']:.3f} | "
-                     f"{per_round} | {total} | {rec} | {med['other_load']:.2f} | "
+                     f"{per_round} | {total} | {rec} | {cpu} | "
+                     f"{med['other_load']:.2f} | "
                      f"{','.join(str(r['seed']) for r in rows)}{scores} |")
     lines += [
         "",
@@ -260,7 +270,8 @@ def write_markdown(doc, path):
         "**train s** the rounds (distributed) or the training loop (single); **words/s** corpus words x epochs / "
         "train s; **analogy %** questions-words over the 30,000 most frequent words; **WS353** Spearman; "
         "**MB/round** rows the workers sent plus rows sent back, per round, all workers; **merge s** the client's "
-        "reconciliation time in total; **other load** cores other processes kept busy during the run. With "
+        "reconciliation time in total; **CPU s** processor time of the run's process and of the processes it started "
+        "(the local cluster's workers), user and system; **other load** cores other processes kept busy during the run. With "
         "several seeds: medians, the range of the scores in brackets.",
     ]
     shares = [r for r in doc["runs"] if r["kind"] == "dist"]
