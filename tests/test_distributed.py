@@ -80,6 +80,22 @@ def test_reconcile_adds_every_workers_change(merge):
     np.testing.assert_array_equal(vb, master[[0, 1, 2]])
 
 
+def test_the_compiled_merge_refuses_rows_outside_the_master_copy():
+    from w2v import _kernels
+    master = np.zeros((4, 3), dtype=np.float32)
+    count, where = np.ones(4, dtype=np.int32), np.full(4, -1, dtype=np.int64)
+    with pytest.raises(ValueError, match="not a changed row"):
+        _kernels.merge_changes(master, np.array([7], dtype=np.int32), np.zeros((1, 3), dtype=np.float32), count,
+                               where, np.zeros((0, 3), dtype=np.float32))
+    count[1] = 2                        # changed by two workers, but no slot for its change
+    with pytest.raises(ValueError, match="not a changed row"):
+        _kernels.merge_changes(master, np.array([1], dtype=np.int32), np.zeros((1, 3), dtype=np.float32), count,
+                               where, np.zeros((0, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="outside"):
+        _kernels.apply_merged(master, np.array([9], dtype=np.int64), np.zeros((1, 3), dtype=np.float32), None, False)
+    assert not master.any()
+
+
 def test_scaled_merge_keeps_the_sum_where_rows_move_linearly_and_two_workers_worth_where_they_arrive():
     """Four workers; per worker k and row r a first-half change h and a whole-round change f = (1 + rho) h, so
     the second half moves the row rho times as far as the first: rho = 0 (rows 0-15: the row got where its

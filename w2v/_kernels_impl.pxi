@@ -1122,6 +1122,69 @@ cdef ChunkResult train_range(const Model *shared, int64_t start, int64_t end, ui
     return res
 
 
+def merge_changes(float[:, ::1] master, const int32_t[::1] rows, const float[:, ::1] values,
+                  const int32_t[::1] count, const int64_t[::1] where, float[:, ::1] acc):
+    """One worker's changed rows into a reconciliation of the master copy (w2v.distributed.reconcile),
+    in one pass: a row that no other worker changed (count[row] == 1) becomes the worker's row; the
+    change (values - master) of a row several workers changed is added to acc[where[row]], and that
+    master row is not written (every worker's change is taken against the round's start)."""
+    cdef Py_ssize_t i, j, n = rows.shape[0], dim = master.shape[1], v = master.shape[0]
+    cdef int32_t r
+    cdef int64_t k
+    cdef float *a
+    cdef float *m
+    cdef const float *x
+    if values.shape[0] != n or values.shape[1] != dim or acc.shape[1] != dim:
+        raise ValueError("rows, values and the master copy do not match")
+    if count.shape[0] != v or where.shape[0] != v:
+        raise ValueError("count and where must have a slot per row of the master copy")
+    for i in range(n):
+        r = rows[i]
+        if r < 0 or r >= v or count[r] < 1 or (count[r] > 1 and not 0 <= where[r] < acc.shape[0]):
+            raise ValueError(f"row {r} is not a changed row of the master copy")
+    with nogil:
+        for i in range(n):
+            r = rows[i]
+            x = &values[i, 0]
+            m = &master[r, 0]
+            if count[r] == 1:
+                memcpy(m, x, dim * sizeof(float))
+            else:
+                a = &acc[where[r], 0]
+                for j in range(dim):
+                    a[j] += x[j] - m[j]
+
+
+def apply_merged(float[:, ::1] master, const int64_t[::1] shared, const float[:, ::1] acc, const float[::1] factor,
+                 bint divide):
+    """master[shared[j]] += acc[j] (divided by factor[j] if divide, else times factor[j]; no factor: as is)."""
+    cdef Py_ssize_t i, j, n = shared.shape[0], dim = master.shape[1], v = master.shape[0]
+    cdef bint scaled = factor is not None
+    cdef float f
+    cdef float *m
+    cdef const float *a
+    if acc.shape[0] != n or acc.shape[1] != dim or (scaled and factor.shape[0] != n):
+        raise ValueError("shared rows, their changes and factors do not match")
+    for i in range(n):
+        if not 0 <= shared[i] < v:
+            raise ValueError(f"row {shared[i]} is outside the master copy")
+    with nogil:
+        for i in range(n):
+            m = &master[shared[i], 0]
+            a = &acc[i, 0]
+            if not scaled:
+                for j in range(dim):
+                    m[j] += a[j]
+            elif divide:
+                f = factor[i]
+                for j in range(dim):
+                    m[j] += a[j] / f
+            else:
+                f = factor[i]
+                for j in range(dim):
+                    m[j] += a[j] * f
+
+
 def _check_rows(float[:, :] a, name, Py_ssize_t dim, int64_t stride):
     if a.shape[0] > 0 and a.shape[1] > 1 and a.strides[1] != sizeof(float):
         raise ValueError(f"{name}: syn0, syn1neg and syn1 must have contiguous rows and the same row stride")

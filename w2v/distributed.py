@@ -46,6 +46,7 @@ import time
 import numpy as np
 
 from .corpus import fingerprint_mismatch, list_files
+from . import _kernels
 from .errors import W2VError
 from .params import Params, usable_cores
 from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporter, _RunStats, _aligned_rows,
@@ -484,22 +485,21 @@ def reconcile(master, changed, merge="scaled", halves=None):
     for rows, _ in changed:
         count[rows] += 1
     union = np.flatnonzero(count)
-    where = np.full(v, -1, dtype=np.int64)
-    where[union] = np.arange(len(union))
-    delta = np.zeros((len(union), master.shape[1]), dtype=np.float32)
-    for rows, values in changed:
-        delta[where[rows]] += values - master[rows]
-    c = count[union]
+    shared = np.flatnonzero(count > 1)          # the rows more than one worker changed
+    factor, divide = None, False
     if merge == "average":
-        delta /= c[:, None]
+        factor, divide = count[shared].astype(np.float32), True
     elif merge == "scaled" and halves is not None and len(changed) > 2:
-        k = 1.0 - contraction(master, changed, halves)[union] ** 2
-        scale = np.minimum(1.0, PULL / np.maximum(c * k, 1e-12))
-        delta *= scale.astype(np.float32)[:, None]
-    master[union] += delta
-    for rows, values in changed:
-        alone = count[rows] == 1
-        master[rows[alone]] = values[alone]
+        # measured before the master copy changes (each worker's change is taken against the round's start)
+        k = 1.0 - contraction(master, changed, halves)[shared] ** 2
+        factor = np.minimum(1.0, PULL / np.maximum(count[shared] * k, 1e-12)).astype(np.float32)
+    where = np.full(v, -1, dtype=np.int64)
+    where[shared] = np.arange(len(shared))
+    acc = np.zeros((len(shared), master.shape[1]), dtype=np.float32)
+    for rows, values in changed:      # a row one worker changed becomes its row; the others' changes add up in acc
+        _kernels.merge_changes(master, np.ascontiguousarray(rows, dtype=np.int32),
+                               np.ascontiguousarray(values, dtype=np.float32), count, where, acc)
+    _kernels.apply_merged(master, shared, acc, factor, divide)
     back = []
     for rows, _ in changed:
         mine = np.zeros(v, dtype=bool)
