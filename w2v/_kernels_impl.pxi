@@ -1130,7 +1130,6 @@ def merge_changes(float[:, ::1] master, const int32_t[::1] rows, const float[:, 
     master row is not written (every worker's change is taken against the round's start)."""
     cdef Py_ssize_t i, j, n = rows.shape[0], dim = master.shape[1], v = master.shape[0]
     cdef int32_t r
-    cdef int64_t k
     cdef float *a
     cdef float *m
     cdef const float *x
