@@ -341,6 +341,23 @@ def test_four_shards_on_two_workers_merge_each_row_between_the_sum_and_two_shard
     assert scale[c == 4].min() < 0.9
 
 
+def test_a_run_whose_merged_changes_overshoot_stops_with_an_error(client, tmp_path):
+    """Four shards' changes summed at a high constant rate grow every round without becoming infinite (the
+    kernels' own check never fires): the run must stop with an error, not return vectors of size 1e12."""
+    d = tmp_path / "four"
+    d.mkdir()
+    for i, n in enumerate((1300, 1200, 1100, 1000)):
+        write_planted_corpus(d / f"p{i}.txt", sentences=n, seed=20 + i)
+    params = dict(SMALL, epochs=3, alpha=0.5, min_alpha=0.5)
+    with pytest.raises(w2v.W2VError, match=r"diverged in epoch \d, round \d+: the loss per example rose to .* "
+                                           r"4 workers' merged changes overshoot; lower --alpha \(now 0.5\)") as err:
+        wd.train(d, client, workers=4, round_words=2000, merge="sum", **params)
+    assert "\n" not in str(err.value)
+    # the same shards, averaged, train without overshooting
+    m = wd.train(d, client, workers=4, round_words=2000, merge="average", **params)
+    assert np.isfinite(m.loss_history).all() and m.loss_history[-1] < 4.2
+
+
 def test_learning_rate_follows_global_progress(client, corpus):
     params = dict(SMALL, epochs=2, alpha=0.04, min_alpha=0.001)
     m = wd.train(corpus, client, round_words=2000, **params)
