@@ -1,4 +1,6 @@
 """Training end to end on small synthetic corpora with known structure."""
+import math
+
 import numpy as np
 import pytest
 
@@ -64,6 +66,30 @@ def test_subsampling_drops_frequent_words(tmp_path):
 def test_divergence_is_reported(planted_corpus):
     with pytest.raises(w2v.W2VError, match="diverged.*lower --alpha"):
         w2v.train(planted_corpus, threads=2, alpha=10.0, min_alpha=10.0, **SMALL)
+
+
+def test_a_loss_that_grows_without_bound_is_divergence(planted_corpus):
+    """At a constant rate of 0.5 the vectors grow for epochs before any score is infinite (the kernels' own
+    check): the loss per example passing 10x an untrained model's stops training as well."""
+    with pytest.raises(w2v.W2VError, match=r"^training diverged at epoch \d+: the loss per example rose to \S+ "
+                                           r"\(an untrained model's is 4\.16\); lower --alpha \(now 0\.5\)$"):
+        w2v.train(planted_corpus, **dict(SMALL, threads=1, epochs=6, alpha=0.5, min_alpha=0.5))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(negative=2), dict(hs=True, negative=0), dict(hs=True, negative=3),
+                                dict(model="cbow", hs=True, negative=1)])
+def test_the_untrained_loss_is_that_of_all_scores_zero(planted_corpus, kw):
+    """The output weights start at zero, so at a learning rate of ~0 every score is 0 and the loss per example
+    is ln 2 per output: 1 + negative for negative sampling, the path's nodes (their mean over the corpus's
+    words, sample 0 keeps them all) for hierarchical softmax."""
+    from w2v.train import untrained_loss
+    m = w2v.train(planted_corpus, **dict(SMALL, threads=1, epochs=1, alpha=1e-9, min_alpha=1e-9, sample=0, **kw))
+    # every output counts ln 2, but a noise word that is the centre word is skipped (word2vec.c's rule; with
+    # this small vocabulary about 1 % of them), and a path is the centre word's, the examples weighing words by
+    # their windows' pairs rather than their counts: within a few per cent
+    assert m.loss_history[0] == pytest.approx(untrained_loss(m), rel=0.03)
+    if m.params.hs:       # the path's nodes count: several more than the noise words
+        assert untrained_loss(m) > ((1 + m.params.negative) if m.params.negative else 0) * math.log(2) + 2
 
 
 def test_callback_can_stop_training(planted_corpus):

@@ -40,7 +40,6 @@ import asyncio
 import dataclasses
 import glob
 import logging
-import math
 import os
 import time
 
@@ -48,7 +47,7 @@ import numpy as np
 
 from .corpus import fingerprint_mismatch, list_files
 from . import _kernels
-from .errors import W2VError
+from .errors import DivergedError, W2VError
 from .params import Params, usable_cores
 from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporter, _RunStats, _aligned_rows,
                     _call, _fmt_bytes, _fmt_time, _segment, chunk_bounds, init_weights, train_state)
@@ -65,8 +64,6 @@ PULL = 2.0                  # merge "scaled": at most this many times the way on
                             # pull (2: like the sum of two workers, which never grows an overshoot)
 POLL_SECONDS = 0.005        # how often the client looks at the workers' rounds in flight
 RETRIES = 3                 # attempts of a shard's round on new replicas before the run gives up
-DIVERGED = 10.0             # a round whose loss per example passes this many times an untrained model's
-                            # ((1 + negative) ln 2: every score 0) has diverged; healthy training stays below it
 RECOVER_SECONDS = 60.0      # how long the client waits for a worker to take over a lost shard
 FRESH_WORKER_SECONDS = 5.0  # ... preferring, for this long, a worker that holds no replica yet
 
@@ -760,6 +757,12 @@ class _Driver:
                 try:
                     results[k] = fut.result()
                     del pending[k]
+                except DivergedError as exc:     # a replica's scores grew without bound after a merge
+                    if n == 1:
+                        raise
+                    gentler = "--merge average" if self.merge != "average" else "fewer workers"
+                    raise DivergedError(f"{exc}, or use {gentler}: the {n} workers' merged changes "
+                                        f"overshoot") from None
                 except (W2VError, MemoryError):
                     raise
                 except (Exception, asyncio.CancelledError) as exc:   # the worker holding the replica is gone
@@ -996,7 +999,6 @@ def _round(d, model, rnd, rows):
                   for m, name in enumerate(MATRICES)]
     d.incoming = [[back[k] for back in per_matrix] for k in range(n)]
     r2 = time.perf_counter()
-    _check_diverged(model, results, rnd, d.merge, n)
     up = sum(_nbytes(res["changed"]) + (_nbytes(res["halves"]) if res["halves"] else 0) for res in results)
     down = sum(_nbytes(x) for x in d.incoming)
     words = sum(res["words"] for res in results)
@@ -1025,23 +1027,6 @@ def _round(d, model, rnd, rows):
                          alpha=float(np.mean([res["alpha_end"] for res in results])), loss=loss, elapsed=elapsed,
                          round=d.done, rounds=d.planned, workers=n, bytes_up=up, bytes_down=down, seconds=r2 - r0,
                          reconcile_seconds=r2 - r1, recoveries=d.recoveries)
-
-
-def _check_diverged(model, results, rnd, merge, workers):
-    """Stop a run whose merged changes overshoot: the scores grow without bound but stay finite for a while
-    (the kernels stop at infinite ones), and the vectors would be useless."""
-    examples = sum(res["examples"] for res in results)
-    if not examples:
-        return
-    loss = sum(res["loss"] for res in results) / examples
-    untrained = (1 + model.params.negative) * math.log(2.0)
-    if loss <= DIVERGED * untrained:
-        return
-    s = model.schedule
-    gentler = "--merge average" if merge != "average" else "fewer workers"
-    raise W2VError(f"training diverged in epoch {s.epoch + 1}, round {rnd + 1 if rnd is not None else 'end'}: the "
-                   f"loss per example rose to {loss:.3g} (an untrained model's is {untrained:.2f}), the {workers} "
-                   f"workers' merged changes overshoot; lower --alpha (now {model.params.alpha:g}) or use {gentler}")
 
 
 def _save(d, model):

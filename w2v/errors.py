@@ -8,6 +8,11 @@ class W2VError(Exception):
     """
 
 
+class DivergedError(W2VError):
+    """Training that diverged: a score became NaN or infinite, or the loss per example grew far past an
+    untrained model's. The message says which and what to change (the learning rate)."""
+
+
 class UnknownWordError(W2VError, KeyError):
     """A word that is not in the vocabulary."""
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _kernels
 from . import checkpoint as _ckpt
-from .errors import W2VError
+from .errors import DivergedError, W2VError
 from .params import Params
 from .corpus import BLOCK_BYTES, fingerprint_mismatch, open_corpus
 from .phrases import Phrases, resolve as resolve_phrases
@@ -385,6 +385,33 @@ def compact_rows(a):
     for r in range(0, v, block):
         out[r:r + block] = a[r:r + block]     # the two overlap: numpy copies through a buffer of one block
     return out
+
+
+DIVERGED = 10.0          # training whose loss per example passes this many times an untrained model's has
+                         # diverged (healthy training stays below the untrained loss: 2.2-2.8 against 4.16 at
+                         # negative 5), though no score has become infinite yet
+
+
+def untrained_loss(model):
+    """The loss per example of a model whose every score is 0: ln 2 for each output of an example, the
+    centre word and its noise words, and with hierarchical softmax the nodes of its path (their number
+    averaged over the corpus's words)."""
+    p = model.params
+    outputs = (1 + p.negative) if p.negative else 0
+    if p.hs:
+        counts = np.asarray(model.vocab.counts, dtype=np.float64)
+        lengths = np.diff(np.asarray(model.tree.code_start))
+        outputs += float(np.dot(counts, lengths) / max(counts.sum(), 1.0))
+    return outputs * math.log(2.0)
+
+
+def diverged_message(model, loss, where):
+    """The error for training whose loss per example rose past DIVERGED x untrained_loss (None if not)."""
+    untrained = untrained_loss(model)
+    if loss <= DIVERGED * untrained:
+        return None
+    return (f"training diverged {where}: the loss per example rose to {loss:.3g} (an untrained model's is "
+            f"{untrained:.2f}); lower --alpha (now {model.params.alpha:g})")
 
 
 HOT_BYTES = 512 * 1024   # per worker and matrix: the rows of the most frequent words it keeps a copy of
@@ -1018,6 +1045,7 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run, end_c
     s = model.schedule
     n_chunks = len(bounds) - 1 if end_chunk is None else end_chunk
     epoch = s.epoch
+    limit = DIVERGED * untrained_loss(model)
     lock = threading.Lock()
     ctl = {"pause": False, "running": p.threads}
     finished = threading.Event()
@@ -1041,9 +1069,11 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run, end_c
                     run.kept += kept
                     run.loss += loss
                 if status == _kernels.NAN:
-                    raise W2VError(
+                    raise DivergedError(
                         f"training diverged (a score became NaN or infinite) at epoch {epoch + 1}; "
                         f"lower --alpha (now {p.alpha})")
+                if examples and loss > limit * examples:
+                    raise DivergedError(diverged_message(model, loss / examples, f"at epoch {epoch + 1}"))
                 if status == _kernels.STOPPED:
                     s.exact = False
                     return
