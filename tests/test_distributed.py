@@ -477,8 +477,19 @@ def test_cli_trains_on_the_workers_of_a_scheduler(tmp_path, capsys, client, corp
     err = capsys.readouterr().err
     assert code == 0, err
     assert "2 shards on 2 Dask workers" in err and "rounds over 2 shards" in err and "moved" in err
+    assert "lost accuracy" not in err
     kv = w2v.load(out)
     assert len(kv) == 64 and neighbour_accuracy(kv.index_to_key, kv.vectors) >= 0.95
+
+
+def test_more_than_two_shards_come_with_a_note_on_accuracy(tmp_path, capsys, client, corpus):
+    out = tmp_path / "v.w2v"
+    code = main(["train", str(corpus), "--distributed", client.scheduler.address, "--workers", "3", "--threads", "1",
+                 "--dim", "16", "--epochs", "1", "--min-count", "1", "--round-words", "3000", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "3 shards on 2 Dask workers" in err
+    assert "more than two shards the merged model has lost accuracy" in err and "before relying on 3" in err
 
 
 @pytest.mark.parametrize("argv, message", [
