@@ -349,7 +349,7 @@ def test_a_run_whose_merged_changes_overshoot_stops_with_an_error(client, tmp_pa
     for i, n in enumerate((1300, 1200, 1100, 1000)):
         write_planted_corpus(d / f"p{i}.txt", sentences=n, seed=20 + i)
     params = dict(SMALL, epochs=3, alpha=0.5, min_alpha=0.5)
-    with pytest.raises(w2v.W2VError, match=r"^training diverged at epoch \d: the loss per example rose to .*; lower "
+    with pytest.raises(w2v.DivergedError, match=r"^training diverged at epoch \d: the loss per example rose to .*; lower "
                                            r"--alpha \(now 0.5\), or use --merge average: the 4 workers' merged "
                                            r"changes overshoot$") as err:
         wd.train(d, client, workers=4, round_words=2000, merge="sum", **params)
@@ -357,6 +357,11 @@ def test_a_run_whose_merged_changes_overshoot_stops_with_an_error(client, tmp_pa
     # the same shards, averaged, train without overshooting
     m = wd.train(d, client, workers=4, round_words=2000, merge="average", **params)
     assert np.isfinite(m.loss_history).all() and m.loss_history[-1] < 4.2
+
+
+def test_one_shard_that_diverges_says_so_without_blaming_a_merge(client, corpus):
+    with pytest.raises(w2v.DivergedError, match=r"^training diverged .*lower --alpha \(now 0.5\)$"):
+        wd.train(corpus, client, workers=1, round_words=3000, **dict(SMALL, epochs=6, alpha=0.5, min_alpha=0.5))
 
 
 def test_learning_rate_follows_global_progress(client, corpus):

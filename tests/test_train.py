@@ -64,16 +64,40 @@ def test_subsampling_drops_frequent_words(tmp_path):
 
 
 def test_divergence_is_reported(planted_corpus):
-    with pytest.raises(w2v.W2VError, match="diverged.*lower --alpha"):
+    with pytest.raises(w2v.DivergedError, match="diverged.*lower --alpha"):
         w2v.train(planted_corpus, threads=2, alpha=10.0, min_alpha=10.0, **SMALL)
 
 
 def test_a_loss_that_grows_without_bound_is_divergence(planted_corpus):
     """At a constant rate of 0.5 the vectors grow for epochs before any score is infinite (the kernels' own
     check): the loss per example passing 10x an untrained model's stops training as well."""
-    with pytest.raises(w2v.W2VError, match=r"^training diverged at epoch \d+: the loss per example rose to \S+ "
+    with pytest.raises(w2v.DivergedError, match=r"^training diverged at epoch \d+: the loss per example rose to \S+ "
                                            r"\(an untrained model's is 4\.16\); lower --alpha \(now 0\.5\)$"):
         w2v.train(planted_corpus, **dict(SMALL, threads=1, epochs=6, alpha=0.5, min_alpha=0.5))
+
+
+def test_divergence_is_ten_times_the_untrained_loss(planted_corpus):
+    from w2v.train import diverged_message, untrained_loss
+    m = w2v.train(planted_corpus, **dict(SMALL, threads=1, epochs=1))
+    u = untrained_loss(m)
+    assert diverged_message(m, 9.99 * u, "at epoch 1") is None
+    assert diverged_message(m, 10.01 * u, "at epoch 1").startswith("training diverged at epoch 1: the loss per")
+
+
+def test_a_path_counts_as_often_as_its_word_occurs(tmp_path):
+    """On a skewed corpus the untrained loss of hierarchical softmax is the count-weighted mean path length
+    (ln 2 a node), not the mean over the vocabulary, which is far longer there."""
+    from w2v.train import untrained_loss
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(400)]
+    p = 1.0 / np.arange(1, 401)
+    path = tmp_path / "zipf.txt"
+    path.write_text("\n".join(" ".join(rng.choice(words, 12, p=p / p.sum())) for _ in range(3000)) + "\n")
+    m = w2v.train(path, hs=True, negative=0, dim=16, window=4, min_count=1, sample=0, epochs=1, threads=1,
+                  alpha=1e-9, min_alpha=1e-9)
+    assert m.loss_history[0] == pytest.approx(untrained_loss(m), rel=0.03)
+    per_word = np.diff(np.asarray(m.tree.code_start)) * math.log(2)
+    assert per_word.mean() > 1.15 * untrained_loss(m)
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(negative=2), dict(hs=True, negative=0), dict(hs=True, negative=3),

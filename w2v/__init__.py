@@ -59,7 +59,7 @@ if _installed is not None:
                        f"its {', '.join(_changed)} differ: run `pip install .` to use them", stacklevel=2)
 del _find_build, _differs
 
-from .errors import UnknownWordError, W2VError
+from .errors import DivergedError, UnknownWordError, W2VError
 from .params import Params
 from .train import Progress, StopTraining, Word2Vec, train
 
@@ -69,4 +69,4 @@ from .vectors import KeyedVectors, load
 from . import evaluate, geometry, phrases
 
 __all__ = ["train", "Word2Vec", "KeyedVectors", "load", "Params", "Progress", "StopTraining",
-           "W2VError", "UnknownWordError", "evaluate", "geometry", "phrases"]
+           "W2VError", "UnknownWordError", "DivergedError", "evaluate", "geometry", "phrases"]
