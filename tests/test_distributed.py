@@ -475,11 +475,16 @@ def test_cli_resumes_a_distributed_run_on_another_number_of_workers(tmp_path, ca
     np.testing.assert_array_equal(w2v.load(out).vectors, reference.syn0)
 
 
+def _train_on_scheduler(capsys, client, corpus, out, *flags):
+    """`w2v train` on the test cluster's scheduler, dim 16, 1 thread per worker: its exit code and stderr."""
+    code = main(["train", str(corpus), "--distributed", client.scheduler.address, "--threads", "1", "--dim", "16",
+                 "--min-count", "1", "--round-words", "3000", "-o", str(out), *flags])
+    return code, capsys.readouterr().err
+
+
 def test_cli_trains_on_the_workers_of_a_scheduler(tmp_path, capsys, client, corpus):
     out = tmp_path / "v.w2v"
-    code = main(["train", str(corpus), "--distributed", client.scheduler.address, "--threads", "1", "--dim", "16",
-                 "--epochs", "2", "--min-count", "1", "--round-words", "3000", "--chunk-words", "1000", "-o", str(out)])
-    err = capsys.readouterr().err
+    code, err = _train_on_scheduler(capsys, client, corpus, out, "--epochs", "2", "--chunk-words", "1000")
     assert code == 0, err
     assert "2 shards on 2 Dask workers" in err and "rounds over 2 shards" in err and "moved" in err
     assert "lost accuracy" not in err
@@ -488,10 +493,7 @@ def test_cli_trains_on_the_workers_of_a_scheduler(tmp_path, capsys, client, corp
 
 
 def test_more_than_two_shards_come_with_a_note_on_accuracy(tmp_path, capsys, client, corpus):
-    out = tmp_path / "v.w2v"
-    code = main(["train", str(corpus), "--distributed", client.scheduler.address, "--workers", "3", "--threads", "1",
-                 "--dim", "16", "--epochs", "1", "--min-count", "1", "--round-words", "3000", "-o", str(out)])
-    err = capsys.readouterr().err
+    code, err = _train_on_scheduler(capsys, client, corpus, tmp_path / "v.w2v", "--workers", "3", "--epochs", "1")
     assert code == 0, err
     assert "3 shards on 2 Dask workers" in err
     assert "more than two shards the merged model has lost accuracy" in err and "before relying on 3" in err

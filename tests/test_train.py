@@ -80,8 +80,9 @@ def test_divergence_is_ten_times_the_untrained_loss(planted_corpus):
     from w2v.train import diverged_message, untrained_loss
     m = w2v.train(planted_corpus, **dict(SMALL, threads=1, epochs=1))
     u = untrained_loss(m)
-    assert diverged_message(m, 9.99 * u, "at epoch 1") is None
-    assert diverged_message(m, 10.01 * u, "at epoch 1").startswith("training diverged at epoch 1: the loss per")
+    assert diverged_message(u, 9.99 * u, "at epoch 1", m.params.alpha) is None
+    why = diverged_message(u, 10.01 * u, "at epoch 1", m.params.alpha)
+    assert why.startswith("training diverged at epoch 1: the loss per")
 
 
 def test_a_path_counts_as_often_as_its_word_occurs(tmp_path):

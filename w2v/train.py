@@ -407,13 +407,13 @@ def untrained_loss(model):
     return outputs * math.log(2.0)
 
 
-def diverged_message(model, loss, where):
-    """The error for training whose loss per example rose past DIVERGED x untrained_loss (None if not)."""
-    untrained = untrained_loss(model)
+def diverged_message(untrained, loss, where, alpha):
+    """The error for training whose loss per example `loss` rose past DIVERGED x `untrained` (that of
+    untrained_loss), or None while it has not."""
     if loss <= DIVERGED * untrained:
         return None
     return (f"training diverged {where}: the loss per example rose to {loss:.3g} (an untrained model's is "
-            f"{untrained:.2f}); lower --alpha (now {model.params.alpha:g})")
+            f"{untrained:.2f}); lower --alpha (now {alpha:g})")
 
 
 HOT_BYTES = 512 * 1024   # per worker and matrix: the rows of the most frequent words it keeps a copy of
@@ -1047,7 +1047,7 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run, end_c
     s = model.schedule
     n_chunks = len(bounds) - 1 if end_chunk is None else end_chunk
     epoch = s.epoch
-    limit = DIVERGED * untrained_loss(model)
+    untrained = untrained_loss(model)
     lock = threading.Lock()
     ctl = {"pause": False, "running": p.threads}
     finished = threading.Event()
@@ -1074,8 +1074,9 @@ def _segment(model, state, bounds, callbacks, reporter, checkpointer, run, end_c
                     raise DivergedError(
                         f"training diverged (a score became NaN or infinite) at epoch {epoch + 1}; "
                         f"lower --alpha (now {p.alpha})")
-                if examples and loss > limit * examples:
-                    raise DivergedError(diverged_message(model, loss / examples, f"at epoch {epoch + 1}"))
+                why = examples and diverged_message(untrained, loss / examples, f"at epoch {epoch + 1}", p.alpha)
+                if why:
+                    raise DivergedError(why)
                 if status == _kernels.STOPPED:
                     s.exact = False
                     return
