@@ -249,6 +249,28 @@ def test_merged_vocabulary_is_the_single_process_one(client, tmp_path, min_count
     assert m.vocab.total_tokens == one.total_tokens and m.vocab.distinct == one.distinct
 
 
+@pytest.mark.parametrize("min_count", [1, 4])
+def test_a_replica_encodes_its_shard_as_reading_it_again_would(tmp_path, min_count):
+    """The ids a replica kept from counting, put into the run's vocabulary, are those encode() reads from the
+    files: words below min_count dropped, invalid UTF-8 that decodes to a vocabulary word kept, sentence ends
+    where they were."""
+    corpus = write_tie_corpus(tmp_path / "ties")
+    files = sorted(str(p) for p in (tmp_path / "ties").iterdir())
+    params = {k: v for k, v in SMALL.items() if k != "threads"}
+    vocab = scan(corpus, min_count=min_count).vocab
+    words = wd._pack(vocab.words)
+    kept = wd.Replica(0, files, params, threads=1)
+    kept.count()
+    assert set(kept.counted) == set(files)
+    info = kept.encode(words, vocab.counts)
+    again = wd.Replica(0, files, params, threads=1)
+    assert again.counted == {}
+    expect = again.encode(words, vocab.counts)
+    assert info == expect and (expect["oov_tokens"] > 0) == (min_count > 1)
+    np.testing.assert_array_equal(kept.ids, again.ids)
+    assert kept.counted == {}
+
+
 @pytest.mark.parametrize("rare_every", [1, 3])
 def test_one_worker_with_one_thread_repeats_the_single_process_run(client, corpus, rare_every):
     """Also when the rare rows wait for every 3rd round (and the epoch's end): no change is lost."""

@@ -50,7 +50,8 @@ from . import _kernels
 from .errors import DivergedError, W2VError
 from .params import Params, usable_cores
 from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporter, _RunStats, _aligned_rows,
-                    _call, _fmt_bytes, _fmt_time, _segment, chunk_bounds, init_weights, train_state)
+                    _call, _fmt_bytes, _fmt_time, _segment, available_memory, chunk_bounds, init_weights,
+                    train_state)
 from .vocab import EOS, Vocab, encode, scan
 
 ROUND_WORDS = 250_000       # default corpus words per worker (on the largest shard) between reconciliations
@@ -219,21 +220,23 @@ def frequent_rows(counts, share=FREQUENT_SHARE):
     return int(min(len(cum), np.searchsorted(cum, share * cum[-1]) + 1)) if len(cum) else 0
 
 
-def _first_appearance(ids, n_words):
-    """Word ids in the order they first occur in an encoded corpus (sentence ends skipped)."""
-    seen = np.zeros(n_words, dtype=bool)
-    out = []
-    step = 1 << 22
+def _reencode(ids, words, index, step=1 << 22):
+    """A file's ids in the vocabulary `index` (word -> id), from its ids in its own vocabulary `words`
+    (a scan with min_count 1 that pruned nothing): what encode() gives when it reads the file again.
+    Rewritten in place, block by block. Returns the ids and the number of tokens dropped (not in the
+    vocabulary)."""
+    drop = np.uint32(0xFFFFFFFE)
+    table = np.fromiter((index.get(w, drop) for w in words), dtype=np.uint32, count=len(words))
+    table = np.append(table, np.uint32(EOS))        # EOS (beyond every id) clips to it
+    pos = dropped = 0
     for i in range(0, len(ids), step):
-        block = np.asarray(ids[i:i + step])
-        block = block[block != EOS]
-        u, first = np.unique(block, return_index=True)
-        new = ~seen[u]
-        u, first = u[new], first[new]
-        seen[u] = True
-        out.append(u[np.argsort(first, kind="stable")])
-    out.append(np.flatnonzero(~seen))   # only if the scan pruned words whose ids it then dropped
-    return np.concatenate(out).astype(np.int64)
+        block = np.take(table, ids[i:i + step], mode="clip")
+        keep = block != drop
+        block = block[keep]
+        dropped += len(keep) - len(block)
+        ids[pos:pos + len(block)] = block
+        pos += len(block)
+    return ids[:pos], dropped
 
 
 def _has_tokens(name):
@@ -292,6 +295,7 @@ class Replica:
         self.vocab = None
         self.ids = None
         self.model = None
+        self.counted = {}       # count(): per file, its ids in its own vocabulary, for encode()
 
     def describe(self):
         import socket
@@ -301,16 +305,22 @@ class Replica:
         """Per file: its words in the order they first appear (one string, a word per line), their counts,
         and its token count."""
         out = []
+        self.counted = {}
+        room = (available_memory() or 0) // 4 if self.cache_dir is None else 0
         for name in self.files:
             try:
-                enc = scan(name, min_count=1, cache_dir=self.cache_dir)
+                enc = scan(name, min_count=1, cache_dir=self.cache_dir, first_seen=True)
             except W2VError:
                 if _has_tokens(name):
                     raise
                 out.append(dict(words="", counts=np.zeros(0, dtype=np.int64), tokens=0, pruned=0, threshold=0))
                 continue
             v = enc.vocab
-            order = _first_appearance(enc.ids, len(v))
+            if not v.pruned and enc.ids.nbytes <= room:
+                # kept for encode(): these ids in the run's vocabulary are what reading the file again gives
+                self.counted[name] = (enc.ids, v.words)
+                room -= enc.ids.nbytes
+            order = enc.first_seen
             del enc
             out.append(dict(words=_pack([v.words[i] for i in order.tolist()]), counts=v.counts[order],
                             tokens=v.total_tokens, pruned=v.pruned, threshold=v.prune_threshold))
@@ -323,11 +333,19 @@ class Replica:
         if files is not None:
             self.files = list(files)
         self.vocab = Vocab(words=_unpack(words), counts=np.asarray(counts, dtype=np.int64))
-        parts, oov = [], 0
+        counted, self.counted = self.counted, {}
+        parts, oov, index = [], 0, None
         for name in self.files:
-            enc = encode(name, self.vocab, cache_dir=self.cache_dir)
-            parts.append(enc.ids)
-            oov += enc.oov_tokens
+            if name in counted:
+                if index is None:
+                    index = {w: i for i, w in enumerate(self.vocab.words)}
+                ids, dropped = _reencode(*counted.pop(name), index)
+            else:
+                enc = encode(name, self.vocab, cache_dir=self.cache_dir)
+                ids, dropped = enc.ids, enc.oov_tokens
+            parts.append(ids)
+            oov += dropped
+        del counted
         self.ids = _concatenate(parts, self.cache_dir) if parts else np.empty(0, dtype=np.uint32)
         self.bounds = chunk_bounds(self.ids, self.params.chunk_words)
         step = 1 << 24
@@ -371,6 +389,7 @@ class Replica:
             for name, start, (changed, values) in zip(MATRICES, self.start, incoming):
                 getattr(self.model, name)[changed] = values
                 start[changed] = values
+        t_apply = time.perf_counter() - t0
         s = self.model.schedule
         s.epoch_loss, s.epoch_examples, s.epoch_words, s.exact = 0.0, 0, 0, True
         run = _RunStats()
@@ -397,7 +416,8 @@ class Replica:
                    for name, start in zip(MATRICES, self.start)]
         return {"shard": self.shard, "words": s.epoch_words, "examples": s.epoch_examples, "loss": s.epoch_loss,
                 "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
-                "train_seconds": t1 - t0, "diff_seconds": time.perf_counter() - t1, "changed": changed,
+                "train_seconds": t1 - t0, "apply_seconds": t_apply, "diff_seconds": time.perf_counter() - t1,
+                "changed": changed,
                 "halves": halves}
 
 
@@ -1020,6 +1040,8 @@ def _round(d, model, rnd, rows):
     d.log.append({"epoch": s.epoch, "round": rnd, "full": rows is None, "words": words,
                   "seconds": r2 - r0, "reconcile_seconds": r2 - r1,
                   "train_seconds": [res["train_seconds"] for res in results],
+                  "diff_seconds": [res["diff_seconds"] for res in results],
+                  "apply_seconds": [res["apply_seconds"] for res in results],
                   "bytes_up": up, "bytes_down": down,
                   "rows_up": [[len(res["changed"][m][0]) for m in range(len(MATRICES))] for res in results],
                   "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in d.incoming],

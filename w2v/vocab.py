@@ -167,6 +167,7 @@ class Encoded:
     vocab: Vocab
     ids: np.ndarray           # uint32, final ids with EOS between sentences (maybe a memmap)
     stats: ReadStats
+    first_seen: np.ndarray = None       # scan(first_seen=True): the word ids in the order they first occur
     oov_tokens: int = 0                 # encode(): tokens dropped because they are not in the vocabulary
     corpus_counts: np.ndarray = None    # encode(): per-word counts in this corpus
     fingerprint: dict = None            # of the corpus read (see corpus.fingerprint_mismatch)
@@ -364,7 +365,7 @@ def _capacity_guess(source):
 
 
 def scan(corpus, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=None, progress=None,
-         capacity=None, block_bytes=None, select=None, transform=None, spill=None):
+         capacity=None, block_bytes=None, select=None, transform=None, spill=None, first_seen=False):
     """Count and encode a corpus in one pass. Returns Encoded.
 
     corpus: anything corpus.open_corpus takes (a path, a file object, an iterable of sentences)
@@ -382,9 +383,11 @@ def scan(corpus, min_count=5, max_vocab=0, max_distinct=20_000_000, cache_dir=No
     per distinct word; gensim's trim_rule and max_final_vocab are written with it (w2v.compat).
     transform: optional callable from a text corpus's blocks to the blocks to count instead
     (e.g. phrases.Phrases.joined_blocks, which joins phrases into the text).
+    first_seen: also give the vocabulary's word ids in the order the words first occur in the corpus
+    (Encoded.first_seen), from the scanner's numbering, without a pass over the ids.
     """
     encoded = _scan(open_corpus(corpus), min_count, max_vocab, max_distinct, cache_dir, progress, capacity,
-                    block_bytes, select, transform, spill)
+                    block_bytes, select, transform, spill, first_seen)
     _release_free_memory()     # after _scan's tables and token objects are gone
     return encoded
 
@@ -445,7 +448,7 @@ def _tokenise(source, table, stats, stream, progress, max_distinct, block_bytes=
 
 
 def _scan(source, min_count, max_vocab, max_distinct, cache_dir, progress, capacity, block_bytes=None, select=None,
-          transform=None, spill=None):
+          transform=None, spill=None, first_seen=False):
     stats = ReadStats()
     if cache_dir is None and capacity is None:
         capacity = _capacity_guess(source)
@@ -479,7 +482,17 @@ def _scan(source, min_count, max_vocab, max_distinct, cache_dir, progress, capac
         ids = stream.remap(remap, vocab.train_words + int(counts[0]))
     finally:
         stream.close()
-    return Encoded(vocab=vocab, ids=ids, stats=stats, fingerprint=fingerprint)
+    order = _first_seen(prov_to_word) if first_seen else None
+    return Encoded(vocab=vocab, ids=ids, stats=stats, fingerprint=fingerprint, first_seen=order)
+
+
+def _first_seen(prov_to_word):
+    """Word ids in the order the words first occur: the scanner numbers tokens as they first appear,
+    and a word's first occurrence is that of its first token (several invalid-UTF-8 tokens can be one
+    word)."""
+    by_token = prov_to_word[np.argsort(prov_to_word[:, 0], kind="stable"), 1]
+    _, first = np.unique(by_token, return_index=True)
+    return by_token[np.sort(first)].astype(np.int64)
 
 
 def _release_free_memory():
