@@ -9,9 +9,10 @@ SHARD_DIR is a directory of corpus files (the shards are dealt from them; every 
 included, trains on the same directory, so the vocabulary is the same). Runs:
 
     single:T                one process, T threads (w2v.train)
-    dist:N[:WORDS][:MERGE][:K]  w2v.distributed.train on a local cluster of N worker processes with 1 thread
-                            each; WORDS per worker between reconciliations (default 1,000,000; "epoch": once
-                            per epoch), MERGE scaled (default), sum or average, K: rare_every (default 1)
+    dist:N[:WORDS][:MERGE][:K][:overlap]  w2v.distributed.train on a local cluster of N worker processes with
+                            1 thread each; WORDS per worker between reconciliations (default 1,000,000; "epoch":
+                            once per epoch), MERGE scaled (default), sum or average, K: rare_every (default 1),
+                            overlap: the next round starts before the last one is merged (default: it waits)
     spark:N                 dist:N:epoch:average, Spark MLlib's scheme (each partition trains a whole epoch,
                             then the rows are averaged over the partitions that changed them)
 
@@ -46,8 +47,9 @@ def parse_run(text):
         words = parts[2] if len(parts) > 2 else "1000000"
         return {"name": text, "kind": "dist", "workers": int(parts[1]),
                 "round_words": words if words == "epoch" else int(words),
-                "merge": parts[3] if len(parts) > 3 else "scaled", "rare_every": int(parts[4]) if len(parts) > 4 else 1}
-    raise SystemExit(f"unknown run {text!r}: single:T, dist:N[:WORDS][:MERGE] or spark:N")
+                "merge": parts[3] if len(parts) > 3 else "scaled", "rare_every": int(parts[4]) if len(parts) > 4 else 1,
+                "overlap": len(parts) > 5 and parts[5] == "overlap"}
+    raise SystemExit(f"unknown run {text!r}: single:T, dist:N[:WORDS][:MERGE][:K][:overlap] or spark:N")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,7 +77,8 @@ def child(spec):
         if round_words == "epoch":
             round_words = 10 ** 12          # more than any shard: one round per epoch
         model = wd.train(spec["corpus"], address=f"local:{spec['workers']}", threads=1, round_words=round_words,
-                         merge=spec["merge"], rare_every=spec["rare_every"], quiet=True, **params)
+                         merge=spec["merge"], rare_every=spec["rare_every"], overlap=spec.get("overlap", False),
+                         quiet=True, **params)
         rounds = model.rounds
         v = len(model.vocab)
         out["rounds"] = len(rounds)
@@ -252,7 +255,7 @@ def write_markdown(doc, path):
         if r0["kind"] == "single":
             shape, merge, rounds, per_round, total, rec = f"1 x {r0['threads']}", "", "", "", "", ""
         else:
-            shape, merge = f"{r0['workers']} x 1", r0["merge"]
+            shape, merge = f"{r0['workers']} x 1", r0["merge"] + (", overlap" if r0.get("overlap") else "")
             rounds = str(r0["rounds_per_epoch"])
             per_round = f"{(r0['bytes_up'] + r0['bytes_down']) / r0['rounds'] / 1e6:,.1f}"
             total = f"{(r0['bytes_up'] + r0['bytes_down']) / 1e6:,.0f}"

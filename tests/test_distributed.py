@@ -21,7 +21,7 @@ import pytest
 import w2v
 import w2v.distributed as wd
 from w2v.cli import main
-from w2v.vocab import scan
+from w2v.vocab import Vocab, scan
 from conftest import neighbour_accuracy, require_dask, write_planted_corpus
 
 train_module = importlib.import_module("w2v.train")
@@ -78,6 +78,37 @@ def test_reconcile_adds_every_workers_change(merge):
     assert ra.tolist() == [2, 3] and rb.tolist() == [0, 1, 2]
     np.testing.assert_array_equal(va, master[[2, 3]])
     np.testing.assert_array_equal(vb, master[[0, 1, 2]])
+
+
+@pytest.mark.parametrize("merge, workers", [("sum", 2), ("average", 3), ("scaled", 4)])
+def test_a_merge_of_changes_is_the_merge_of_values_and_brings_every_replica_to_the_master_copy(merge, workers):
+    """With overlap, replicas send their changes (not their rows) and get back what the others' changes add.
+    The master copy must be reconcile()'s (the same merge of the same changes), and a replica that adds what
+    it gets back to its own rows must hold the master copy's rows (it differs from it nowhere else)."""
+    rng = np.random.default_rng(5)
+    v, dim = 40, 6
+    start = rng.normal(size=(v, dim)).astype(np.float32)
+    common = rng.normal(size=(v, dim))
+    changed, changes, halves = [], [], []
+    for k in range(workers):
+        rows = np.sort(rng.choice(v, 25, replace=False)).astype(np.int32)
+        h = (common[rows] + 0.3 * rng.normal(size=(len(rows), dim))).astype(np.float32)
+        f = (h * rng.uniform(1, 2, size=(len(rows), 1))).astype(np.float32)
+        changed.append((rows, start[rows] + f))
+        changes.append((rows, (start[rows] + f) - start[rows]))
+        halves.append((rows, h))
+    halves = halves if merge == "scaled" else None
+    by_values, by_changes = start.copy(), start.copy()
+    back_values = wd.reconcile(by_values, changed, merge, halves)
+    back_changes = wd.reconcile_changes(by_changes, changes, merge, halves)
+    np.testing.assert_allclose(by_changes, by_values, rtol=0, atol=1e-5)
+    assert np.abs(by_changes - start).max() > 0.5
+    for (rows, values), (sent, _), (got, add) in zip(changed, back_values, back_changes):
+        assert got.tolist() == sent.tolist()
+        replica = start.copy()
+        replica[rows] = values
+        replica[got] += add
+        np.testing.assert_allclose(replica, by_changes, rtol=0, atol=1e-5)
 
 
 def test_the_compiled_merge_refuses_rows_outside_the_master_copy():
@@ -139,6 +170,133 @@ def test_scaled_merge_keeps_the_sum_where_rows_move_linearly_and_two_workers_wor
     plain = start.copy()
     wd.reconcile(plain, changed, "scaled")
     np.testing.assert_allclose(plain, summed, rtol=0, atol=1e-6)
+
+
+class _Done:
+    """A finished future."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def done(self):
+        return True
+
+    def result(self):
+        return self.value
+
+
+class _Counting:
+    """A replica whose round g (counted over epochs) adds a known vector to one syn0 row of its own and to
+    syn1neg's row 0 (which every replica changes), and which records its rows at the start of each round.
+    It runs a call when it is made, so a round submitted before the last one is merged trains without it."""
+
+    def __init__(self, k, v, dim, rounds):
+        self.k, self.rounds = k, rounds
+        self.now = [np.zeros((v, dim), dtype=np.float32), np.zeros((v, dim), dtype=np.float32)]
+        self.start = [m.copy() for m in self.now]
+        self.seen = {}
+
+    def add(self, g):
+        v, dim = self.now[0].shape
+        x = np.arange(dim, dtype=np.float32) + 1
+        return (g * 3 + 5 * self.k) % v, x * (self.k + 1) / (g + 1), x * (self.k + 2) / (g + 2)
+
+    def train_round(self, incoming, epoch, rnd, words_done, rows=None, half=False, overlap=False):
+        from w2v import _kernels
+        for now, start, (changed, values) in zip(self.now, self.start, incoming or ()):
+            if overlap:
+                now[changed] += values
+                start[changed] += values
+            else:
+                now[changed] = values
+                start[changed] = values
+        if rnd is not None:
+            g = epoch * self.rounds + rnd
+            self.seen[g] = [m.copy() for m in self.now]
+            row, a, b = self.add(g)
+            self.now[0][row] += a
+            self.now[1][0] += b
+        changed = [_kernels.changed_rows(now, start, overlap) for now, start in zip(self.now, self.start)]
+        return _Done({"shard": self.k, "words": 10 if rnd is not None else 0, "examples": 1, "loss": 0.0,
+                      "kept": 10, "alpha_start": 0.025, "alpha_end": 0.025, "train_seconds": 0.0,
+                      "apply_seconds": 0.0, "diff_seconds": 0.0, "changed": changed, "halves": None})
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_with_overlap_a_replica_trains_without_only_the_last_round_of_the_others(overlap):
+    """The rounds' protocol, without a cluster: with overlap, replica k starts round g with its own changes of
+    every earlier round and the others' of rounds up to g - 2 (without, up to g - 1); no change is lost,
+    and the master copy ends as the start plus every change."""
+    v, dim, rounds, epochs, n = 12, 3, 4, 2, 2
+    vocab = Vocab(words=[f"w{i}" for i in range(v)], counts=np.arange(v, 0, -1, dtype=np.int64))
+    p = w2v.Params(dim=dim, epochs=epochs, min_count=1, threads=1).validate()
+    model = w2v.Word2Vec(p, vocab, np.zeros((v, dim), dtype=np.float32), np.zeros((v, dim), dtype=np.float32))
+    model.schedule = train_module.Schedule.begin(model, n * 10 * rounds, epochs)
+    model.extra = {"distributed": {"rounds_per_epoch": rounds, "round": 0, "rare_every": 1, "overlap": overlap,
+                                   "frequent": v}}
+    d = wd._Driver(None, p, 1, "sum", train_module._Reporter(True), (), None, None)
+    fakes = [_Counting(k, v, dim, rounds) for k in range(n)]
+    d.replicas = fakes
+    wd._run(d, model)
+    total = rounds * epochs
+    assert model.epochs_done == epochs and len(model.rounds) == total
+    lag = 2 if overlap else 1
+    for k, fake in enumerate(fakes):
+        for g in range(total):
+            want = [np.zeros((v, dim)), np.zeros((v, dim))]
+            for j, other in enumerate(fakes):
+                for h in range(g if j == k else g - lag + 1):
+                    row, a, b = other.add(h)
+                    want[0][row] += a
+                    want[1][0] += b
+            np.testing.assert_allclose(fake.seen[g][0], want[0], rtol=1e-6, err_msg=f"replica {k}, round {g}")
+            np.testing.assert_allclose(fake.seen[g][1], want[1], rtol=1e-6, err_msg=f"replica {k}, round {g}")
+    want = [np.zeros((v, dim)), np.zeros((v, dim))]
+    for fake in fakes:
+        for h in range(total):
+            row, a, b = fake.add(h)
+            want[0][row] += a
+            want[1][0] += b
+    np.testing.assert_allclose(model.syn0, want[0], rtol=1e-6)
+    np.testing.assert_allclose(model.syn1neg, want[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_stop_lets_the_round_in_flight_finish_and_leaves_every_replica_at_the_master_copy(overlap):
+    """Stopped after the 4th round (a full exchange), with overlap the 5th is already running: it finishes,
+    and since it exchanged only the frequent rows, one more exchange takes the rest. Afterwards every change
+    made is in the master copy, and every replica (which has taken what the others changed) equals it."""
+    v, dim, rounds, epochs, n = 12, 3, 4, 2, 2
+    vocab = Vocab(words=[f"w{i}" for i in range(v)], counts=np.arange(v, 0, -1, dtype=np.int64))
+    p = w2v.Params(dim=dim, epochs=epochs, min_count=1, threads=1).validate()
+    model = w2v.Word2Vec(p, vocab, np.zeros((v, dim), dtype=np.float32), np.zeros((v, dim), dtype=np.float32))
+    model.schedule = train_module.Schedule.begin(model, n * 10 * rounds, epochs)
+    model.extra = {"distributed": {"rounds_per_epoch": rounds, "round": 0, "rare_every": 2, "overlap": overlap,
+                                   "frequent": v}}
+    def stop_after_four(info):
+        if info.event == "round_end" and info.round == 4:
+            raise w2v.StopTraining
+
+    stop = [stop_after_four]
+    d = wd._Driver(None, p, 1, "sum", train_module._Reporter(True), stop, None, None)
+    fakes = [_Counting(k, v, dim, rounds) for k in range(n)]
+    d.replicas = fakes
+    wd._run(d, model)
+    trained = 5 if overlap else 4
+    assert model.interrupted and [r["round"] for r in model.rounds] == [0, 1, 2, 3] + ([0, None] if overlap else [])
+    want = [np.zeros((v, dim)), np.zeros((v, dim))]
+    for fake in fakes:
+        assert sorted(fake.seen) == list(range(trained))
+        for h in range(trained):
+            row, a, b = fake.add(h)
+            want[0][row] += a
+            want[1][0] += b
+    np.testing.assert_allclose(model.syn0, want[0], rtol=1e-6)
+    np.testing.assert_allclose(model.syn1neg, want[1], rtol=1e-6)
+    if overlap:
+        for fake in fakes:
+            np.testing.assert_allclose(fake.now[0], model.syn0, rtol=1e-6)
+            np.testing.assert_allclose(fake.now[1], model.syn1neg, rtol=1e-6)
 
 
 def test_shards_are_balanced_by_bytes_and_keep_corpus_order():

@@ -10,7 +10,7 @@
 from libc.stdint cimport uint8_t, uint32_t, int32_t, uint64_t, int64_t
 from libc.math cimport exp, log, fmaxf
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC
 
 import numpy as np
@@ -1152,6 +1152,114 @@ def merge_changes(float[:, ::1] master, const int32_t[::1] rows, const float[:, 
                 a = &acc[where[r], 0]
                 for j in range(dim):
                     a[j] += x[j] - m[j]
+
+
+def add_rows(float[:, :] a, const int32_t[::1] rows, const float[:, ::1] values):
+    """a[rows[i]] += values[i] (rows distinct; a's rows may be padded, its floats within a row adjacent)."""
+    cdef Py_ssize_t i, j, n = rows.shape[0], dim = a.shape[1], v = a.shape[0]
+    cdef float *p
+    cdef const float *x
+    if values.shape[0] != n or (n and values.shape[1] != dim):
+        raise ValueError("rows and values do not match")
+    if dim > 1 and a.strides[1] != sizeof(float):
+        raise ValueError("the rows' floats must be adjacent")
+    for i in range(n):
+        if not 0 <= rows[i] < v:
+            raise ValueError(f"row {rows[i]} is outside the matrix")
+    with nogil:
+        for i in range(n):
+            p = &a[rows[i], 0]
+            x = &values[i, 0]
+            for j in range(dim):
+                p[j] += x[j]
+
+
+def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False):
+    """The rows of `current` whose bytes differ from start's (ascending, int32), their values (changes: their
+    values less start's), and start brought up to date: a replica's rows changed since they last went out
+    (w2v.distributed), in one pass over the matrix and another over the changed rows."""
+    cdef Py_ssize_t i, j, k, c = 0, n = start.shape[0], dim = start.shape[1]
+    cdef float *cur
+    cdef float *st
+    cdef float *out
+    if current.shape[0] != n or current.shape[1] != dim:
+        raise ValueError("current and start do not match")
+    if dim > 1 and current.strides[1] != sizeof(float):
+        raise ValueError("the rows' floats must be adjacent")
+    found = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] f = found
+    with nogil:
+        for i in range(n):
+            if memcmp(&current[i, 0], &start[i, 0], dim * sizeof(float)) != 0:
+                f[c] = <int32_t>i
+                c += 1
+    rows = found[:c].copy()
+    values = np.empty((c, dim), dtype=np.float32)
+    cdef float[:, ::1] v = values
+    with nogil:
+        for j in range(c):
+            i = f[j]
+            cur = &current[i, 0]
+            st = &start[i, 0]
+            out = &v[j, 0]
+            if changes:
+                for k in range(dim):
+                    out[k] = cur[k] - st[k]
+            else:
+                memcpy(out, cur, dim * sizeof(float))
+            memcpy(st, cur, dim * sizeof(float))
+    return rows, values
+
+
+def add_changes(float[:, ::1] total, const int64_t[::1] pos, const int32_t[::1] rows, const float[:, ::1] changes):
+    """total[pos[rows[i]]] += changes[i]: one worker's changes into the sum over the workers of the rows
+    any of them changed (w2v.distributed.reconcile_changes)."""
+    cdef Py_ssize_t i, j, n = rows.shape[0], dim = total.shape[1], v = pos.shape[0]
+    cdef float *t
+    cdef const float *x
+    if changes.shape[0] != n or (n and changes.shape[1] != dim):
+        raise ValueError("rows and changes do not match")
+    for i in range(n):
+        if not (0 <= rows[i] < v and 0 <= pos[rows[i]] < total.shape[0]):
+            raise ValueError(f"row {rows[i]} is not a changed row")
+    with nogil:
+        for i in range(n):
+            t = &total[pos[rows[i]], 0]
+            x = &changes[i, 0]
+            for j in range(dim):
+                t[j] += x[j]
+
+
+def others_changes(const float[:, ::1] total, const int64_t[::1] pos, const int32_t[::1] send,
+                   const int32_t[::1] rows, const float[:, ::1] changes, float[:, ::1] out):
+    """out[i] = total[pos[send[i]]], less the worker's own change of that row if it has one (rows and
+    changes: its changed rows and their changes; send and rows ascending): what the others' changes add
+    to each row of send."""
+    cdef Py_ssize_t i, j = 0, k, n = send.shape[0], m = rows.shape[0], dim = total.shape[1], v = pos.shape[0]
+    cdef float *o
+    cdef const float *t
+    cdef const float *x
+    if out.shape[0] != n or (n and out.shape[1] != dim) or changes.shape[0] != m or (m and changes.shape[1] != dim):
+        raise ValueError("rows, changes and the output do not match")
+    for i in range(n):
+        if not (0 <= send[i] < v and 0 <= pos[send[i]] < total.shape[0]) or (i and send[i] <= send[i - 1]):
+            raise ValueError(f"row {send[i]} is not a changed row, or the rows do not ascend")
+    for i in range(1, m):
+        if rows[i] <= rows[i - 1]:
+            raise ValueError("the worker's rows do not ascend")
+    with nogil:
+        for i in range(n):
+            o = &out[i, 0]
+            t = &total[pos[send[i]], 0]
+            while j < m and rows[j] < send[i]:
+                j += 1
+            if j < m and rows[j] == send[i]:
+                x = &changes[j, 0]
+                for k in range(dim):
+                    o[k] = t[k] - x[k]
+            else:
+                for k in range(dim):
+                    o[k] = t[k]
 
 
 def apply_merged(float[:, ::1] master, const int64_t[::1] shared, const float[:, ::1] acc, const float[::1] factor,

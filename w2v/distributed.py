@@ -265,18 +265,6 @@ def _concatenate(parts, cache_dir):
     return out
 
 
-def _changed_rows(current, start):
-    """Rows where `current` differs from `start`, their values, and `start` brought up to date."""
-    n, dim = start.shape
-    block = max(1, (1 << 22) // max(dim, 1))
-    rows = [np.flatnonzero(np.any(current[a:a + block] != start[a:a + block], axis=1)) + a
-            for a in range(0, n, block)]
-    rows = np.concatenate(rows).astype(np.int32) if rows else np.empty(0, dtype=np.int32)
-    values = np.ascontiguousarray(current[rows])
-    start[rows] = values
-    return rows, values
-
-
 # ---------------------------------------------------------------------------------------
 # a worker's replica (a Dask actor)
 # ---------------------------------------------------------------------------------------
@@ -379,16 +367,22 @@ class Replica:
         self.model.schedule = Schedule(first_epoch=0, end_epoch=self.epochs, train_words=self.train_words, epoch=0)
         self.state = train_state(self.model, self.ids, max(1, self.epochs * self.train_words))
 
-    def train_round(self, incoming, epoch, rnd, words_done, rows=None, half=False):
-        """Take the rows the others changed in the last round (incoming: per matrix (rows, values) or None),
+    def train_round(self, incoming, epoch, rnd, words_done, rows=None, half=False, overlap=False):
+        """Take the rows the others changed in an earlier round (incoming: per matrix (rows, values) or None),
         train round `rnd` of `epoch` (None: none, only exchange rows) with the learning rate of global progress
         `words_done`, and return the rows this replica changed among the first `rows` (None: all; the changes
-        of the others stay here and are returned by a later round)."""
+        of the others stay here and are returned by a later round).
+        overlap: the replica may have trained on since the incoming rows were merged, so they come as
+        increments to add, and its own rows go out as their changes since they last went out (not values)."""
         t0 = time.perf_counter()
         if incoming is not None:
             for name, start, (changed, values) in zip(MATRICES, self.start, incoming):
-                getattr(self.model, name)[changed] = values
-                start[changed] = values
+                if overlap:
+                    _kernels.add_rows(getattr(self.model, name), changed, values)
+                    _kernels.add_rows(start, changed, values)
+                else:
+                    getattr(self.model, name)[changed] = values
+                    start[changed] = values
         t_apply = time.perf_counter() - t0
         s = self.model.schedule
         s.epoch_loss, s.epoch_examples, s.epoch_words, s.exact = 0.0, 0, 0, True
@@ -412,7 +406,7 @@ class Replica:
                     halves.append((sample[moved], np.ascontiguousarray(h[moved])))
             _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run, end_chunk=b)
         t1 = time.perf_counter()
-        changed = [_changed_rows(getattr(self.model, name)[:rows], start[:rows])
+        changed = [_kernels.changed_rows(getattr(self.model, name)[:rows], start[:rows], overlap)
                    for name, start in zip(MATRICES, self.start)]
         return {"shard": self.shard, "words": s.epoch_words, "examples": s.epoch_examples, "loss": s.epoch_loss,
                 "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
@@ -445,14 +439,15 @@ def sampled_rows(n):
     return np.concatenate([np.arange(top), np.arange(top, n, SAMPLE_EVERY)]).astype(np.int32)
 
 
-def contraction(master, changed, halves):
+def contraction(master, changed, halves, changes=False):
     """How far a row moves in the second half of a round, as a share of the first half's move, measured
     by rank band (ranks 0, 1, 2-3, 4-7, ...: rows of similar frequency behave alike), from the sampled rows:
     1 while a row moves linearly with the words it sees, 0 once it has reached where its shard pulls it
     within half a round. Only products of two different workers' changes enter (their noise is
     independent): sum over rows and pairs j != k of <h_j, f_k - h_k> over the same sum of <h_j, h_k>,
     h the first half's change and f the whole round's. Returns per row (V,) the band's value in [0, 1]
-    (1 where no two workers measured the band)."""
+    (1 where no two workers measured the band). changed: per worker (rows, values), or with changes
+    (rows, changes), reconcile_changes()'s."""
     v, dim = master.shape
     sum_h = np.zeros((v, dim))
     sum_s = np.zeros((v, dim))
@@ -463,7 +458,7 @@ def contraction(master, changed, halves):
         pos = np.searchsorted(rows, hrows)
         pos = np.minimum(pos, max(len(rows) - 1, 0))
         hit = (rows[pos] == hrows) if len(rows) else np.zeros(len(hrows), dtype=bool)
-        f[hit] = values[pos[hit]] - master[hrows[hit]]
+        f[hit] = values[pos[hit]] if changes else values[pos[hit]] - master[hrows[hit]]
         h = h.astype(np.float64)
         second = f - h
         sum_h[hrows] += h
@@ -526,6 +521,46 @@ def reconcile(master, changed, merge="scaled", halves=None):
         mine[rows[count[rows] == 1]] = True
         send = union[~mine[union]].astype(np.int32)
         back.append((send, master[send]))
+    return back
+
+
+def reconcile_changes(master, changed, merge="scaled", halves=None):
+    """reconcile() for replicas that train on while their last round is merged (overlap): each worker's
+    changed rows come as (rows, changes since they last went out), and go back as (rows, what the others'
+    changes add to them). A row's merged change is the sum of the workers' changes, times reconcile()'s
+    factor where several changed it; the master copy takes it, and each worker is sent it less its own."""
+    if merge not in MERGES:
+        raise W2VError(f"merge must be one of {', '.join(MERGES)}, not {merge!r}")
+    v, dim = master.shape
+    count = np.zeros(v, dtype=np.int32)
+    for rows, _ in changed:
+        count[rows] += 1
+    union = np.flatnonzero(count)
+    pos = np.full(v, -1, dtype=np.int64)
+    pos[union] = np.arange(len(union))
+    shared = np.flatnonzero(count > 1)
+    factor = None
+    if merge == "average":
+        factor = 1.0 / count[shared]
+    elif merge == "scaled" and halves is not None and len(changed) > 2:
+        k = 1.0 - contraction(master, changed, halves, changes=True)[shared] ** 2
+        factor = np.minimum(1.0, PULL / np.maximum(count[shared] * k, 1e-12))
+    total = np.zeros((len(union), dim), dtype=np.float32)
+    changed = [(np.ascontiguousarray(rows, dtype=np.int32), np.ascontiguousarray(values, dtype=np.float32))
+               for rows, values in changed]
+    for rows, values in changed:
+        _kernels.add_changes(total, pos, rows, values)
+    if factor is not None:
+        total[pos[shared]] *= factor.astype(np.float32)[:, None]
+    _kernels.add_rows(master, union.astype(np.int32), total)
+    back = []
+    for rows, values in changed:
+        mine = np.zeros(v, dtype=bool)
+        mine[rows[count[rows] == 1]] = True
+        send = union[~mine[union]].astype(np.int32)
+        out = np.empty((len(send), dim), dtype=np.float32)
+        _kernels.others_changes(total, pos, send, rows, values, out)
+        back.append((send, out))
     return back
 
 
@@ -636,6 +671,9 @@ class _Driver:
         self.files = []                 # each shard's files, as indices into paths
         self.recoveries = 0
         self.log = []                   # one dict per round
+        self.overlap = False            # a replica starts its next round before the last one is merged
+        self.owed = []                  # per replica: the others' changes merged since its last round was sent
+        self.inflight = []              # the rounds submitted and not yet collected, oldest first
         self.ctrl_c = None              # the run's Ctrl-C flag, while the rounds run
 
     # -- workers and replicas --
@@ -764,12 +802,24 @@ class _Driver:
         except RuntimeError as exc:
             return _Failed(exc)
 
-    def train_round(self, incoming, epoch, rnd, words_done, master, rows=None):
-        """Every replica trains round rnd (None: only exchanges rows) and returns its changes among the first
-        `rows` rows (None: all); a lost one is re-created and trains it again. Results by shard."""
+    def submit(self, epoch, rnd, words_done, rows=None):
+        """Every replica starts round rnd of epoch (None: only an exchange of rows), taking first what the
+        others changed and it has not been sent yet. Returns the round's _Call."""
         n = len(self.replicas)
         half = self.merge == "scaled" and n > 2     # with two, no row has more than two changes: the sum
-        pending = {k: self._train_call(k, incoming[k], epoch, rnd, words_done, rows, half) for k in range(n)}
+        call = _Call(epoch, rnd, words_done, rows, half, n)
+        for k in range(n):
+            call.futures[k] = self._train_call(k, self.owed[k], epoch, rnd, words_done, rows, half, self.overlap)
+            self.owed[k] = None
+        self.inflight.append(call)
+        return call
+
+    def collect(self, call, master):
+        """The results of the oldest round in flight (call), by shard; a lost replica is re-created from the
+        master copy and trains the round again (and the round after it, if that is in flight too)."""
+        n = len(self.replicas)
+        assert self.inflight[0] is call
+        pending = dict(enumerate(call.futures))
         attempts = [0] * n
         results = [None] * n
         while pending:
@@ -793,13 +843,28 @@ class _Driver:
                 except (Exception, asyncio.CancelledError) as exc:   # the worker holding the replica is gone
                     attempts[k] += 1
                     if attempts[k] > RETRIES:
-                        raise W2VError(f"shard {k}'s round {rnd + 1} failed {attempts[k]} times, last with "
+                        rnd = "an exchange" if call.rnd is None else f"round {call.rnd + 1}"
+                        raise W2VError(f"shard {k}'s {rnd} failed {attempts[k]} times, last with "
                                        f"{type(exc).__name__}: {exc}") from None
                     self.recover(k, exc, master)
-                    pending[k] = self._train_call(k, None, epoch, rnd, words_done, rows, half)
+                    # the new replica is the master copy: it has every change merged so far
+                    self.owed[k] = None
+                    for later in self.inflight:
+                        later.futures[k] = self._train_call(k, None, later.epoch, later.rnd, later.words_done,
+                                                            later.rows, later.half, self.overlap)
+                    pending[k] = call.futures[k]
             if not progressed:
                 time.sleep(POLL_SECONDS)
+        self.inflight.pop(0)
         return results
+
+
+class _Call:
+    """One round submitted to every replica: its arguments and its futures."""
+
+    def __init__(self, epoch, rnd, words_done, rows, half, n):
+        self.epoch, self.rnd, self.words_done, self.rows, self.half = epoch, rnd, words_done, rows, half
+        self.futures = [None] * n
 
 
 # ---------------------------------------------------------------------------------------
@@ -807,7 +872,7 @@ class _Driver:
 # ---------------------------------------------------------------------------------------
 
 def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_WORDS, merge="scaled",
-          rare_every=RARE_EVERY, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
+          rare_every=RARE_EVERY, overlap=False, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
           extra=None, **params):
     """Train word vectors across the workers of a Dask cluster. Returns a Word2Vec, as w2v.train does.
 
@@ -863,7 +928,8 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
         model.schedule = Schedule.begin(model, vocab.train_words, p.epochs)
         model.extra["distributed"] = {"shards": d.files, "rounds_per_epoch": rounds, "round": 0,
                                       "round_words": round_words, "merge": merge, "threads": params.get("threads"),
-                                      "rare_every": rare_every, "frequent": frequent_rows(vocab.counts)}
+                                      "rare_every": rare_every, "overlap": bool(overlap),
+                                      "frequent": frequent_rows(vocab.counts)}
         d.plan_and_load(rounds, corpus_words, p.epochs, model)
         _run(d, model)
     finally:
@@ -928,7 +994,9 @@ def _run(d, model):
     d.t0 = time.perf_counter()
     d.total = s.train_words * s.end_epoch
     d.planned = (s.end_epoch - s.epoch) * pos["rounds_per_epoch"] - pos["round"]
-    d.incoming = [None] * n     # what each replica takes at the start of its next round
+    d.overlap = bool(pos.get("overlap", False)) and n > 1
+    d.owed = [None] * n         # what each replica takes at the start of its next round
+    d.inflight = []
     d.partial = False           # since the last full exchange, rare rows' changes stay on the workers
     d.words = d.kept = d.done = d.moved = 0
     model.interrupted = False
@@ -943,7 +1011,7 @@ def _run(d, model):
             stop, d.partial = True, False
         if stop and d.partial:      # the rare rows' changes still on the workers: into the master copy
             try:
-                _round(d, model, None, None)
+                _round(d, model, d.submit(s.epoch, None, s.words_done))
             except _Lost as exc:
                 d.reporter.note(f"warning: {exc}; the rare words' changes since the last full exchange are lost")
     d.ctrl_c = None
@@ -967,31 +1035,50 @@ def _run(d, model):
 
 
 def _rounds(d, model):
-    """Rounds and epochs until the schedule ends (False) or training stops (True)."""
+    """Rounds and epochs until the schedule ends (False) or training stops (True). With overlap, the next
+    round is submitted before the last one is collected and merged: each replica trains it without the
+    others' changes of the round before (they come with the round after), and does not wait for the merge.
+    A stop lets the round in flight finish."""
     s = model.schedule
     pos = model.extra["distributed"]
     rounds = pos["rounds_per_epoch"]
     every = pos.get("rare_every", 1)
+    depth = 2 if d.overlap else 1
+    round_words = s.train_words / rounds        # what a round adds to the global progress, about
     want_full = False           # a checkpoint is due: the next round exchanges every changed row
     alpha = model.params.alpha
-    while s.epoch < s.end_epoch:
-        while pos["round"] < rounds:
+    stop = False
+    nxt = (s.epoch, pos["round"])       # the next round to submit
+    while True:
+        while not stop and len(d.inflight) < depth and nxt[0] < s.end_epoch:
             if d.ctrl_c.pressed:
-                return True
-            full = every == 1 or want_full or pos["round"] + 1 == rounds or (pos["round"] + 1) % every == 0
-            info = _round(d, model, pos["round"], None if full else pos.get("frequent"))
-            d.partial = not full
-            alpha = info.alpha
-            pos["round"] += 1
-            _report_round(d.reporter, info, rounds, pos["round"])
-            if d.checkpointer is not None and (want_full or d.checkpointer.time_due()):
-                if full and pos["round"] < rounds:
-                    _save(d, model)
-                    want_full = False
-                elif not full:
-                    want_full = True
-            if _call(d.callbacks, info):
-                return True
+                stop = True
+                break
+            epoch, rnd = nxt
+            full = every == 1 or want_full or rnd + 1 == rounds or (rnd + 1) % every == 0
+            want_full = want_full and not full
+            d.submit(epoch, rnd, int(s.words_done + len(d.inflight) * round_words),
+                     None if full else pos.get("frequent"))
+            nxt = (epoch, rnd + 1) if rnd + 1 < rounds else (epoch + 1, 0)
+        if not d.inflight:
+            return stop
+        call = d.inflight[0]
+        info = _round(d, model, call)
+        d.partial = call.rows is not None
+        alpha = info.alpha
+        pos["round"] += 1
+        _report_round(d.reporter, info, rounds, pos["round"])
+        if d.checkpointer is not None and (want_full or d.checkpointer.time_due()):
+            # a round in flight does not matter: a resumed run trains it again from the master copy
+            if not d.partial and pos["round"] < rounds:
+                _save(d, model)
+                want_full = False
+            elif d.partial:
+                want_full = True
+        if _call(d.callbacks, info):
+            stop = True
+        if pos["round"] < rounds:
+            continue
         loss = s.epoch_loss / s.epoch_examples if s.epoch_examples else float("nan")
         if s.epoch_examples:
             model.loss_history.append(loss)
@@ -1007,26 +1094,29 @@ def _rounds(d, model):
         if d.checkpointer is not None and s.epoch < s.end_epoch and d.checkpointer.epoch_due(model.epochs_done):
             _save(d, model)
         if _call(d.callbacks, info):
-            return True
-    return False
+            stop = True
 
 
-def _round(d, model, rnd, rows):
-    """One round (rnd None: only an exchange of rows): train, reconcile, count. Returns its RoundProgress."""
+def _round(d, model, call):
+    """Collect and merge the oldest round in flight (call). Returns its RoundProgress."""
     s = model.schedule
     n = len(d.replicas)
     r0 = time.perf_counter()
-    results = d.train_round(d.incoming, s.epoch, rnd, s.words_done, model, rows)
+    results = d.collect(call, model)
     r1 = time.perf_counter()
     halves = all(res["halves"] is not None for res in results)
-    per_matrix = [reconcile(getattr(model, name), [res["changed"][m] for res in results], d.merge,
-                            [res["halves"][m] for res in results] if halves else None)
+    merge = reconcile_changes if d.overlap else reconcile
+    per_matrix = [merge(getattr(model, name), [res["changed"][m] for res in results], d.merge,
+                        [res["halves"][m] for res in results] if halves else None)
                   for m, name in enumerate(MATRICES)]
-    d.incoming = [[back[k] for back in per_matrix] for k in range(n)]
+    back = [[b[k] for b in per_matrix] for k in range(n)]
+    for k in range(n):      # the next round of replica k takes them (and those of the rounds before, if unsent)
+        d.owed[k] = back[k] if d.owed[k] is None or not d.overlap else _sum_changes(d.owed[k], back[k])
     r2 = time.perf_counter()
     up = sum(_nbytes(res["changed"]) + (_nbytes(res["halves"]) if res["halves"] else 0) for res in results)
-    down = sum(_nbytes(x) for x in d.incoming)
+    down = sum(_nbytes(x) for x in back)
     words = sum(res["words"] for res in results)
+    rnd = call.rnd
     d.moved += up + down
     d.words += words
     d.kept += sum(res["kept"] for res in results)
@@ -1037,14 +1127,14 @@ def _round(d, model, rnd, rows):
     if rnd is not None:
         d.done += 1
     elapsed = time.perf_counter() - d.t0
-    d.log.append({"epoch": s.epoch, "round": rnd, "full": rows is None, "words": words,
+    d.log.append({"epoch": s.epoch, "round": rnd, "full": call.rows is None, "words": words,
                   "seconds": r2 - r0, "reconcile_seconds": r2 - r1,
                   "train_seconds": [res["train_seconds"] for res in results],
                   "diff_seconds": [res["diff_seconds"] for res in results],
                   "apply_seconds": [res["apply_seconds"] for res in results],
                   "bytes_up": up, "bytes_down": down,
                   "rows_up": [[len(res["changed"][m][0]) for m in range(len(MATRICES))] for res in results],
-                  "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in d.incoming],
+                  "rows_down": [[len(x[m][0]) for m in range(len(MATRICES))] for x in back],
                   "alpha_start": [res["alpha_start"] for res in results],
                   "alpha_end": [res["alpha_end"] for res in results],
                   "shard_words": [res["words"] for res in results], "words_done": s.words_done})
@@ -1054,6 +1144,18 @@ def _round(d, model, rnd, rows):
                          alpha=float(np.mean([res["alpha_end"] for res in results])), loss=loss, elapsed=elapsed,
                          round=d.done, rounds=d.planned, workers=n, bytes_up=up, bytes_down=down, seconds=r2 - r0,
                          reconcile_seconds=r2 - r1, recoveries=d.recoveries)
+
+
+def _sum_changes(a, b):
+    """Two lists (per matrix) of (rows, increments) as one: the increments of a row in both add up."""
+    out = []
+    for (ra, va), (rb, vb) in zip(a, b):
+        rows = np.union1d(ra, rb).astype(np.int32)
+        vals = np.zeros((len(rows), va.shape[1] if va.ndim == 2 else vb.shape[1]), dtype=np.float32)
+        vals[np.searchsorted(rows, ra)] += va
+        vals[np.searchsorted(rows, rb)] += vb
+        out.append((rows, vals))
+    return out
 
 
 def _save(d, model):
