@@ -582,6 +582,26 @@ def test_a_killed_worker_does_not_lose_the_run(client, corpus, reference):
     assert m.raw_words == reference.raw_words == 2 * m.vocab.train_words
 
 
+def test_with_overlap_two_workers_learn_and_a_killed_worker_does_not_lose_the_run(client, corpus, reference):
+    pids = sorted(client.run(os.getpid).values())
+    timers = []
+
+    def kill_during_round_six(info):
+        if info.event == "round_end" and info.round == 5:
+            t = threading.Timer(0.005, os.kill, (pids[1], signal.SIGKILL))
+            t.start()
+            timers.append(t)
+
+    m = wd.train(corpus, client, round_words=3000, overlap=True, callbacks=[kill_during_round_six], **SMALL)
+    for t in timers:
+        t.join()
+    assert timers and m.recoveries >= 1
+    assert m.raw_words == reference.raw_words == 2 * m.vocab.train_words
+    assert [r["round"] for r in m.rounds] == [r["round"] for r in reference.rounds]
+    assert not np.array_equal(m.syn0, reference.syn0)       # the rounds did overlap
+    assert neighbour_accuracy(m.vocab.words, m.syn0) >= 0.95
+
+
 def test_a_worker_known_lost_before_the_next_round_does_not_lose_the_run(client, corpus, reference):
     # the worker dies between two rounds and the client hears of it before it calls the replica again:
     # Dask then refuses the call itself instead of failing its future
@@ -672,6 +692,19 @@ def test_cli_trains_on_the_workers_of_a_scheduler(tmp_path, capsys, client, corp
     assert len(kv) == 64 and neighbour_accuracy(kv.index_to_key, kv.vectors) >= 0.95
 
 
+def test_cli_trains_with_overlapping_rounds(tmp_path, capsys, client, corpus):
+    out = tmp_path / "v.w2v"
+    code, err = _train_on_scheduler(capsys, client, corpus, out, "--epochs", "2", "--chunk-words", "1000",
+                                    "--overlap")
+    assert code == 0, err
+    kv = w2v.load(out)
+    assert len(kv) == 64 and neighbour_accuracy(kv.index_to_key, kv.vectors) >= 0.95
+    code, err = _train_on_scheduler(capsys, client, corpus, tmp_path / "waits.w2v", "--epochs", "2",
+                                    "--chunk-words", "1000")
+    assert code == 0, err
+    assert not np.array_equal(w2v.load(tmp_path / "waits.w2v").vectors, kv.vectors)    # the flag took effect
+
+
 def test_more_than_two_shards_come_with_a_note_on_accuracy(tmp_path, capsys, client, corpus):
     code, err = _train_on_scheduler(capsys, client, corpus, tmp_path / "v.w2v", "--workers", "3", "--epochs", "1")
     assert code == 0, err
@@ -683,6 +716,7 @@ def test_more_than_two_shards_come_with_a_note_on_accuracy(tmp_path, capsys, cli
     (["--distributed", "local:0"], "give local:N with N a positive number"),
     (["--distributed", "local:3"], "fewer than the 3 workers"),
     (["--round-words", "5000"], "--round-words goes with --distributed"),
+    (["--overlap"], "--overlap goes with --distributed"),
     (["--distributed", "local:1", "--round-words", "10"], "round_words must be a whole number of at least 1000"),
 ])
 def test_cli_errors_are_one_line(tmp_path, capsys, corpus, argv, message):

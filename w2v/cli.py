@@ -106,6 +106,9 @@ def _add_train(sub):
     p.add_argument("--rare-every", type=int, default=None, metavar="K",
                    help="with --distributed: exchange the rows of the frequent words (90%% of the corpus) every "
                         "round and the other rows every K rounds (default 1: all changed rows every round)")
+    p.add_argument("--overlap", action="store_true", default=None,
+                   help="with --distributed: each worker starts its next round while its last one is merged, "
+                        "training it without the others' changes of the last round (they come with the next)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
     return p
@@ -127,7 +130,7 @@ def cmd_train(args):
         raise W2VError("--estimate-memory needs a corpus")
     if args.distributed is None:
         for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge),
-                            ("--rare-every", args.rare_every)):
+                            ("--rare-every", args.rare_every), ("--overlap", args.overlap)):
             if value is not None:
                 raise W2VError(f"{flag} goes with --distributed ADDRESS")
     else:
@@ -168,7 +171,7 @@ def cmd_train(args):
         if "distributed" not in saved and args.distributed is not None:
             raise W2VError(f"{args.resume} is the checkpoint of a single-process run: leave out --distributed")
         for flag, value in (("--workers", args.workers), ("--round-words", args.round_words), ("--merge", args.merge),
-                            ("--rare-every", args.rare_every)):
+                            ("--rare-every", args.rare_every), ("--overlap", args.overlap)):
             if value is not None:
                 raise W2VError(f"{flag} cannot change when a distributed run resumes (its checkpoint keeps it)")
     output = args.output or saved.get("output")
@@ -242,7 +245,7 @@ def cmd_train(args):
                                           round_words=args.round_words or distributed.ROUND_WORDS,
                                           merge=args.merge or "scaled", quiet=args.quiet, cache_dir=args.cache_dir,
                                           rare_every=args.rare_every or distributed.RARE_EVERY,
-                                          extra=extra, **ckpt_args, **params)
+                                          overlap=bool(args.overlap), extra=extra, **ckpt_args, **params)
         elif model is not None:
             model.extra = extra
             model.resume(corpus, quiet=args.quiet, cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)

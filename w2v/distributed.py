@@ -172,21 +172,18 @@ def merge_counts(per_file, min_count, max_vocab):
     min_count times are sorted by descending count, ties by first appearance in the corpus (as vocab.scan
     orders them), and the first max_vocab kept (0: all). Returns (Vocab, per file: has a vocabulary word)."""
     index = {}
-    totals = []
+    counts = np.zeros(0, dtype=np.int64)
     tokens = pruned = threshold = 0
     for f in per_file:
         tokens += f["tokens"]
         pruned += f["pruned"]
         threshold = max(threshold, f["threshold"])
-        for w, c in zip(_unpack(f["words"]), f["counts"].tolist()):
-            i = index.get(w)
-            if i is None:
-                index[w] = len(totals)
-                totals.append(c)
-            else:
-                totals[i] += c
+        # a word's number: the one it already has, or the next (in order of first appearance)
+        ids = np.array([index.setdefault(w, len(index)) for w in _unpack(f["words"])], dtype=np.int64)
+        if len(index) > len(counts):
+            counts = np.concatenate([counts, np.zeros(len(index) - len(counts), dtype=np.int64)])
+        counts[ids] += np.asarray(f["counts"], dtype=np.int64)     # a file lists each of its words once
     words = list(index)
-    counts = np.array(totals, dtype=np.int64)
     kept = np.flatnonzero(counts >= min_count)
     if len(kept) == 0:
         top = int(counts.max()) if len(counts) else 0
@@ -297,7 +294,10 @@ class Replica:
         room = (available_memory() or 0) // 4 if self.cache_dir is None else 0
         for name in self.files:
             try:
-                enc = scan(name, min_count=1, cache_dir=self.cache_dir, first_seen=True)
+                # room for the ids from the file's size (tokens take two bytes or more; the buffer grows if
+                # not), instead of reading a sample of the file to estimate them
+                room_ids = os.path.getsize(name) // 3 + (1 << 16) if self.cache_dir is None else None
+                enc = scan(name, min_count=1, cache_dir=self.cache_dir, first_seen=True, capacity=room_ids)
             except W2VError:
                 if _has_tokens(name):
                     raise
@@ -354,8 +354,11 @@ class Replica:
         self.corpus_words = int(corpus_words)
         self.epochs = int(epochs)
 
-    def load(self, *weights):
-        """Start from the master copy's weight matrices (in MATRICES order)."""
+    def load(self, *weights, seed=None):
+        """Start from the master copy's weight matrices (in MATRICES order), or (seed given) from the initial
+        ones of a run with that seed (init_weights: what the client's master copy starts as)."""
+        if seed is not None:
+            weights = init_weights(len(self.vocab), self.params.dim, seed)
         v, dim = weights[0].shape
         current = []
         for w in weights:
@@ -747,12 +750,14 @@ class _Driver:
                            f"encoded in {time.perf_counter() - t0:.1f}s")
         return sum(self.shard_words)
 
-    def plan_and_load(self, rounds_per_epoch, corpus_words, epochs, master):
+    def plan_and_load(self, rounds_per_epoch, corpus_words, epochs, master, seed=None):
+        """Plan the rounds and load the master copy on every replica; with seed, the master copy is a new run's
+        initial weights, which every replica makes itself instead of receiving them."""
         self.rounds_per_epoch, self.corpus_words, self.epochs = rounds_per_epoch, corpus_words, epochs
         for f in [r.plan(rounds_per_epoch, corpus_words, epochs) for r in self.replicas]:
             f.result()
-        weights = [getattr(master, name) for name in MATRICES]
-        for f in [r.load(*weights) for r in self.replicas]:
+        weights = [] if seed is not None else [getattr(master, name) for name in MATRICES]
+        for f in [r.load(*weights, seed=seed) for r in self.replicas]:
             f.result()
 
     def recover(self, k, exc, master):
@@ -872,7 +877,8 @@ class _Call:
 # ---------------------------------------------------------------------------------------
 
 def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_WORDS, merge="scaled",
-          rare_every=RARE_EVERY, overlap=False, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, checkpoint_every=None,
+          rare_every=RARE_EVERY, overlap=False, callbacks=(), quiet=True, cache_dir=None, checkpoint=None,
+          checkpoint_every=None,
           extra=None, **params):
     """Train word vectors across the workers of a Dask cluster. Returns a Word2Vec, as w2v.train does.
 
@@ -888,6 +894,11 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
     rare_every: exchange the rows of the frequent words (those that make up FREQUENT_SHARE of the corpus)
     every round and the others' every rare_every rounds (and at every epoch's end and checkpoint); 1: all
     changed rows every round. A worker lost meanwhile loses its rare rows' changes since the last exchange.
+    overlap: every worker starts its next round as soon as it has sent its last one, while the client merges
+    it: the round trains without the others' changes of the round before (they arrive a round later), and no
+    worker waits for the merge or for the slowest worker's round. A stop lets the round in flight finish;
+    runs with overlap repeat exactly too, but a lost worker or a resumed checkpoint trains its round from
+    the master copy (with all the merged changes), so that run is not bit for bit the uninterrupted one.
     params: those of w2v.train (model, dim, window, ...); threads is per worker (default: the worker's own
     thread count). callbacks receive a RoundProgress after every round and every epoch; checkpoint and
     checkpoint_every write the master copy at round boundaries (resume with w2v.distributed.resume).
@@ -930,7 +941,7 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
                                       "round_words": round_words, "merge": merge, "threads": params.get("threads"),
                                       "rare_every": rare_every, "overlap": bool(overlap),
                                       "frequent": frequent_rows(vocab.counts)}
-        d.plan_and_load(rounds, corpus_words, p.epochs, model)
+        d.plan_and_load(rounds, corpus_words, p.epochs, model, seed=p.seed)
         _run(d, model)
     finally:
         conn.close()
