@@ -50,7 +50,7 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(client, corpus):
-    return wd.train(corpus, client, round_words=3000, **SMALL)
+    return wd.train(corpus, client, round_words=3000, overlap=False, rare_every=1, **SMALL)
 
 
 # ---------------------------------------------------------------------------------------
@@ -544,15 +544,22 @@ def test_one_shard_that_diverges_says_so_without_blaming_a_merge(client, corpus)
         wd.train(corpus, client, workers=1, round_words=3000, **dict(SMALL, epochs=6, alpha=0.5, min_alpha=0.5))
 
 
-def test_learning_rate_follows_global_progress(client, corpus):
+@pytest.mark.parametrize("overlap", [False, True])
+def test_learning_rate_follows_global_progress(client, corpus, overlap):
     params = dict(SMALL, epochs=2, alpha=0.04, min_alpha=0.001)
-    m = wd.train(corpus, client, round_words=2000, **params)
+    m = wd.train(corpus, client, round_words=2000, overlap=overlap, **params)
     total = 2 * m.vocab.train_words
     drop = params["alpha"] - params["min_alpha"]
     done = 0
     for r in m.rounds:
-        # at the start of a round every worker's rate is the one of all workers' words so far ...
-        np.testing.assert_allclose(r["alpha_start"], params["alpha"] - drop * done / total, rtol=1e-5)
+        # at the start of a round every worker's rate is the one of all workers' words so far (with overlap,
+        # the last round's words are not counted yet: an average round's stand in for them, and a round's
+        # words differ from that by less than a chunk of about 1,000 words per shard) ...
+        want = params["alpha"] - drop * done / total
+        if overlap:
+            assert np.all(np.abs(np.array(r["alpha_start"]) - want) <= drop * 2 * 1000 / total)
+        else:
+            np.testing.assert_allclose(r["alpha_start"], want, rtol=1e-5)
         done = r["words_done"]
         # ... and at its end, give or take the round's uneven split in chunks of about 1,000 words
         want = params["alpha"] - drop * done / total
@@ -571,7 +578,8 @@ def test_a_killed_worker_does_not_lose_the_run(client, corpus, reference):
             t.start()
             timers.append(t)
 
-    m = wd.train(corpus, client, round_words=3000, callbacks=[kill_during_round_six], **SMALL)
+    m = wd.train(corpus, client, round_words=3000, overlap=False, rare_every=1, callbacks=[kill_during_round_six],
+                 **SMALL)
     for t in timers:
         t.join()
     assert timers and m.recoveries >= 1
@@ -602,6 +610,21 @@ def test_with_overlap_two_workers_learn_and_a_killed_worker_does_not_lose_the_ru
     assert neighbour_accuracy(m.vocab.words, m.syn0) >= 0.95
 
 
+@pytest.mark.parametrize("workers, overlap, rare_every", [(2, True, 8), (3, False, 1)])
+def test_by_default_two_shards_overlap_and_exchange_rare_rows_every_8th_round_and_more_shards_do_neither(
+        client, corpus, workers, overlap, rare_every):
+    params = dict(SMALL, epochs=1)
+    default = wd.train(corpus, client, workers=workers, round_words=1000, **params)
+    assert len(default.rounds) > 8
+    same = wd.train(corpus, client, workers=workers, round_words=1000, overlap=overlap, rare_every=rare_every,
+                    **params)
+    np.testing.assert_array_equal(default.syn0, same.syn0)
+    assert [r["full"] for r in default.rounds] == [r["full"] for r in same.rounds]
+    other = wd.train(corpus, client, workers=workers, round_words=1000, overlap=not overlap, rare_every=rare_every,
+                     **params)
+    assert not np.array_equal(default.syn0, other.syn0)
+
+
 def test_a_worker_known_lost_before_the_next_round_does_not_lose_the_run(client, corpus, reference):
     # the worker dies between two rounds and the client hears of it before it calls the replica again:
     # Dask then refuses the call itself instead of failing its future
@@ -618,7 +641,8 @@ def test_a_worker_known_lost_before_the_next_round_does_not_lose_the_run(client,
                 time.sleep(0.05)
             time.sleep(0.5)       # the scheduler's word reaches the client's futures
 
-    m = wd.train(corpus, client, round_words=3000, callbacks=[kill_after_round_six], **SMALL)
+    m = wd.train(corpus, client, round_words=3000, overlap=False, rare_every=1, callbacks=[kill_after_round_six],
+                 **SMALL)
     assert killed and m.recoveries >= 1
     np.testing.assert_array_equal(m.syn0, reference.syn0)
     np.testing.assert_array_equal(m.syn1neg, reference.syn1neg)
@@ -641,7 +665,8 @@ def round_checkpoints(client, corpus, reference, tmp_path_factory):
     mp.setattr(train_module.Checkpointer, "time_due", lambda self: True)
     mp.setattr(train_module.Checkpointer, "save", save)
     try:
-        full = wd.train(corpus, client, round_words=3000, checkpoint=d / "ck", checkpoint_every="1h", **SMALL)
+        full = wd.train(corpus, client, round_words=3000, overlap=False, rare_every=1, checkpoint=d / "ck",
+                        checkpoint_every="1h", **SMALL)
     finally:
         mp.undo()
     np.testing.assert_array_equal(full.syn0, reference.syn0)      # pausing for checkpoints changes nothing
@@ -700,7 +725,7 @@ def test_cli_trains_with_overlapping_rounds(tmp_path, capsys, client, corpus):
     kv = w2v.load(out)
     assert len(kv) == 64 and neighbour_accuracy(kv.index_to_key, kv.vectors) >= 0.95
     code, err = _train_on_scheduler(capsys, client, corpus, tmp_path / "waits.w2v", "--epochs", "2",
-                                    "--chunk-words", "1000")
+                                    "--chunk-words", "1000", "--no-overlap")
     assert code == 0, err
     assert not np.array_equal(w2v.load(tmp_path / "waits.w2v").vectors, kv.vectors)    # the flag took effect
 

@@ -105,10 +105,12 @@ def _add_train(sub):
                         "their shards pull them), sum, or average (Spark MLlib's rule)")
     p.add_argument("--rare-every", type=int, default=None, metavar="K",
                    help="with --distributed: exchange the rows of the frequent words (90%% of the corpus) every "
-                        "round and the other rows every K rounds (default 1: all changed rows every round)")
-    p.add_argument("--overlap", action="store_true", default=None,
+                        "round and the other rows every K rounds (default 8 with two shards, 1 with more: all "
+                        "changed rows every round)")
+    p.add_argument("--overlap", action=argparse.BooleanOptionalAction, default=None,
                    help="with --distributed: each worker starts its next round while its last one is merged, "
-                        "training it without the others' changes of the last round (they come with the next)")
+                        "training it without the others' changes of the last round (they come with the next); "
+                        "default on with two shards, off with more (there it costs accuracy)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
     return p
@@ -244,8 +246,8 @@ def cmd_train(args):
                 model = distributed.train(corpus, address=args.distributed, workers=args.workers,
                                           round_words=args.round_words or distributed.ROUND_WORDS,
                                           merge=args.merge or "scaled", quiet=args.quiet, cache_dir=args.cache_dir,
-                                          rare_every=args.rare_every or distributed.RARE_EVERY,
-                                          overlap=bool(args.overlap), extra=extra, **ckpt_args, **params)
+                                          rare_every=args.rare_every, overlap=args.overlap, extra=extra,
+                                          **ckpt_args, **params)
         elif model is not None:
             model.extra = extra
             model.resume(corpus, quiet=args.quiet, cache_dir=args.cache_dir, threads=args.threads, **ckpt_args)

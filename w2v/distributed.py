@@ -55,7 +55,12 @@ from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporte
 from .vocab import EOS, Vocab, encode, scan
 
 ROUND_WORDS = 250_000       # default corpus words per worker (on the largest shard) between reconciliations
-RARE_EVERY = 1              # default rounds between two exchanges of the rare words' rows
+# defaults by the number of shards (measured on wiki17m, 3 epochs: benchmarks/results/distributed-overlap/):
+# with two, overlapping rounds and rare rows every 8th round keep one process's accuracy and cut the wall time;
+# with more, overlapping costs accuracy (4 shards: 19.1 % analogy against 24.5 %)
+FEW_SHARDS = 2
+RARE_EVERY_FEW = 8          # rounds between two exchanges of the rare words' rows, with two shards or fewer
+RARE_EVERY_MANY = 1         # with more
 FREQUENT_SHARE = 0.9        # the frequent words: the most frequent ones that make up this share of the corpus
 MATRICES = ("syn0", "syn1neg")   # the weight matrices a replica trains and the rounds reconcile
 MERGES = ("scaled", "sum", "average")
@@ -877,7 +882,7 @@ class _Call:
 # ---------------------------------------------------------------------------------------
 
 def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_WORDS, merge="scaled",
-          rare_every=RARE_EVERY, overlap=False, callbacks=(), quiet=True, cache_dir=None, checkpoint=None,
+          rare_every=None, overlap=None, callbacks=(), quiet=True, cache_dir=None, checkpoint=None,
           checkpoint_every=None,
           extra=None, **params):
     """Train word vectors across the workers of a Dask cluster. Returns a Word2Vec, as w2v.train does.
@@ -893,8 +898,10 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
     "sum" adds them; "average" averages them.
     rare_every: exchange the rows of the frequent words (those that make up FREQUENT_SHARE of the corpus)
     every round and the others' every rare_every rounds (and at every epoch's end and checkpoint); 1: all
-    changed rows every round. A worker lost meanwhile loses its rare rows' changes since the last exchange.
-    overlap: every worker starts its next round as soon as it has sent its last one, while the client merges
+    changed rows every round; None: 8 with two shards or fewer, else 1. A worker lost meanwhile loses its rare
+    rows' changes since the last exchange.
+    overlap (None: on with two shards or fewer, where it costs no accuracy; off with more, where it does):
+    every worker starts its next round as soon as it has sent its last one, while the client merges
     it: the round trains without the others' changes of the round before (they arrive a round later), and no
     worker waits for the merge or for the slowest worker's round. A stop lets the round in flight finish;
     runs with overlap repeat exactly too, but a lost worker or a resumed checkpoint trains its round from
@@ -925,6 +932,10 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
     try:
         d = _Driver(conn.client, p, params.get("threads"), merge, reporter, callbacks, checkpointer, cache_dir)
         shards = assign_shards(sizes, workers or len(d.wait_for_workers()))
+        few = len(shards) <= FEW_SHARDS
+        if rare_every is None:
+            rare_every = RARE_EVERY_FEW if few else RARE_EVERY_MANY
+        overlap = few if overlap is None else bool(overlap)
         d.start(files, shards)
         vocab = d.vocabulary(p)
         corpus_words = d.encode(vocab)
@@ -939,7 +950,7 @@ def train(corpus, client=None, *, address=None, workers=None, round_words=ROUND_
         model.schedule = Schedule.begin(model, vocab.train_words, p.epochs)
         model.extra["distributed"] = {"shards": d.files, "rounds_per_epoch": rounds, "round": 0,
                                       "round_words": round_words, "merge": merge, "threads": params.get("threads"),
-                                      "rare_every": rare_every, "overlap": bool(overlap),
+                                      "rare_every": rare_every, "overlap": overlap,
                                       "frequent": frequent_rows(vocab.counts)}
         d.plan_and_load(rounds, corpus_words, p.epochs, model, seed=p.seed)
         _run(d, model)
@@ -986,8 +997,8 @@ def resume(model, corpus, client=None, *, address=None, callbacks=(), quiet=True
     return model
 
 
-def _check_options(round_words, merge, workers, rare_every=1):
-    if isinstance(rare_every, bool) or not isinstance(rare_every, int) or rare_every < 1:
+def _check_options(round_words, merge, workers, rare_every=None):
+    if rare_every is not None and (isinstance(rare_every, bool) or not isinstance(rare_every, int) or rare_every < 1):
         raise W2VError(f"rare_every must be a positive whole number of rounds, not {rare_every!r}")
     if isinstance(round_words, bool) or not isinstance(round_words, int) or round_words < 1000:
         raise W2VError(f"round_words must be a whole number of at least 1000, not {round_words!r}")
