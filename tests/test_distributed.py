@@ -21,7 +21,7 @@ import pytest
 import w2v
 import w2v.distributed as wd
 from w2v.cli import main
-from w2v.vocab import Vocab, scan
+from w2v.vocab import Vocab, encode, scan
 from conftest import neighbour_accuracy, require_dask, write_planted_corpus
 
 train_module = importlib.import_module("w2v.train")
@@ -299,6 +299,113 @@ def test_a_stop_lets_the_round_in_flight_finish_and_leaves_every_replica_at_the_
             np.testing.assert_allclose(fake.now[1], model.syn1neg, rtol=1e-6)
 
 
+class _FailsOnce(_Counting):
+    """A _Counting replica whose worker is lost the first time it is asked to train round `fail_at`."""
+
+    def __init__(self, k, v, dim, rounds, fail_at):
+        super().__init__(k, v, dim, rounds)
+        self.fail_at = fail_at
+
+    def train_round(self, incoming, epoch, rnd, *args):
+        if rnd is not None and epoch * self.rounds + rnd == self.fail_at:
+            self.fail_at = None
+            return wd._Failed(OSError("the worker is gone"))
+        return super().train_round(incoming, epoch, rnd, *args)
+
+
+def test_a_replica_lost_in_the_round_that_finishes_after_a_stop_is_re_created_without_changes_twice():
+    """With overlap, a stop after the 4th round lets the 5th finish; replica 1 is lost in it, and the driver
+    re-creates it from the master copy (which has every merged change) and trains the round again. The others'
+    changes merged before that must not reach the new replica a second time: at the end every replica equals
+    the master copy, which holds every change once."""
+    v, dim, rounds, epochs, n = 12, 3, 4, 2, 2
+    vocab = Vocab(words=[f"w{i}" for i in range(v)], counts=np.arange(v, 0, -1, dtype=np.int64))
+    p = w2v.Params(dim=dim, epochs=epochs, min_count=1, threads=1).validate()
+    model = w2v.Word2Vec(p, vocab, np.zeros((v, dim), dtype=np.float32), np.zeros((v, dim), dtype=np.float32))
+    model.schedule = train_module.Schedule.begin(model, n * 10 * rounds, epochs)
+    model.extra = {"distributed": {"rounds_per_epoch": rounds, "round": 0, "rare_every": 2, "overlap": True,
+                                   "frequent": v}}
+
+    def stop_after_four(info):
+        if info.event == "round_end" and info.round == 4:
+            raise w2v.StopTraining
+
+    d = wd._Driver(None, p, 1, "sum", train_module._Reporter(True), [stop_after_four], None, None)
+    fakes = [_Counting(0, v, dim, rounds), _FailsOnce(1, v, dim, rounds, fail_at=4)]
+    d.replicas = list(fakes)
+
+    def recover(k, exc, master):
+        fresh = _Counting(k, v, dim, rounds)
+        fresh.now = [np.array(master.syn0), np.array(master.syn1neg)]
+        fresh.start = [m.copy() for m in fresh.now]
+        d.replicas[k] = fresh
+        d.recoveries += 1
+
+    d.recover = recover
+    wd._run(d, model)
+    assert d.recoveries == 1 and d.replicas[1] is not fakes[1]
+    want = [np.zeros((v, dim)), np.zeros((v, dim))]
+    for fake in fakes:
+        for h in range(5):
+            row, a, b = fake.add(h)
+            want[0][row] += a
+            want[1][0] += b
+    np.testing.assert_allclose(model.syn0, want[0], rtol=1e-6)
+    np.testing.assert_allclose(model.syn1neg, want[1], rtol=1e-6)
+    for replica in d.replicas:
+        np.testing.assert_allclose(replica.now[0], model.syn0, rtol=1e-6)
+        np.testing.assert_allclose(replica.now[1], model.syn1neg, rtol=1e-6)
+
+
+class _InProcess:
+    """A real replica, called in this process: each call runs when it is made and returns a finished future."""
+
+    def __init__(self, replica):
+        self.replica = replica
+
+    def train_round(self, *args):
+        return _Done(self.replica.train_round(*args))
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_real_replicas_hold_the_master_copy_once_they_take_what_they_are_owed(corpus, overlap):
+    """Two real replicas trained by the driver in this process, rare rows every 3rd round. At the end, each
+    replica's rows with the others' last merged changes (values, or increments with overlap) added are the
+    master copy's: a replica that sent the others' changes as its own, or lost some, would not be."""
+    params = dict(SMALL, epochs=2)
+    p = w2v.Params(**params).validate()
+    dparams = {k: v for k, v in params.items() if k != "threads"}
+    files = sorted(str(f) for f in corpus.iterdir())
+    replicas = [wd.Replica(k, files[k::2], dparams, threads=1) for k in range(2)]
+    counted = [r.count() for r in replicas]
+    vocab, _ = wd.merge_counts(counted[0][:1] + counted[1][:1] + counted[0][1:], 1, 0)
+    info = [r.encode(wd._pack(vocab.words), vocab.counts) for r in replicas]
+    words = sum(i["train_words"] for i in info)
+    rounds = 6
+    for r in replicas:
+        r.plan(rounds, words, params["epochs"])
+        r.load(seed=p.seed)
+    model = w2v.Word2Vec(p, vocab, *[np.ascontiguousarray(w) for w in train_module.init_weights(len(vocab), p.dim,
+                                                                                                 p.seed)])
+    model.schedule = train_module.Schedule.begin(model, words, params["epochs"])
+    model.extra = {"distributed": {"rounds_per_epoch": rounds, "round": 0, "rare_every": 3, "overlap": overlap,
+                                   "frequent": wd.frequent_rows(vocab.counts)}}
+    d = wd._Driver(None, p, 1, "sum", train_module._Reporter(True), (), None, None)
+    d.replicas = [_InProcess(r) for r in replicas]
+    wd._run(d, model)
+    assert model.epochs_done == 2 and model.raw_words == 2 * words
+    for k, r in enumerate(replicas):
+        for m, name in enumerate(wd.MATRICES):
+            mine = np.array(getattr(r.model, name))
+            rows, values = d.owed[k][m]
+            if overlap:
+                mine[rows] += values
+            else:
+                mine[rows] = values
+            np.testing.assert_allclose(mine, getattr(model, name), rtol=0, atol=1e-5)
+            assert np.abs(getattr(model, name)).max() < 10
+
+
 def test_shards_are_balanced_by_bytes_and_keep_corpus_order():
     shards = wd.assign_shards([10, 70, 20, 30, 40], 2)
     assert sorted(i for s in shards for i in s) == [0, 1, 2, 3, 4]
@@ -427,6 +534,68 @@ def test_a_replica_encodes_its_shard_as_reading_it_again_would(tmp_path, min_cou
     assert info == expect and (expect["oov_tokens"] > 0) == (min_count > 1)
     np.testing.assert_array_equal(kept.ids, again.ids)
     assert kept.counted == {}
+
+
+def test_a_replica_reencodes_block_by_block_and_keeps_ids_only_within_its_memory(tmp_path, monkeypatch):
+    corpus = write_tie_corpus(tmp_path / "ties")
+    files = sorted(str(p) for p in (tmp_path / "ties").iterdir())
+    params = {k: v for k, v in SMALL.items() if k != "threads"}
+    vocab = scan(corpus, min_count=4).vocab
+    index = {w: i for i, w in enumerate(vocab.words)}
+    for name in files:      # blocks of 7 ids: a block boundary inside nearly every sentence
+        own = scan(name, min_count=1)
+        read = encode(name, vocab)
+        for step in (7, 1 << 22):
+            ids, dropped = wd._reencode(np.array(own.ids), own.vocab.words, index, step=step)
+            np.testing.assert_array_equal(ids, read.ids)
+            assert dropped == read.oov_tokens
+    # room for the first file's ids only: the others are read again, and the result is the same
+    first = scan(files[0], min_count=1).ids.nbytes
+    monkeypatch.setattr(wd, "available_memory", lambda: 4 * (first + 8))
+    kept = wd.Replica(0, files, params, threads=1)
+    kept.count()
+    assert set(kept.counted) == {files[0]}
+    info = kept.encode(wd._pack(vocab.words), vocab.counts)
+    again = wd.Replica(0, files, params, threads=1)
+    assert info == again.encode(wd._pack(vocab.words), vocab.counts)
+    np.testing.assert_array_equal(kept.ids, again.ids)
+
+
+def test_the_compiled_exchange_refuses_rows_that_do_not_match():
+    from w2v import _kernels
+    a = np.zeros((4, 3), dtype=np.float32)
+    rows, vals = np.array([1, 9], dtype=np.int32), np.ones((2, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="outside"):
+        _kernels.add_rows(a, rows, vals)
+    with pytest.raises(ValueError, match="do not match"):
+        _kernels.add_rows(a, rows[:1], vals)
+    pos = np.full(4, -1, dtype=np.int64)
+    pos[1] = 0
+    with pytest.raises(ValueError, match="not a changed row"):
+        _kernels.add_changes(np.zeros((1, 3), dtype=np.float32), pos, np.array([2], dtype=np.int32), vals[:1])
+    with pytest.raises(ValueError, match="ascend"):
+        _kernels.others_changes(np.zeros((1, 3), dtype=np.float32), pos, np.array([1], dtype=np.int32),
+                                np.array([3, 1], dtype=np.int32), vals, np.zeros((1, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="do not match"):
+        _kernels.changed_rows(a, np.zeros((3, 3), dtype=np.float32))
+    assert not a.any()
+
+
+def test_changed_rows_finds_every_changed_float_and_brings_start_up_to_date():
+    from w2v import _kernels
+    rng = np.random.default_rng(2)
+    current = train_module._aligned_rows(9, 5, lines=True)      # rows padded to 64 bytes, as lines
+    assert current.strides[0] > 5 * 4
+    current[:] = rng.normal(size=(9, 5))
+    start = np.array(current, order="C")
+    current[2, 4] += 1.0                             # the last float of a row
+    current[7] += 0.5
+    for changes in (False, True):
+        s = start.copy()
+        rows, values = _kernels.changed_rows(current, s, changes)
+        assert rows.tolist() == [2, 7] and rows.dtype == np.int32
+        np.testing.assert_array_equal(values, current[[2, 7]] - start[[2, 7]] if changes else current[[2, 7]])
+        np.testing.assert_array_equal(s, current)
 
 
 @pytest.mark.parametrize("rare_every", [1, 3])
@@ -695,6 +864,11 @@ def test_cli_resumes_a_distributed_run_on_another_number_of_workers(tmp_path, ca
     snap.write_bytes(round_checkpoints[len(round_checkpoints) // 2].read_bytes())
     code = main(["train", str(corpus), "--resume", str(snap), "-o", str(out), "-q"])
     assert code == 2 and "add --distributed ADDRESS" in capsys.readouterr().err
+    for flag in ("--overlap", "--no-overlap"):
+        code = main(["train", str(corpus), "--resume", str(snap), "--distributed", "local:1", flag, "-o", str(out),
+                     "-q"])
+        err = capsys.readouterr().err
+        assert code == 2 and f"{flag.replace('--no-', '--')} cannot change when a distributed run resumes" in err
     code = main(["train", str(corpus), "--resume", str(snap), "--distributed", "local:1", "-o", str(out), "-q"])
     assert code == 0, capsys.readouterr().err
     np.testing.assert_array_equal(w2v.load(out).vectors, reference.syn0)
