@@ -177,14 +177,11 @@ def merge(master, changed, rule):
     sqrt (the sum over the square root of the number of workers that changed the row), split:N (average the
     N most frequent rows, sum the others). Further candidates: contract, contract-cross, cap:K (contract()),
     bmuf (bmuf()), damp (damp())."""
-    from w2v.distributed import MERGES, reconcile
+    from w2v.distributed import MERGES, _who_changed, reconcile
     if rule in MERGES:
         return reconcile(master, changed, rule)
     v = len(master)
-    count = np.zeros(v, dtype=np.int32)
-    for rows, _ in changed:
-        count[rows] += 1
-    union = np.flatnonzero(count)
+    count, union, _ = _who_changed(v, changed)
     where = np.full(v, -1, dtype=np.int64)
     where[union] = np.arange(len(union))
     delta = np.zeros((len(union), master.shape[1]), dtype=np.float32)

@@ -486,6 +486,30 @@ def contraction(master, changed, halves, changes=False):
     return rho
 
 
+def _who_changed(v, changed):
+    """Per row of v, how many workers changed it (changed: per worker (rows, ...)); the rows any changed, and
+    the rows more than one changed."""
+    count = np.zeros(v, dtype=np.int32)
+    for rows, _ in changed:
+        count[rows] += 1
+    return count, np.flatnonzero(count), np.flatnonzero(count > 1)
+
+
+def _merge_factor(master, changed, merge, halves, count, shared, changes=False):
+    """What the summed change of each row several workers changed (shared; count: workers per row) is
+    multiplied by, or with divide divided by: (factor, divide), factor None for the plain sum. See
+    reconcile(); changes: the workers' changed rows are reconcile_changes()'s."""
+    if merge not in MERGES:
+        raise W2VError(f"merge must be one of {', '.join(MERGES)}, not {merge!r}")
+    if merge == "average":
+        return count[shared].astype(np.float32), True
+    if merge == "scaled" and halves is not None and len(changed) > 2:
+        # measured before the master copy changes (each worker's change is taken against the round's start)
+        k = 1.0 - contraction(master, changed, halves, changes)[shared] ** 2
+        return np.minimum(1.0, PULL / np.maximum(count[shared] * k, 1e-12)).astype(np.float32), False
+    return None, False
+
+
 def reconcile(master, changed, merge="scaled", halves=None):
     """Merge the workers' changes of one matrix into the master copy, in place, and say what to send back.
 
@@ -501,21 +525,9 @@ def reconcile(master, changed, merge="scaled", halves=None):
     Without halves "scaled" is "sum". Returns per worker (rows, values): the rows others changed,
     with their merged values, which make that worker's replica equal to the master copy.
     """
-    if merge not in MERGES:
-        raise W2VError(f"merge must be one of {', '.join(MERGES)}, not {merge!r}")
     v = len(master)
-    count = np.zeros(v, dtype=np.int32)
-    for rows, _ in changed:
-        count[rows] += 1
-    union = np.flatnonzero(count)
-    shared = np.flatnonzero(count > 1)          # the rows more than one worker changed
-    factor, divide = None, False
-    if merge == "average":
-        factor, divide = count[shared].astype(np.float32), True
-    elif merge == "scaled" and halves is not None and len(changed) > 2:
-        # measured before the master copy changes (each worker's change is taken against the round's start)
-        k = 1.0 - contraction(master, changed, halves)[shared] ** 2
-        factor = np.minimum(1.0, PULL / np.maximum(count[shared] * k, 1e-12)).astype(np.float32)
+    count, union, shared = _who_changed(v, changed)
+    factor, divide = _merge_factor(master, changed, merge, halves, count, shared)
     where = np.full(v, -1, dtype=np.int64)
     where[shared] = np.arange(len(shared))
     acc = np.zeros((len(shared), master.shape[1]), dtype=np.float32)
@@ -537,29 +549,19 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
     changed rows come as (rows, changes since they last went out), and go back as (rows, what the others'
     changes add to them). A row's merged change is the sum of the workers' changes, times reconcile()'s
     factor where several changed it; the master copy takes it, and each worker is sent it less its own."""
-    if merge not in MERGES:
-        raise W2VError(f"merge must be one of {', '.join(MERGES)}, not {merge!r}")
     v, dim = master.shape
-    count = np.zeros(v, dtype=np.int32)
-    for rows, _ in changed:
-        count[rows] += 1
-    union = np.flatnonzero(count)
+    count, union, shared = _who_changed(v, changed)
     pos = np.full(v, -1, dtype=np.int64)
     pos[union] = np.arange(len(union))
-    shared = np.flatnonzero(count > 1)
-    factor = None
-    if merge == "average":
-        factor = 1.0 / count[shared]
-    elif merge == "scaled" and halves is not None and len(changed) > 2:
-        k = 1.0 - contraction(master, changed, halves, changes=True)[shared] ** 2
-        factor = np.minimum(1.0, PULL / np.maximum(count[shared] * k, 1e-12))
+    factor, divide = _merge_factor(master, changed, merge, halves, count, shared, changes=True)
     total = np.zeros((len(union), dim), dtype=np.float32)
     changed = [(np.ascontiguousarray(rows, dtype=np.int32), np.ascontiguousarray(values, dtype=np.float32))
                for rows, values in changed]
     for rows, values in changed:
         _kernels.add_changes(total, pos, rows, values)
     if factor is not None:
-        total[pos[shared]] *= factor.astype(np.float32)[:, None]
+        at = pos[shared]
+        total[at] = total[at] / factor[:, None] if divide else total[at] * factor[:, None]
     _kernels.add_rows(master, union.astype(np.int32), total)
     back = []
     for rows, values in changed:
