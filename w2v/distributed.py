@@ -52,7 +52,7 @@ from .params import Params, usable_cores
 from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporter, _RunStats, _aligned_rows,
                     _call, _fmt_bytes, _fmt_time, _segment, available_memory, chunk_bounds, init_weights,
                     train_state)
-from .vocab import EOS, Vocab, encode, scan
+from .vocab import _DROP, EOS, Vocab, encode, scan
 
 ROUND_WORDS = 250_000       # default corpus words per worker (on the largest shard) between reconciliations
 # defaults by the number of shards (measured on wiki17m, 3 epochs: benchmarks/results/distributed-overlap/):
@@ -227,13 +227,12 @@ def _reencode(ids, words, index, step=1 << 22):
     (a scan with min_count 1 that pruned nothing): what encode() gives when it reads the file again.
     Rewritten in place, block by block. Returns the ids and the number of tokens dropped (not in the
     vocabulary)."""
-    drop = np.uint32(0xFFFFFFFE)
-    table = np.fromiter((index.get(w, drop) for w in words), dtype=np.uint32, count=len(words))
+    table = np.fromiter((index.get(w, _DROP) for w in words), dtype=np.uint32, count=len(words))
     table = np.append(table, np.uint32(EOS))        # EOS (beyond every id) clips to it
     pos = dropped = 0
     for i in range(0, len(ids), step):
         block = np.take(table, ids[i:i + step], mode="clip")
-        keep = block != drop
+        keep = block != _DROP
         block = block[keep]
         dropped += len(keep) - len(block)
         ids[pos:pos + len(block)] = block
@@ -419,8 +418,7 @@ class Replica:
         return {"shard": self.shard, "words": s.epoch_words, "examples": s.epoch_examples, "loss": s.epoch_loss,
                 "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
                 "train_seconds": t1 - t0, "apply_seconds": t_apply, "diff_seconds": time.perf_counter() - t1,
-                "changed": changed,
-                "halves": halves}
+                "changed": changed, "halves": halves}
 
 
 def _worker_threads():
@@ -826,11 +824,11 @@ class _Driver:
         self.inflight.append(call)
         return call
 
-    def collect(self, call, master):
-        """The results of the oldest round in flight (call), by shard; a lost replica is re-created from the
-        master copy and trains the round again (and the round after it, if that is in flight too)."""
+    def collect(self, master):
+        """The oldest round in flight and its results, by shard; a lost replica is re-created from the master
+        copy and trains the round again (and the round after it, if that is in flight too)."""
         n = len(self.replicas)
-        assert self.inflight[0] is call
+        call = self.inflight[0]
         pending = dict(enumerate(call.futures))
         attempts = [0] * n
         results = [None] * n
@@ -868,7 +866,7 @@ class _Driver:
             if not progressed:
                 time.sleep(POLL_SECONDS)
         self.inflight.pop(0)
-        return results
+        return call, results
 
 
 class _Call:
@@ -1035,7 +1033,8 @@ def _run(d, model):
             stop, d.partial = True, False
         if stop and d.partial:      # the rare rows' changes still on the workers: into the master copy
             try:
-                _round(d, model, d.submit(s.epoch, None, s.words_done))
+                d.submit(s.epoch, None, s.words_done)
+                _round(d, model)
             except _Lost as exc:
                 d.reporter.note(f"warning: {exc}; the rare words' changes since the last full exchange are lost")
     d.ctrl_c = None
@@ -1086,9 +1085,8 @@ def _rounds(d, model):
             nxt = (epoch, rnd + 1) if rnd + 1 < rounds else (epoch + 1, 0)
         if not d.inflight:
             return stop
-        call = d.inflight[0]
-        info = _round(d, model, call)
-        d.partial = call.rows is not None
+        info = _round(d, model)
+        d.partial = not d.log[-1]["full"]
         alpha = info.alpha
         pos["round"] += 1
         _report_round(d.reporter, info, rounds, pos["round"])
@@ -1121,12 +1119,12 @@ def _rounds(d, model):
             stop = True
 
 
-def _round(d, model, call):
-    """Collect and merge the oldest round in flight (call). Returns its RoundProgress."""
+def _round(d, model):
+    """Collect and merge the oldest round in flight. Returns its RoundProgress."""
     s = model.schedule
     n = len(d.replicas)
     r0 = time.perf_counter()
-    results = d.collect(call, model)
+    call, results = d.collect(model)
     r1 = time.perf_counter()
     halves = all(res["halves"] is not None for res in results)
     merge = reconcile_changes if d.overlap else reconcile
@@ -1175,7 +1173,7 @@ def _sum_changes(a, b):
     out = []
     for (ra, va), (rb, vb) in zip(a, b):
         rows = np.union1d(ra, rb).astype(np.int32)
-        vals = np.zeros((len(rows), va.shape[1] if va.ndim == 2 else vb.shape[1]), dtype=np.float32)
+        vals = np.zeros((len(rows), va.shape[1]), dtype=np.float32)
         vals[np.searchsorted(rows, ra)] += va
         vals[np.searchsorted(rows, rb)] += vb
         out.append((rows, vals))
