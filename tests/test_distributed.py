@@ -80,6 +80,15 @@ def test_reconcile_adds_every_workers_change(merge):
     np.testing.assert_array_equal(vb, master[[0, 1, 2]])
 
 
+def _build(name):
+    """One build of the compiled kernels (skipped where this CPU cannot run it)."""
+    from w2v import _kernels
+    builds = _kernels.variants()
+    if name not in builds:
+        pytest.skip(f"no {name} kernels on this machine")
+    return builds[name]
+
+
 @pytest.mark.parametrize("merge, workers", [("sum", 2), ("average", 3), ("scaled", 4)])
 def test_a_merge_of_changes_is_the_merge_of_values_and_brings_every_replica_to_the_master_copy(merge, workers):
     """With overlap, replicas send their changes (not their rows) and get back what the others' changes add.
@@ -109,6 +118,80 @@ def test_a_merge_of_changes_is_the_merge_of_values_and_brings_every_replica_to_t
         replica[rows] = values
         replica[got] += add
         np.testing.assert_allclose(replica, by_changes, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("build", ["generic", "avx2"])
+def test_changes_travel_as_float16_and_a_replica_keeps_what_the_master_copy_takes(build):
+    """With overlap, a replica's changes go out as float16 (half the bytes). Its rows and their start move to
+    the start plus the rounded change, which is what the master copy takes: the rounding is neither lost
+    between the two nor left over to be sent again. Two workers' merged changes come back as float16 and
+    bring each replica to the master copy. Where a change is beyond float16's range, the changes go out as
+    float32 (the other rows' rounded all the same)."""
+    kernels = _build(build)
+    rng = np.random.default_rng(3)
+    v, dim = 30, 12
+    start0 = rng.normal(size=(v, dim)).astype(np.float32)
+    replicas, sent = [], []
+    for k in range(2):
+        m, start = start0.copy(), start0.copy()
+        rows = np.sort(rng.choice(v, 20, replace=False)).astype(np.int32)
+        m[rows] += rng.normal(size=(len(rows), dim)).astype(np.float32)
+        trained = m.copy()
+        found, values = kernels.changed_rows(m, start, True, True)
+        assert values.dtype == np.float16 and found.tolist() == rows.tolist()
+        np.testing.assert_array_equal(m, start)
+        np.testing.assert_array_equal(m[rows], start0[rows] + values.astype(np.float32))
+        assert 1e-5 < np.abs(m - trained).max() < 2e-3        # moved by the rounding, no more
+        assert len(kernels.changed_rows(m, start, True, True)[0]) == 0
+        replicas.append(m)
+        sent.append((found, values))
+    master = start0.copy()
+    back = wd.reconcile_changes(master, sent, "sum")
+    for m, (rows, add) in zip(replicas, back):
+        assert add.dtype == np.float16
+        m[rows] += add.astype(np.float32)
+        np.testing.assert_allclose(m, master, rtol=0, atol=1e-6)
+    big = [(np.array([0, k + 1], dtype=np.int32), np.full((2, dim), 4e4, dtype=np.float16)) for k in range(3)]
+    master = start0.copy()
+    for (rows, add), (own, _) in zip(wd.reconcile_changes(master, big, "sum"), big):
+        assert add.dtype == np.float32      # two others' 4e4 add up beyond float16's range: sent as float32
+        assert rows.tolist() == [0] + [r for r in (1, 2, 3) if r != own[1]]
+        np.testing.assert_array_equal(add, [[8e4] * dim] + [[4e4] * dim] * 2)
+    np.testing.assert_allclose(master[:4], start0[:4] + np.array([[12e4] * dim] + [[4e4] * dim] * 3))
+    m, start = start0.copy(), start0.copy()
+    m[[2, 4]] += np.float32(0.3)
+    m[4, 5] = 1e5
+    trained = m.copy()
+    found, values = kernels.changed_rows(m, start, True, True)
+    assert values.dtype == np.float32 and found.tolist() == [2, 4]
+    np.testing.assert_array_equal(m, start)
+    np.testing.assert_array_equal(m[4], trained[4])
+    np.testing.assert_array_equal(values[1], trained[4] - start0[4])
+    np.testing.assert_array_equal(values[0], values[0].astype(np.float16).astype(np.float32))
+    np.testing.assert_array_equal(m[2], start0[2] + values[0])
+
+
+@pytest.mark.parametrize("build", ["generic", "avx2"])
+def test_float16_conversions_are_numpys(build):
+    """The compiled conversions round as numpy's casts do (to nearest, ties to even), at every float16
+    (and the floats between them), in the subnormal range and at the edge of the range."""
+    kernels = _build(build)
+    every = np.arange(65536, dtype=np.uint16).view(np.float16)
+    finite = every[np.isfinite(every)]
+    np.testing.assert_array_equal(kernels.from_float16(every.reshape(-1, 16)), every.astype(np.float32).reshape(-1, 16))
+    wide = np.sort(finite.astype(np.float32))
+    ties = (wide[:-1] + (wide[1:] - wide[:-1]) / 2).astype(np.float32)       # midpoints (exact in float32)
+    near = np.concatenate([wide, ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf)),
+                           np.float32([2.0 ** -25, -2.0 ** -26, 65519.99, -65504.0])])
+    near = near[: len(near) // 10 * 10].reshape(-1, 10)
+    got = kernels.to_float16(near)
+    assert got is not None and got.dtype == np.float16
+    np.testing.assert_array_equal(got.view(np.uint16), near.astype(np.float16).view(np.uint16))
+    for beyond in (65520.0, -7e4, np.inf, np.nan):
+        x = np.ones((2, 9), dtype=np.float32)
+        x[1, 8] = beyond
+        assert kernels.to_float16(x) is None
+    assert kernels.to_float16(np.zeros((0, 4), dtype=np.float32)).shape == (0, 4)
 
 
 def test_the_compiled_merge_refuses_rows_outside_the_master_copy():
@@ -629,7 +712,9 @@ def test_a_round_adds_what_each_shard_trained(client, tmp_path, merge):
     total = changes[0] + changes[1]
     if merge == "average":
         total[touched[0] & touched[1]] /= 2
-    np.testing.assert_allclose(m.syn0, start + total, rtol=0, atol=2e-6)
+    # two shards: the changes travelled as float16 (at most half a unit in the last place of 11 bits each)
+    bound = 2e-6 + (np.abs(changes[0]) + np.abs(changes[1])) * 2.0 ** -11
+    assert np.all(np.abs(m.syn0 - (start + total)) <= bound)
 
 
 def test_four_shards_on_two_workers_merge_each_row_between_the_sum_and_two_shards_worth(client, tmp_path):

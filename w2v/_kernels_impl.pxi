@@ -7,7 +7,7 @@
 # TrainState.train_chunk(), which runs a whole chunk of the encoded corpus inside one
 # `with nogil:` block. Workers update syn0/syn1neg/syn1 without locks (Hogwild), as word2vec.c,
 # fastText and gensim do; only a single thread with a fixed seed is bit-for-bit repeatable.
-from libc.stdint cimport uint8_t, uint32_t, int32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, uint64_t, int64_t
 from libc.math cimport exp, log, fmaxf
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy, memcmp
@@ -25,6 +25,17 @@ cdef extern from *:
     """
     #if defined(__unix__) || defined(__APPLE__)
     #include <sched.h>
+    #endif
+    #include <stdint.h>
+    #include <string.h>
+    #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    #include <cpuid.h>
+    #endif
+    #if defined(__F16C__)
+    #include <immintrin.h>
+    #define W2V_HAS_F16C 1
+    #else
+    #define W2V_HAS_F16C 0
     #endif
     static inline long long w2v_atomic_add(long long *p, long long v) {
         return __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
@@ -399,14 +410,84 @@ cdef extern from *:
     #endif
     static int w2v_cpu_has_avx2_fma(void) {
     #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+        unsigned int a, b, c, d;
         __builtin_cpu_init();
+        /* F16C (CPUID 1, ECX bit 29): the AVX2 build converts float16 with it; every AVX2 CPU has it */
+        if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 29)))
+            return 0;
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     #else
         return 0;
     #endif
     }
+    /* float <-> IEEE binary16, rounding to nearest even: with the F16C instructions where the build has
+       them, else bit by bit */
+    static inline uint16_t w2v_f2h_bits(float f) {
+        uint32_t x, sign, ax, e, m, shift, h, rem, half;
+        memcpy(&x, &f, 4);
+        sign = (x >> 16) & 0x8000u;
+        ax = x & 0x7fffffffu;
+        if (ax >= 0x7f800000u)                      /* inf, nan */
+            return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));
+        if (ax >= 0x477ff000u)                      /* 65520 and beyond round to inf */
+            return (uint16_t)(sign | 0x7c00u);
+        if (ax >= 0x38800000u) {                    /* a normal half */
+            ax += 0xfffu + ((ax >> 13) & 1u);
+            return (uint16_t)(sign | ((ax - 0x38000000u) >> 13));
+        }
+        if (ax < 0x33000000u)                       /* below 2^-25: zero */
+            return (uint16_t)sign;
+        e = ax >> 23;                               /* a subnormal half: m 2^(e - 150) in units of 2^-24 */
+        m = (ax & 0x7fffffu) | 0x800000u;
+        shift = 126u - e;
+        h = m >> shift;
+        rem = m & ((1u << shift) - 1u);
+        half = 1u << (shift - 1u);
+        if (rem > half || (rem == half && (h & 1u)))
+            h++;
+        return (uint16_t)(sign | h);
+    }
+    static inline float w2v_h2f_bits(uint16_t h) {
+        uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, x;
+        float f;
+        if (e == 0x1fu) x = sign | 0x7f800000u | (m << 13);
+        else if (e) x = sign | ((e + 112u) << 23) | (m << 13);
+        else {
+            f = (float)m * 5.9604644775390625e-08f;     /* m 2^-24 */
+            memcpy(&x, &f, 4);
+            x |= sign;
+        }
+        memcpy(&f, &x, 4);
+        return f;
+    }
+    /* n floats as halves; 0 when one of them is beyond float16's range (or not finite) */
+    static int w2v_to_half(const float *x, uint16_t *out, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        int bad = 0;
+    #if defined(__F16C__)
+        for (; i + 8 <= n; i += 8)
+            _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), 0));
+    #endif
+        for (; i < n; i++)
+            out[i] = w2v_f2h_bits(x[i]);
+        for (i = 0; i < n; i++)
+            bad |= (out[i] & 0x7c00) == 0x7c00;
+        return !bad;
+    }
+    static void w2v_from_half(const uint16_t *h, float *out, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+    #if defined(__F16C__)
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+    #endif
+        for (; i < n; i++)
+            out[i] = w2v_h2f_bits(h[i]);
+    }
     """
     int w2v_cpu_has_avx2_fma() nogil
+    int W2V_HAS_F16C
+    int w2v_to_half(const float *x, uint16_t *out, Py_ssize_t n) nogil
+    void w2v_from_half(const uint16_t *h, float *out, Py_ssize_t n) nogil
     float w2v_dot(const float *a, const float *b, int n) nogil
     void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2, const float *b3,
                   int n, float *out) nogil
@@ -1174,14 +1255,49 @@ def add_rows(float[:, :] a, const int32_t[::1] rows, const float[:, ::1] values)
                 p[j] += x[j]
 
 
-def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False):
+FLOAT16_INSTRUCTIONS = bool(W2V_HAS_F16C)     # this build converts float16 with the CPU's F16C instructions
+
+
+def to_float16(const float[:, ::1] x):
+    """x as float16, rounded to the nearest (F16C instructions in the AVX2 build); None if a value is beyond
+    float16's range or not finite."""
+    out = np.empty((x.shape[0], x.shape[1]), dtype=np.uint16)
+    cdef uint16_t[:, ::1] o = out
+    cdef Py_ssize_t n = x.shape[0] * x.shape[1]
+    cdef int ok = 1
+    if n:
+        with nogil:
+            ok = w2v_to_half(&x[0, 0], &o[0, 0], n)
+    return out.view(np.float16) if ok else None
+
+
+def from_float16(h):
+    """A 2-D float16 array as float32."""
+    cdef const uint16_t[:, ::1] b = np.ascontiguousarray(h, dtype=np.float16).view(np.uint16)
+    out = np.empty((b.shape[0], b.shape[1]), dtype=np.float32)
+    cdef float[:, ::1] o = out
+    cdef Py_ssize_t n = b.shape[0] * b.shape[1]
+    if n:
+        with nogil:
+            w2v_from_half(&b[0, 0], &o[0, 0], n)
+    return out
+
+
+def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, bint float16=False):
     """The rows of `current` whose bytes differ from start's (ascending, int32), their values (changes: their
     values less start's), and start brought up to date: a replica's rows changed since they last went out
-    (w2v.distributed), in one pass over the matrix and another over the changed rows."""
+    (w2v.distributed), in one pass over the matrix and another over the changed rows.
+    float16 (with changes): the changes come as float16, and a row (with its start) moves to its start plus
+    its rounded change, what the receiver of the changes adds; where a row's change is beyond float16's
+    range it stays and every change comes as float32 (those of the other rows rounded all the same)."""
     cdef Py_ssize_t i, j, k, c = 0, n = start.shape[0], dim = start.shape[1]
     cdef float *cur
     cdef float *st
     cdef float *out
+    cdef float x
+    cdef int wide = 0
+    if float16 and not changes:
+        raise ValueError("float16 needs changes")
     if current.shape[0] != n or current.shape[1] != dim:
         raise ValueError("current and start do not match")
     if dim > 1 and current.strides[1] != sizeof(float):
@@ -1195,7 +1311,9 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False):
                 c += 1
     rows = found[:c].copy()
     values = np.empty((c, dim), dtype=np.float32)
+    narrow = np.empty((c if float16 else 0, dim), dtype=np.uint16)
     cdef float[:, ::1] v = values
+    cdef uint16_t[:, ::1] h = narrow
     with nogil:
         for j in range(c):
             i = f[j]
@@ -1205,40 +1323,74 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False):
             if changes:
                 for k in range(dim):
                     out[k] = cur[k] - st[k]
+                if float16:
+                    if w2v_to_half(out, &h[j, 0], dim):
+                        w2v_from_half(&h[j, 0], out, dim)
+                        for k in range(dim):
+                            x = st[k] + out[k]
+                            cur[k] = x
+                            st[k] = x
+                        continue
+                    wide = 1
             else:
                 memcpy(out, cur, dim * sizeof(float))
             memcpy(st, cur, dim * sizeof(float))
+    if float16 and not wide:
+        return rows, narrow.view(np.float16)
     return rows, values
 
 
-def add_changes(float[:, ::1] total, const int64_t[::1] pos, const int32_t[::1] rows, const float[:, ::1] changes):
+ctypedef fused change_t:      # changes as they travel: float32, or float16's bits (w2v.distributed)
+    float
+    uint16_t
+
+ctypedef fused out_t:
+    float
+    uint16_t
+
+
+def add_changes(float[:, ::1] total, const int64_t[::1] pos, const int32_t[::1] rows, const change_t[:, ::1] changes):
     """total[pos[rows[i]]] += changes[i]: one worker's changes into the sum over the workers of the rows
-    any of them changed (w2v.distributed.reconcile_changes)."""
+    any of them changed (w2v.distributed.reconcile_changes). changes: float32, or float16 as uint16."""
     cdef Py_ssize_t i, j, n = rows.shape[0], dim = total.shape[1], v = pos.shape[0]
     cdef float *t
     cdef const float *x
+    cdef float *buf = NULL
     if changes.shape[0] != n or (n and changes.shape[1] != dim):
         raise ValueError("rows and changes do not match")
     for i in range(n):
         if not (0 <= rows[i] < v and 0 <= pos[rows[i]] < total.shape[0]):
             raise ValueError(f"row {rows[i]} is not a changed row")
+    if change_t is uint16_t:
+        buf = <float *>malloc(max(1, dim) * sizeof(float))
+        if buf == NULL:
+            raise MemoryError()
     with nogil:
         for i in range(n):
             t = &total[pos[rows[i]], 0]
-            x = &changes[i, 0]
+            if change_t is float:
+                x = &changes[i, 0]
+            else:
+                w2v_from_half(&changes[i, 0], buf, dim)
+                x = buf
             for j in range(dim):
                 t[j] += x[j]
+    free(buf)
 
 
 def others_changes(const float[:, ::1] total, const int64_t[::1] pos, const int32_t[::1] send,
-                   const int32_t[::1] rows, const float[:, ::1] changes, float[:, ::1] out):
+                   const int32_t[::1] rows, const change_t[:, ::1] changes, out_t[:, ::1] out):
     """out[i] = total[pos[send[i]]], less the worker's own change of that row if it has one (rows and
     changes: its changed rows and their changes; send and rows ascending): what the others' changes add
-    to each row of send."""
+    to each row of send. changes and out: float32, or float16 as uint16; False if a value of out is beyond
+    float16's range (out is then incomplete)."""
     cdef Py_ssize_t i, j = 0, k, n = send.shape[0], m = rows.shape[0], dim = total.shape[1], v = pos.shape[0]
     cdef float *o
     cdef const float *t
     cdef const float *x
+    cdef float *own = NULL
+    cdef float *row = NULL
+    cdef int ok = 1
     if out.shape[0] != n or (n and out.shape[1] != dim) or changes.shape[0] != m or (m and changes.shape[1] != dim):
         raise ValueError("rows, changes and the output do not match")
     for i in range(n):
@@ -1247,19 +1399,36 @@ def others_changes(const float[:, ::1] total, const int64_t[::1] pos, const int3
     for i in range(1, m):
         if rows[i] <= rows[i - 1]:
             raise ValueError("the worker's rows do not ascend")
+    own = <float *>malloc(2 * max(1, dim) * sizeof(float))
+    if own == NULL:
+        raise MemoryError()
+    row = own + max(1, dim)
     with nogil:
         for i in range(n):
-            o = &out[i, 0]
+            if out_t is float:
+                o = &out[i, 0]
+            else:
+                o = row
             t = &total[pos[send[i]], 0]
             while j < m and rows[j] < send[i]:
                 j += 1
             if j < m and rows[j] == send[i]:
-                x = &changes[j, 0]
+                if change_t is float:
+                    x = &changes[j, 0]
+                else:
+                    w2v_from_half(&changes[j, 0], own, dim)
+                    x = own
                 for k in range(dim):
                     o[k] = t[k] - x[k]
             else:
                 for k in range(dim):
                     o[k] = t[k]
+            if out_t is uint16_t:
+                if not w2v_to_half(row, &out[i, 0], dim):
+                    ok = 0
+                    break
+    free(own)
+    return bool(ok)
 
 
 def apply_merged(float[:, ::1] master, const int64_t[::1] shared, const float[:, ::1] acc, const float[::1] factor,

@@ -385,6 +385,7 @@ class Replica:
         if incoming is not None:
             for name, start, (changed, values) in zip(MATRICES, self.start, incoming):
                 if overlap:
+                    values = _float32(values)
                     _kernels.add_rows(getattr(self.model, name), changed, values)
                     _kernels.add_rows(start, changed, values)
                 else:
@@ -413,12 +414,21 @@ class Replica:
                     halves.append((sample[moved], np.ascontiguousarray(h[moved])))
             _segment(self.model, self.state, self.bounds, (), _Reporter(True), None, run, end_chunk=b)
         t1 = time.perf_counter()
-        changed = [_kernels.changed_rows(getattr(self.model, name)[:rows], start[:rows], overlap)
+        # with overlap, changes (not values) go out, as float16 where the CPU converts them fast
+        float16 = overlap and _kernels.FLOAT16_INSTRUCTIONS
+        changed = [_kernels.changed_rows(getattr(self.model, name)[:rows], start[:rows], overlap, float16)
                    for name, start in zip(MATRICES, self.start)]
         return {"shard": self.shard, "words": s.epoch_words, "examples": s.epoch_examples, "loss": s.epoch_loss,
                 "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
                 "train_seconds": t1 - t0, "apply_seconds": t_apply, "diff_seconds": time.perf_counter() - t1,
                 "changed": changed, "halves": halves}
+
+
+def _float32(values):
+    """Rows' values or changes as float32 (they may travel as float16)."""
+    if values.dtype == np.float16:
+        return _kernels.from_float16(values)
+    return np.ascontiguousarray(values, dtype=np.float32)
 
 
 def _worker_threads():
@@ -551,10 +561,16 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
     count, union, shared = _who_changed(v, changed)
     pos = np.full(v, -1, dtype=np.int64)
     pos[union] = np.arange(len(union))
-    factor, divide = _merge_factor(master, changed, merge, halves, count, shared, changes=True)
-    total = np.zeros((len(union), dim), dtype=np.float32)
-    changed = [(np.ascontiguousarray(rows, dtype=np.int32), np.ascontiguousarray(values, dtype=np.float32))
+    # float16 changes (their bits, as uint16) are read as such; they go back so, unless beyond its range
+    float16 = all(values.dtype == np.float16 for _, values in changed)
+    changed = [(np.ascontiguousarray(rows, dtype=np.int32),
+                np.ascontiguousarray(values).view(np.uint16) if float16 else _float32(values))
                for rows, values in changed]
+    floats = changed
+    if float16 and halves is not None:      # the contraction reads them as floats
+        floats = [(rows, _float32(values.view(np.float16))) for rows, values in changed]
+    factor, divide = _merge_factor(master, floats, merge, halves, count, shared, changes=True)
+    total = np.zeros((len(union), dim), dtype=np.float32)
     for rows, values in changed:
         _kernels.add_changes(total, pos, rows, values)
     if factor is not None:
@@ -566,8 +582,12 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
         mine = np.zeros(v, dtype=bool)
         mine[rows[count[rows] == 1]] = True
         send = union[~mine[union]].astype(np.int32)
-        out = np.empty((len(send), dim), dtype=np.float32)
-        _kernels.others_changes(total, pos, send, rows, values, out)
+        out = np.empty((len(send), dim), dtype=np.uint16 if float16 else np.float32)
+        if _kernels.others_changes(total, pos, send, rows, values, out):
+            out = out.view(np.float16) if float16 else out
+        else:       # beyond float16's range: as float32
+            out = np.empty((len(send), dim), dtype=np.float32)
+            _kernels.others_changes(total, pos, send, rows, values, out)
         back.append((send, out))
     return back
 
@@ -1174,8 +1194,8 @@ def _sum_changes(a, b):
     for (ra, va), (rb, vb) in zip(a, b):
         rows = np.union1d(ra, rb).astype(np.int32)
         vals = np.zeros((len(rows), va.shape[1]), dtype=np.float32)
-        vals[np.searchsorted(rows, ra)] += va
-        vals[np.searchsorted(rows, rb)] += vb
+        vals[np.searchsorted(rows, ra)] += _float32(va)
+        vals[np.searchsorted(rows, rb)] += _float32(vb)
         out.append((rows, vals))
     return out
 
