@@ -936,6 +936,23 @@ def test_cli_trains_on_the_workers_of_a_scheduler(tmp_path, capsys, client, corp
     assert len(kv) == 64 and neighbour_accuracy(kv.index_to_key, kv.vectors) >= 0.95
 
 
+def test_a_local_cluster_s_workers_do_not_profile_and_the_callers_config_stays():
+    """The local workers train on the same cores as everything else: Dask's sampling profiler is off in
+    them (it walks every thread's stack 100 times a second), and the caller's own Dask settings are not
+    changed by it."""
+    require_dask()
+    import dask
+    before = dask.config.get("distributed.worker.profile.enabled")
+    conn = wd._Connection(address="local:1", threads=1)
+    try:
+        got = conn.client.run(lambda: (dask.config.get("distributed.worker.profile.enabled"),
+                                       dask.config.get("distributed.worker.memory.monitor-interval")))
+    finally:
+        conn.close()
+    assert list(got.values()) == [(False, "1s")]
+    assert dask.config.get("distributed.worker.profile.enabled") == before
+
+
 def test_cli_trains_with_overlapping_rounds(tmp_path, capsys, client, corpus):
     out = tmp_path / "v.w2v"
     code, err = _train_on_scheduler(capsys, client, corpus, out, "--epochs", "2", "--chunk-words", "1000",

@@ -68,6 +68,9 @@ SAMPLE_EVERY = 8            # the rows whose half-round change the workers repor
 SAMPLE_TOP = 1024           # ... all of the most frequent words' (the measurement's input, see contraction())
 PULL = 2.0                  # merge "scaled": at most this many times the way one worker took a row to its shard's
                             # pull (2: like the sum of two workers, which never grows an overshoot)
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                       "distributed.worker.memory.monitor-interval": "1s",
+                       "distributed.admin.system-monitor.interval": "5s"}
 POLL_SECONDS = 0.005        # how often the client looks at the workers' rounds in flight
 RETRIES = 3                 # attempts of a shard's round on new replicas before the run gives up
 RECOVER_SECONDS = 60.0      # how long the client waits for a worker to take over a lost shard
@@ -621,9 +624,13 @@ class _Connection:
         if text.lower().startswith("local"):
             n = _local_workers(text)
             per = threads if threads is not None else max(1, usable_cores() // n)
-            self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=per, processes=True,
-                                                    dashboard_address=":0", silence_logs=level,
-                                                    preload=["w2v.distributed"])
+            import dask
+            # the workers' sampling profiler (100 stack walks a second) and frequent resource polls only take
+            # processor time from training on the same cores; the nannies hand this to the workers they start
+            with dask.config.set(LOCAL_WORKER_CONFIG):
+                self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=per, processes=True,
+                                                        dashboard_address=":0", silence_logs=level,
+                                                        preload=["w2v.distributed"])
             self.client = distributed.Client(self.cluster)
         else:
             try:
