@@ -118,6 +118,18 @@ def test_a_merge_of_changes_is_the_merge_of_values_and_brings_every_replica_to_t
         replica[rows] = values
         replica[got] += add
         np.testing.assert_allclose(replica, by_changes, rtol=0, atol=1e-5)
+    # the same changes as float16 (all, or some: a worker whose change was beyond float16's range sends
+    # float32) merge as their values do as float32
+    rounded = [(rows, c.astype(np.float16)) for rows, c in changes]
+    for mix in (rounded, [(r, c.astype(np.float32)) if k == 0 else (r, c) for k, (r, c) in enumerate(rounded)]):
+        by_half, by_float = start.copy(), start.copy()
+        back_half = wd.reconcile_changes(by_half, mix, merge, halves)
+        back_float = wd.reconcile_changes(by_float, [(r, c.astype(np.float32)) for r, c in rounded], merge, halves)
+        np.testing.assert_allclose(by_half, by_float, rtol=0, atol=1e-6)
+        for (got, add), (want, add_float) in zip(back_half, back_float):
+            assert got.tolist() == want.tolist()
+            assert add.dtype == (np.float16 if mix is rounded else np.float32)
+            np.testing.assert_allclose(add.astype(np.float32), add_float, rtol=1e-3, atol=1e-6)
 
 
 @pytest.mark.parametrize("build", ["generic", "avx2"])
@@ -187,7 +199,7 @@ def test_float16_conversions_are_numpys(build):
     got = kernels.to_float16(near)
     assert got is not None and got.dtype == np.float16
     np.testing.assert_array_equal(got.view(np.uint16), near.astype(np.float16).view(np.uint16))
-    for beyond in (65520.0, -7e4, np.inf, np.nan):
+    for beyond in (65520.0, -7e4, 2e5, -1e6, 3e38, np.inf, np.nan):
         x = np.ones((2, 9), dtype=np.float32)
         x[1, 8] = beyond
         assert kernels.to_float16(x) is None
@@ -449,6 +461,12 @@ def test_real_replicas_hold_the_master_copy_once_they_take_what_they_are_owed(co
     d.replicas = [_InProcess(r) for r in replicas]
     wd._run(d, model)
     assert model.epochs_done == 2 and model.raw_words == 2 * words
+    # with overlap the changes travel as float16 (where this build converts them with the CPU's F16C): 2 bytes
+    # a value and 4 a row number
+    per_value = 2 if overlap and train_module._kernels.FLOAT16_INSTRUCTIONS else 4
+    for entry in d.log:
+        rows_up = sum(sum(per_matrix) for per_matrix in entry["rows_up"])
+        assert rows_up > 0 and entry["bytes_up"] == rows_up * (4 + per_value * p.dim)
     for k, r in enumerate(replicas):
         for m, name in enumerate(wd.MATRICES):
             mine = np.array(getattr(r.model, name))
@@ -942,15 +960,15 @@ def test_a_local_cluster_s_workers_do_not_profile_and_the_callers_config_stays()
     changed by it."""
     require_dask()
     import dask
-    before = dask.config.get("distributed.worker.profile.enabled")
-    conn = wd._Connection(address="local:1", threads=1)
-    try:
-        got = conn.client.run(lambda: (dask.config.get("distributed.worker.profile.enabled"),
-                                       dask.config.get("distributed.worker.memory.monitor-interval")))
-    finally:
-        conn.close()
+    with dask.config.set({"distributed.worker.profile.enabled": True}):
+        conn = wd._Connection(address="local:1", threads=1)
+        try:
+            got = conn.client.run(lambda: (dask.config.get("distributed.worker.profile.enabled"),
+                                           dask.config.get("distributed.worker.memory.monitor-interval")))
+        finally:
+            conn.close()
+        assert dask.config.get("distributed.worker.profile.enabled") is True
     assert list(got.values()) == [(False, "1s")]
-    assert dask.config.get("distributed.worker.profile.enabled") == before
 
 
 def test_cli_trains_with_overlapping_rounds(tmp_path, capsys, client, corpus):
