@@ -2,8 +2,9 @@
 
 Two builds of the same Cython source (_kernels_impl.pxi) ship: `_kernels_generic` for any
 CPU, and on x86-64 `_kernels_avx2`, compiled with AVX2 and FMA (about 1.3-1.5x the speed of
-the generic build). The AVX2 build is imported only after the CPU is known to support it (its
-module code itself uses those instructions). W2V_KERNELS=generic or W2V_KERNELS=avx2 forces a
+the generic build), and F16C for float16 conversions (every CPU with AVX2 has it). The AVX2 build
+is imported only after the CPU is known to support all three (its module code itself uses those
+instructions). W2V_KERNELS=generic or W2V_KERNELS=avx2 forces a
 choice (for comparing them).
 """
 import importlib
