@@ -1260,7 +1260,8 @@ FLOAT16_INSTRUCTIONS = bool(W2V_HAS_F16C)     # this build converts float16 with
 
 def to_float16(const float[:, ::1] x):
     """x as float16, rounded to the nearest (F16C instructions in the AVX2 build); None if a value is beyond
-    float16's range or not finite."""
+    float16's range or not finite. The conversion changed_rows() and others_changes() apply row by row,
+    whole (the tests compare it with numpy's cast in every build)."""
     out = np.empty((x.shape[0], x.shape[1]), dtype=np.uint16)
     cdef uint16_t[:, ::1] o = out
     cdef Py_ssize_t n = x.shape[0] * x.shape[1]
