@@ -673,9 +673,9 @@ def mapping_notes(tools, args):
             "It needs an uncompressed file.")
     if args.hs:
         notes.append(
-            "Hierarchical softmax: w2v builds the Huffman tree as word2vec.c's CreateBinaryTree (the same codes; "
-            "inner nodes numbered from the root instead of towards it); gensim builds it with a heap (ties may "
-            "break differently: another tree of the same total code length). With negative sampling as well, "
+            "Hierarchical softmax: w2v builds gensim's Huffman tree (the same heap build, so the same codes; "
+            "inner nodes numbered from the root instead of towards it; `--hs-tree word2vec` gives word2vec.c's "
+            "CreateBinaryTree instead, which pairs words of equal count differently). With negative sampling as well, "
             "w2v and word2vec.c add both gradients into one update of the input vectors, gensim applies them "
             "one after the other. fastText (loss=hs) cannot combine the two and is skipped then.")
     notes.append(

@@ -5,8 +5,9 @@ only the tree differs.
     python benchmarks/hs_trees.py --corpus wiki17m.txt --trainers gensim,w2v --trees gensim,order,perm:12345 --seeds 4,5,6
 
 Trees (all of the same total code length): "gensim" (gensim's own, built with a heap whose items compare by
-count only), "order" (word2vec.c's CreateBinaryTree over the vocabulary sorted by count, ties in vocabulary
-order, i.e. in the order the words first appear in the corpus: w2v's tree) and "perm:K" (the same two-pointer
+count only; w2v's default, `hs_tree="gensim"`), "order" (word2vec.c's CreateBinaryTree over the vocabulary
+sorted by count, ties in vocabulary order, i.e. in the order the words first appear in the corpus; w2v's
+`hs_tree="word2vec"`) and "perm:K" (the same two-pointer
 build with the words of equal count in the order of a random permutation with seed K). gensim is given a tree by
 replacing its code assignment (every word's codes and inner nodes); w2v by replacing the tree its trainer
 builds. Hierarchical softmax alone (negative 0), 1 epoch, 1 thread, dim 100,
@@ -32,7 +33,7 @@ def make_tree(counts, tree):
     from w2v.vocab import HuffmanTree
     counts = np.ascontiguousarray(counts, dtype=np.int64)
     if tree == "order":
-        return HuffmanTree(counts)
+        return HuffmanTree(counts, "word2vec")
     if not tree.startswith("perm:"):
         raise SystemExit(f"unknown tree {tree!r}")
     n = len(counts)
@@ -74,19 +75,19 @@ def w2v_run(corpus, model, tree, seed, out):
     import importlib
     import w2v
     wt = importlib.import_module("w2v.train")     # (w2v.train is also the function)
-    if tree == "gensim":
-        raise SystemExit("w2v does not build gensim's tree")
-    real = wt.HuffmanTree
+    kind = {"gensim": "gensim", "order": "word2vec"}.get(tree)
+    if kind is None:        # a permuted tree: replace the one the trainer builds
+        real = wt.HuffmanTree
 
-    class Tree:         # what the trainer builds its tree with
-        estimate_bytes = staticmethod(real.estimate_bytes)
+        class Tree:
+            estimate_bytes = staticmethod(real.estimate_bytes)
 
-        def __new__(cls, counts):
-            return make_tree(counts, tree)
+            def __new__(cls, counts, kind=None):
+                return make_tree(counts, tree)
 
-    wt.HuffmanTree = Tree
+        wt.HuffmanTree = Tree
     m = w2v.train(corpus, model=model, hs=True, negative=0, threads=1, epochs=1, seed=seed, quiet=True,
-                  alpha=0.025 if model == "sg" else 0.05)
+                  alpha=0.025 if model == "sg" else 0.05, hs_tree=kind or "word2vec")
     m.wv.save(out, format="bin")
 
 
@@ -94,7 +95,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--trainers", default="gensim,w2v")
-    ap.add_argument("--trees", default="gensim,order,perm:12345", help="gensim is skipped for w2v")
+    ap.add_argument("--trees", default="gensim,order,perm:12345")
     ap.add_argument("--models", default="sg")
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--work", default="/tmp")
@@ -116,7 +117,7 @@ def main():
     import subprocess
     for model in args.models.split(","):
         for trainer in args.trainers.split(","):
-            trees = [t for t in args.trees.split(",") if trainer == "gensim" or t != "gensim"]
+            trees = args.trees.split(",")
             for seed in args.seeds.split(","):
                 for tree in trees:       # a fresh process per run: gensim's code assignment is patched
                     subprocess.run([sys.executable, __file__, "--corpus", args.corpus, "--work", args.work,

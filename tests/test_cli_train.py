@@ -64,6 +64,7 @@ def test_progress_lines_when_not_quiet(tmp_path, capsys, planted_corpus):
     (["--alpha", "-0.1"], "--alpha must be > 0"),
     (["--threads", "0"], "--threads must be between 1"),
     (["--min-count", "100000"], "no word occurs at least 100000 times"),
+    (["--hs-tree", "word2vec"], "--hs-tree chooses hierarchical softmax's tree: add --hs"),
 ])
 def test_bad_values(tmp_path, capsys, planted_corpus, args, message):
     out = tmp_path / "v"

@@ -46,10 +46,15 @@ def counts(request):
     return count_sets()[request.param].astype(np.int64)
 
 
-def test_codes_are_a_prefix_free_and_complete_code(counts):
+@pytest.fixture(params=["gensim", "word2vec"])
+def kind(request):
+    return request.param
+
+
+def test_codes_are_a_prefix_free_and_complete_code(counts, kind):
     """No word's code is a prefix of another's (paths end at distinct leaves), and the code is
     complete (Kraft: sum 2^-length = 1; a full binary tree wastes no branch)."""
-    t = HuffmanTree(counts)
+    t = HuffmanTree(counts, kind)
     codes = sorted("".join(map(str, t.path(w)[0])) for w in range(len(counts)))
     assert len(set(codes)) == len(codes) and all(len(c) > 0 for c in codes)
     for a, b in zip(codes, codes[1:]):        # in sorted order a prefix sits just before its extensions
@@ -57,24 +62,29 @@ def test_codes_are_a_prefix_free_and_complete_code(counts):
     assert sum(2.0 ** -len(c) for c in codes) == pytest.approx(1.0, abs=1e-12)
 
 
-def test_code_lengths_are_optimal(counts):
+def test_code_lengths_are_optimal(counts, kind):
     """sum(count * length) is the least any prefix code achieves (a Huffman code's defining
     property), computed by an independent heap-based reference."""
     t = HuffmanTree(counts)
     assert int((counts * t.lengths).sum()) == optimal_cost(counts)
 
 
-def test_frequent_words_have_the_shortest_codes(counts):
-    t = HuffmanTree(counts)
-    assert np.all(np.diff(t.lengths) >= 0)    # the vocabulary is by descending count
+def test_frequent_words_have_the_shortest_codes(counts, kind):
+    """A more frequent word never has a longer code; word2vec.c's tree also orders words of equal
+    count (the later, the longer), gensim's heap does not."""
+    t = HuffmanTree(counts, kind)
+    if kind == "word2vec":
+        assert np.all(np.diff(t.lengths) >= 0)    # the vocabulary is by descending count
+    for c in np.unique(counts):
+        assert t.lengths[counts > c].max(initial=0) <= t.lengths[counts == c].min()
 
 
-def test_points_are_the_inner_nodes_of_one_tree(counts):
+def test_points_are_the_inner_nodes_of_one_tree(counts, kind):
     """Paths start at the root (row 0); a node's row is fixed by the codes that lead to it (the
     same prefix, the same node), every one of the V - 1 inner nodes is on some path, and rows
     go by descending count (the words under a node), the root first."""
     V = len(counts)
-    t = HuffmanTree(counts)
+    t = HuffmanTree(counts, kind)
     node_of_prefix, weight = {}, np.zeros(V - 1, dtype=np.int64)
     for w in range(V):
         codes, points = t.path(w)
@@ -87,10 +97,10 @@ def test_points_are_the_inner_nodes_of_one_tree(counts):
     assert np.all(np.diff(weight) <= 0) and weight[0] == counts.sum()
 
 
-def test_branch_one_goes_to_the_heavier_child(counts):
+def test_branch_one_goes_to_the_heavier_child(counts, kind):
     """word2vec.c's convention: at every inner node branch 1 leads to the child with the larger
-    (or equal) count, branch 0 to the smaller."""
-    t = HuffmanTree(counts)
+    (or equal) count, branch 0 to the smaller (gensim's too: the second item popped is branch 1)."""
+    t = HuffmanTree(counts, kind)
     under = {}                                # (node, branch) -> words' count below
     for w in range(len(counts)):
         for code, node in zip(*t.path(w)):
@@ -104,24 +114,103 @@ def test_word2vec_c_tree_by_hand():
     word 3, on branch 1) make a 2; that 2 (made first) and word 2's 2 make a 4 (a tie goes to the
     inner node as the smaller; word 2 on branch 1); word 1's 3 and the 4 make a 7; word 0's 5
     and the 7 make the root. Inner rows from the root: 12 -> 0, 7 -> 1, 4 -> 2, 2 -> 3."""
-    t = HuffmanTree(np.array([5, 3, 2, 1, 1]))
+    t = HuffmanTree(np.array([5, 3, 2, 1, 1]), "word2vec")
     want = {0: ([0], [0]), 1: ([1, 0], [0, 1]), 2: ([1, 1, 1], [0, 1, 2]),
             3: ([1, 1, 0, 1], [0, 1, 2, 3]), 4: ([1, 1, 0, 0], [0, 1, 2, 3])}
     for w, (codes, points) in want.items():
         assert t.path(w)[0].tolist() == codes and t.path(w)[1].tolist() == points
 
 
-def test_tree_edge_cases_and_bad_counts():
-    one = HuffmanTree(np.array([4]))
+def test_gensim_tree_by_hand():
+    """counts 5 3 2 1 1 in gensim's order (ties reversed: words 0 1 2 4 3) made a heap by heapq,
+    items compared by count alone: heapify gives [w3 w4 w2 w0 w1]; the pops take w3 then w4 (1, 1:
+    inner node A = 2, w3 on branch 0), then w2 and A (2, 2: B = 4, w2 on branch 0), then w1 and B
+    (C = 7), then w0 and C (the root, 12). Rows from the root: root 0, C 1, B 2, A 3. word2vec.c's
+    tree of the same counts (above) puts w2 one level higher and A one lower."""
+    t = HuffmanTree(np.array([5, 3, 2, 1, 1]), "gensim")
+    want = {0: ([0], [0]), 1: ([1, 0], [0, 1]), 2: ([1, 1, 0], [0, 1, 2]),
+            3: ([1, 1, 1, 0], [0, 1, 2, 3]), 4: ([1, 1, 1, 1], [0, 1, 2, 3])}
+    for w, (codes, points) in want.items():
+        assert t.path(w)[0].tolist() == codes and t.path(w)[1].tolist() == points
+    assert HuffmanTree(np.array([5, 3, 2, 1, 1])).kind == "gensim"       # the default
+
+
+class _ByCount(tuple):
+    """(count, node): compared by count alone, as gensim's Heapitem."""
+
+    def __lt__(self, other):
+        return self[0] < other[0]
+
+
+def heap_tree(counts):
+    """gensim's construction, from its definition: the words sorted by descending count, ties in the
+    reverse of word order, made a heap by Python's heapq over items that compare by count alone; pop
+    two, join them (the first on branch 0), push the join. Returns each word's (codes, gensim points),
+    gensim numbering inner nodes in the order they are made."""
+    V = len(counts)
+    order = sorted(range(V), key=lambda w: (-counts[w], -w))
+    heap = [_ByCount((int(counts[w]), ("leaf", w))) for w in order]
+    heapq.heapify(heap)
+    for i in range(V - 1):
+        a, b = heapq.heappop(heap), heapq.heappop(heap)
+        heapq.heappush(heap, _ByCount((a[0] + b[0], ("node", i, a, b))))
+    paths, stack = {}, [(heap[0], [], [])]
+    while stack:
+        (_, node), codes, points = stack.pop()
+        if node[0] == "leaf":
+            paths[node[1]] = (codes, points)
+        else:
+            stack.append((node[2], codes + [0], points + [node[1]]))
+            stack.append((node[3], codes + [1], points + [node[1]]))
+    return [paths[w] for w in range(V)]
+
+
+def test_gensim_tree_is_the_heap_build(counts):
+    """Every word's codes and inner nodes are those of the heap build (gensim's point p is row
+    V - 2 - p): on sets with long runs of equal counts, where the heap's order decides."""
+    t = HuffmanTree(counts, "gensim")
+    V = len(counts)
+    for w, (codes, points) in enumerate(heap_tree(counts)):
+        assert t.path(w)[0].tolist() == codes
+        assert (V - 2 - t.path(w)[1]).tolist() == points
+
+
+def test_gensim_tree_equals_gensims_own():
+    """Against gensim itself: both count the same sentences (gensim orders words of equal count one
+    way, w2v the other), and every word gets the codes gensim gives it and its inner nodes (gensim's
+    point p is row V - 2 - p). Over 2,500 words, where heapq heapifies in its cache-friendly order."""
+    gensim = pytest.importorskip("gensim")
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(6000)]
+    sentences = [[words[i] for i in rng.zipf(1.3, 40).clip(1, 6000) - 1] for _ in range(3000)]
+    g = gensim.models.Word2Vec(vector_size=4, min_count=1, hs=1, negative=0, workers=1)
+    g.build_vocab(sentences)
+    m = w2v.train(sentences, hs=True, negative=0, min_count=1, dim=4, epochs=1, threads=1)
+    V = len(g.wv)
+    assert V == len(m.vocab) > 2500 and len(np.unique(m.vocab.counts)) < V / 10     # mostly ties
+    assert m.vocab.words != g.wv.index_to_key                                       # ordered otherwise
+    index = {w: i for i, w in enumerate(m.vocab.words)}
+    for w in g.wv.index_to_key:
+        codes, rows = m.tree.path(index[w])
+        assert codes.tolist() == g.wv.get_vecattr(w, "code").tolist(), w
+        assert (V - 2 - rows.astype(np.int64)).tolist() == g.wv.get_vecattr(w, "point").tolist(), w
+
+
+def test_tree_edge_cases_and_bad_counts(kind):
+    one = HuffmanTree(np.array([4]), kind)
     assert one.lengths.tolist() == [0] and one.codes.size == 0
-    two = HuffmanTree(np.array([4, 4]))
-    assert [two.path(w)[0].tolist() for w in range(2)] == [[1], [0]]   # the tie: the earlier word is heavier
-    deep = HuffmanTree(2 ** np.arange(60)[::-1])          # a path longer than word2vec.c's 40 bits
+    two = HuffmanTree(np.array([4, 4]), kind)
+    # the tie: word2vec.c takes the later word first (branch 0); gensim's heapify moves its first item (the
+    # later word) to the end, so the earlier word is popped first
+    assert [two.path(w)[0].tolist() for w in range(2)] == ([[1], [0]] if kind == "word2vec" else [[0], [1]])
+    deep = HuffmanTree(2 ** np.arange(60)[::-1], kind)    # a path longer than word2vec.c's 40 bits
     assert deep.lengths.max() == 59
     with pytest.raises(ValueError, match="non-negative"):
-        HuffmanTree(np.array([-1, 5]))
+        HuffmanTree(np.array([-1, 5]), kind)
     with pytest.raises(ValueError, match="non-negative"):
-        HuffmanTree(np.array([5, -1]))
+        HuffmanTree(np.array([5, -1]), kind)
+    with pytest.raises(ValueError, match="one of gensim, word2vec"):
+        HuffmanTree(np.array([5, 1]), "heap")
 
 
 def test_counts_in_any_order_give_each_word_its_own_path():
@@ -225,10 +314,34 @@ def test_trainer_hands_the_kernel_hs_and_cbow_mean(planted_corpus, monkeypatch):
                   threads=1, dim=4)
     syn1neg, kw = seen[-1]
     assert syn1neg is None and kw["syn1"] is m.syn1 and kw["cbow_mean"] is False
-    assert [a.tolist() for a in kw["tree"]] == [a.tolist() for a in HuffmanTree(m.vocab.counts)]
+    assert [a.tolist() for a in kw["tree"]] == [a.tolist() for a in HuffmanTree(m.vocab.counts, "gensim")]
+    m = w2v.train(planted_corpus, hs=True, hs_tree="word2vec", min_count=1, epochs=1, threads=1, dim=4)
+    _, kw = seen[-1]
+    assert [a.tolist() for a in kw["tree"]] == [a.tolist() for a in HuffmanTree(m.vocab.counts, "word2vec")]
+    assert m.params.hs_tree == "word2vec"
     w2v.train(planted_corpus, model="cbow", min_count=1, epochs=1, threads=1, dim=4)
     syn1neg, kw = seen[-1]
     assert syn1neg is not None and kw["syn1"] is None and kw["cbow_mean"] is True
+
+
+def test_the_tree_is_part_of_the_model_and_files_from_before_keep_word2vec_cs(tmp_path, planted_corpus):
+    """A saved model trains on with the tree it was trained with; a file written before the tree was
+    a parameter (no hs_tree) was trained with word2vec.c's tree, and loads with it."""
+    from w2v import checkpoint
+    m = w2v.train(planted_corpus, hs=True, negative=0, hs_tree="word2vec", min_count=1, epochs=1, threads=1, dim=4)
+    m.save(tmp_path / "m")
+    assert w2v.Word2Vec.load(tmp_path / "m").params.hs_tree == "word2vec"
+    meta, words, counts, syn0, syn1neg, syn1 = checkpoint.load(tmp_path / "m")
+    meta["params"].pop("hs_tree")
+    checkpoint.save(tmp_path / "old", meta, words, counts, syn0, syn1neg, syn1)
+    old = w2v.Word2Vec.load(tmp_path / "old")
+    assert old.params.hs_tree == "word2vec"
+    assert [a.tolist() for a in old.tree] == [a.tolist() for a in HuffmanTree(old.vocab.counts, "word2vec")]
+    m = w2v.train(planted_corpus, hs=True, negative=0, min_count=1, epochs=1, threads=1, dim=4)
+    m.save(tmp_path / "new")
+    assert w2v.Word2Vec.load(tmp_path / "new").params.hs_tree == "gensim"
+    with pytest.raises(w2v.W2VError, match="--hs-tree must be one of 'gensim', 'word2vec', not 'heap'"):
+        w2v.Params(hs=True, negative=0, hs_tree="heap").validate()
 
 
 def test_parameters_and_defaults():
@@ -271,12 +384,28 @@ def test_a_run_allocates_what_the_estimate_counts(planted_corpus):
     assert m.tree.nbytes <= HuffmanTree.estimate_bytes(len(m.vocab))
 
 
-def test_cli_trains_with_hierarchical_softmax(tmp_path, capsys, planted_corpus):
+def test_cli_trains_with_hierarchical_softmax(tmp_path, capsys, planted_corpus, monkeypatch):
     from w2v.cli import main
+    trained, real = [], train_module.train
+
+    def recording(corpus, **kwargs):
+        trained.append(real(corpus, **kwargs))
+        return trained[-1]
+
+    monkeypatch.setattr(train_module, "train", recording)
     out = tmp_path / "v.w2v"
     assert main(["train", str(planted_corpus), "-o", str(out), "--hs", "--negative", "0", "--model", "cbow",
                  "--cbow-mean", "0", "--min-count", "1", "--epochs", "1", "--dim", "8", "--threads", "1"]) == 0
     assert w2v.load(out).vectors.shape == (64, 8)
+    assert trained[-1].params.hs_tree == "gensim"
+    assert main(["train", str(planted_corpus), "-o", str(tmp_path / "w"), "--hs", "--hs-tree", "word2vec",
+                 "--min-count", "1", "--epochs", "1", "--dim", "8", "-q"]) == 0
+    assert trained[-1].params.hs_tree == "word2vec"
+    assert [a.tolist() for a in trained[-1].tree] == [a.tolist() for a in HuffmanTree(trained[-1].vocab.counts,
+                                                                                         "word2vec")]
+    trained[-1].save(tmp_path / "m")
+    assert main(["train", str(planted_corpus), "--resume", str(tmp_path / "m"), "--hs-tree", "word2vec"]) == 2
+    assert "--hs-tree cannot change when a run resumes" in capsys.readouterr().err
     assert main(["train", str(planted_corpus), "--estimate-memory", "--hs", "--negative", "0", "--min-count",
                  "1", "--threads", "1"]) == 0
     assert "inner nodes" in capsys.readouterr().out

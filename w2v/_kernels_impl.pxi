@@ -1768,9 +1768,8 @@ def build_huffman(const int64_t[::1] counts):
     the reverse of the order they are made, so rows are by descending count, like the words
     (word2vec.c numbers them the other way: its row r is row V - 2 - r here).
     """
-    cdef Py_ssize_t V = counts.shape[0], a, n, w, k, pos1, pos2, root
+    cdef Py_ssize_t V = counts.shape[0], a, k, pos1, pos2
     cdef Py_ssize_t pick[2]
-    cdef int64_t total = 0, d
     if V < 1:
         raise ValueError("the vocabulary is empty")
     for a in range(V):
@@ -1779,14 +1778,9 @@ def build_huffman(const int64_t[::1] counts):
     count_np = np.empty(2 * V, dtype=np.int64)
     parent_np = np.zeros(2 * V, dtype=np.int64)
     binary_np = np.zeros(2 * V, dtype=np.uint8)
-    depth_np = np.zeros(2 * V, dtype=np.int64)
-    code_start_np = np.zeros(V + 1, dtype=np.int64)
     cdef int64_t[::1] count = count_np
     cdef int64_t[::1] parent = parent_np
     cdef uint8_t[::1] binary = binary_np
-    cdef int64_t[::1] depth = depth_np
-    cdef int64_t[::1] code_start = code_start_np
-    root = 2 * V - 2
     with nogil:
         for a in range(V):
             count[a] = counts[a]
@@ -1804,15 +1798,123 @@ def build_huffman(const int64_t[::1] counts):
             parent[pick[0]] = V + a
             parent[pick[1]] = V + a
             binary[pick[1]] = 1      # word2vec.c: the larger of the two is branch 1
+    return _tree_paths(V, parent_np, binary_np)
+
+
+cdef struct HeapItem:
+    int64_t count
+    int64_t node
+
+
+cdef void _heap_sift_down(HeapItem *heap, Py_ssize_t start, Py_ssize_t pos) noexcept nogil:
+    """heapq._siftdown: move heap[pos] up towards start while its count is below its parent's."""
+    cdef HeapItem item = heap[pos]
+    cdef Py_ssize_t up
+    while pos > start:
+        up = (pos - 1) >> 1
+        if not item.count < heap[up].count:
+            break
+        heap[pos] = heap[up]
+        pos = up
+    heap[pos] = item
+
+
+cdef void _heap_sift_up(HeapItem *heap, Py_ssize_t n, Py_ssize_t pos) noexcept nogil:
+    """heapq._siftup: move the lighter child up until heap[pos]'s item reaches a leaf, then sift it down."""
+    cdef HeapItem item = heap[pos]
+    cdef Py_ssize_t start = pos, child = 2 * pos + 1
+    while child < n:
+        if child + 1 < n and not heap[child].count < heap[child + 1].count:
+            child += 1
+        heap[pos] = heap[child]
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = item
+    _heap_sift_down(heap, start, pos)
+
+
+def build_huffman_heap(const int64_t[::1] counts, const int64_t[::1] order):
+    """Huffman codes of V words (counts in word order) built as gensim builds them (_build_heap in
+    gensim.models.word2vec): the words, in the order `order` gives (a permutation of 0 .. V - 1),
+    made a binary heap by Python's heapq, whose items compare by count alone; the two lightest are
+    popped and joined into an inner node that is pushed back, the first popped on branch 0, the
+    second on branch 1. The same heap operations as heapq's, so ties between equal counts fall as
+    they fall in gensim. O(V log V).
+
+    Returns (path, code_start) as build_huffman does, for the words in word order, inner nodes
+    numbered from the root in the reverse of the order they are made (gensim's point p is row
+    V - 2 - p here)."""
+    cdef Py_ssize_t V = counts.shape[0], a, n
+    cdef HeapItem x, y
+    if V < 1:
+        raise ValueError("the vocabulary is empty")
+    if order.shape[0] != V:
+        raise ValueError("order must list every word once")
+    for a in range(V):
+        if counts[a] < 0:
+            raise ValueError("counts must be non-negative")
+    seen = np.zeros(V, dtype=np.uint8)
+    cdef uint8_t[::1] once = seen
+    for a in range(V):
+        if not 0 <= order[a] < V or once[order[a]]:
+            raise ValueError("order must list every word once")
+        once[order[a]] = 1
+    parent_np = np.zeros(2 * V, dtype=np.int64)
+    binary_np = np.zeros(2 * V, dtype=np.uint8)
+    cdef int64_t[::1] parent = parent_np
+    cdef uint8_t[::1] binary = binary_np
+    cdef HeapItem *heap = <HeapItem *>malloc(V * sizeof(HeapItem))
+    if heap == NULL:
+        raise MemoryError()
+    with nogil:
+        for a in range(V):
+            heap[a].node = order[a]
+            heap[a].count = counts[order[a]]
+        n = V
+        for a in range(V // 2 - 1, -1, -1):      # heapq.heapify
+            _heap_sift_up(heap, n, a)
+        for a in range(V - 1):
+            x = heap[0]                           # heapq.heappop, twice
+            n -= 1
+            heap[0] = heap[n]
+            _heap_sift_up(heap, n, 0)
+            y = heap[0]
+            n -= 1
+            if n > 0:
+                heap[0] = heap[n]
+                _heap_sift_up(heap, n, 0)
+            parent[x.node] = V + a
+            parent[y.node] = V + a
+            binary[y.node] = 1
+            heap[n].node = V + a                  # heapq.heappush
+            heap[n].count = x.count + y.count
+            n += 1
+            _heap_sift_down(heap, 0, n - 1)
+    free(heap)
+    return _tree_paths(V, parent_np, binary_np)
+
+
+def _tree_paths(Py_ssize_t V, parent_np, binary_np):
+    """(path, code_start) of a tree whose leaves are 0 .. V - 1 and whose inner nodes V .. 2V - 2 are
+    made in that order (a parent after its children; the root last), from each node's parent and
+    branch bit (see build_huffman)."""
+    cdef int64_t[::1] parent = parent_np
+    cdef uint8_t[::1] binary = binary_np
+    cdef Py_ssize_t root = 2 * V - 2, n, w
+    cdef int64_t d
+    depth_np = np.zeros(2 * V, dtype=np.int64)
+    code_start_np = np.zeros(V + 1, dtype=np.int64)
+    cdef int64_t[::1] depth = depth_np
+    cdef int64_t[::1] code_start = code_start_np
+    if V - 2 > 0x7FFFFFFF:
+        raise ValueError("the vocabulary is too large for hierarchical softmax (2**31 words at most)")
+    with nogil:
         # depths from the root down: a parent is always made after its children
         for n in range(root - 1, -1, -1):
             depth[n] = depth[parent[n]] + 1
         for w in range(V):
             code_start[w + 1] = code_start[w] + depth[w]
-    total = code_start[V]
-    if V - 2 > 0x7FFFFFFF:
-        raise ValueError("the vocabulary is too large for hierarchical softmax (2**31 words at most)")
-    path_np = np.empty(total, dtype=np.uint32)
+    path_np = np.empty(code_start[V], dtype=np.uint32)
     cdef uint32_t[::1] path = path_np
     with nogil:
         for w in range(V):           # walk up from the leaf, filling the path from its end

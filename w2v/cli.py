@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------------------
 
 def _add_train(sub):
-    from .params import Params
+    from .params import HS_TREES, Params
     d = Params()
     p = sub.add_parser("train", help="train word vectors from a text corpus",
                        description="Train word vectors. With no corpus, --demo trains on a small built-in corpus.")
@@ -47,6 +47,10 @@ def _add_train(sub):
     p.add_argument("--hs", action="store_true",
                    help="hierarchical softmax over a Huffman tree of the vocabulary (word2vec.c's -hs 1), "
                         "alone with --negative 0 or beside negative sampling")
+    p.add_argument("--hs-tree", choices=HS_TREES, default=None,
+                   help="with --hs, the Huffman tree: gensim's (a heap; default) or word2vec.c's (its "
+                        "CreateBinaryTree). Both give the least total code length; they pair words of equal "
+                        "count differently")
     p.add_argument("--min-count", type=int, default=d.min_count, help=f"drop rarer words (default {d.min_count})")
     p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="keep only the N most frequent words")
     p.add_argument("--sample", type=float, default=d.sample, help=f"subsampling threshold, 0 disables (default {d.sample})")
@@ -120,6 +124,7 @@ def cmd_train(args):
     import os
     import time
 
+    from .params import Params
     from .train import Checkpointer, Word2Vec, available_memory, estimate_memory, train
 
     if args.corpus is None and not args.demo:
@@ -145,6 +150,10 @@ def cmd_train(args):
                             ("--hs", args.hs), ("standard input as the corpus", args.corpus == "-")):
             if given:
                 raise W2VError(f"{flag} is not available with --distributed; leave it out, or train in one process")
+    if args.hs_tree is not None and args.resume:
+        raise W2VError("--hs-tree cannot change when a run resumes (its checkpoint keeps the tree); leave it out")
+    if args.hs_tree is not None and not args.hs:
+        raise W2VError("--hs-tree chooses hierarchical softmax's tree: add --hs, or leave --hs-tree out")
     if args.resume and args.phrases is not None:
         raise W2VError("--resume continues with the phrases of the run it resumes; leave --phrases out")
     phrases = _phrases_option(args.phrases)
@@ -153,8 +162,8 @@ def cmd_train(args):
                   epochs=args.epochs, alpha=args.alpha, min_alpha=args.min_alpha, threads=args.threads,
                   seed=args.seed, ns_exponent=args.ns_exponent, chunk_words=args.chunk_words,
                   shared_negatives=args.shared_negatives, prune_limit=args.prune_limit, hs=args.hs,
-                  cbow_mean=bool(args.cbow_mean), shrink_windows=not args.fixed_window)
-    from .params import Params
+                  cbow_mean=bool(args.cbow_mean), shrink_windows=not args.fixed_window,
+                  hs_tree=args.hs_tree or Params.hs_tree)
     p = Params(**params).validate()       # fail on bad values before reading anything
     if args.cache_dir is not None:
         if not os.path.isdir(args.cache_dir):

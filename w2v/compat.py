@@ -356,9 +356,9 @@ class Word2Vec:
     - Words with the same count are ordered by first appearance.
     - ``save``/``load`` write and read w2v's model file (loadable by w2v.Word2Vec.load too), not a
       pickle; gensim's pickles cannot be read.
-    - Hierarchical softmax's tree is word2vec.c's (branch 1 to the heavier child), so ``syn1``'s rows and
-      the words' codes differ from gensim's (whose tree is built with a heap); the probabilities it models
-      are the same kind. ``score()`` is gensim's (full windows, no subsampling, at most 10,000 words a
+    - Hierarchical softmax builds gensim's tree (the same heap build: every word has gensim's "code"), but
+      numbers its inner nodes from the root: gensim's "point" p is w2v's p' = V - 2 - p, and ``syn1`` has one
+      row per inner node (V - 1), root first. ``score()`` is gensim's (full windows, no subsampling, at most 10,000 words a
       sentence) computed with an exact log-sigmoid, not gensim's table.
     - Not supported:
       ``sorted_vocab=0``, ``null_word=1``, a ``hashfxn`` other than ``hash``, and the threading and

@@ -11,6 +11,7 @@ import numpy as np
 from .errors import W2VError
 
 MAX_SENTENCE = 10_000  # longer lines are split into chunks of this many tokens (never dropped)
+HS_TREES = ("gensim", "word2vec")   # hierarchical softmax's Huffman trees (vocab.HuffmanTree)
 MAX_PRUNE_LIMIT = 4_000_000_000  # the scanner's ids are 32-bit: the limit + one block's new tokens must fit
 
 
@@ -42,6 +43,7 @@ class Params:
     hs: bool = False             # hierarchical softmax (word2vec.c's -hs 1), alone (negative=0) or with negative sampling
     cbow_mean: bool = True       # CBOW: the mean of the context vectors (False: their sum, gensim's cbow_mean=0)
     shrink_windows: bool = True  # each window's width drawn from 1..window (False: always `window`, gensim's shrink_windows=False)
+    hs_tree: str = "gensim"      # hierarchical softmax's Huffman tree: gensim's, or word2vec.c's (see vocab.HuffmanTree)
 
     def resolved(self):
         """A copy with the model-dependent defaults filled in."""
@@ -55,6 +57,9 @@ class Params:
         p = p.resolved()
         if p.model not in ("sg", "cbow"):
             raise W2VError(f"model must be 'sg' or 'cbow', not {p.model!r}")
+        if p.hs_tree not in HS_TREES:
+            raise W2VError(f"{_flag('hs_tree')} must be one of {', '.join(repr(t) for t in HS_TREES)}, "
+                           f"not {p.hs_tree!r}")
         _check_int("dim", p.dim, 1, 10_000)
         _check_int("window", p.window, 1, 1_000)
         _check_int("negative", p.negative, 0, 1_000)

@@ -109,7 +109,7 @@ class Word2Vec:
         if not self.params.hs:
             return None
         if self._tree is None:
-            self._tree = HuffmanTree(self.vocab.counts)
+            self._tree = HuffmanTree(self.vocab.counts, self.params.hs_tree)
         return self._tree
 
     def __repr__(self):
@@ -142,7 +142,8 @@ class Word2Vec:
         """Read a file written by save() (or a --checkpoint file). W2VError if it is damaged."""
         meta, words, counts, syn0, syn1neg, syn1 = _ckpt.load(path)
         try:
-            params = Params(**meta["params"]).validate()
+            # files written before hs_tree was a parameter trained word2vec.c's tree
+            params = Params(**{"hs_tree": "word2vec", **meta["params"]}).validate()
             vocab = Vocab(words=words, counts=np.array(counts, dtype=np.int64), **meta["vocab"])
             if params.dim != syn0.shape[1]:
                 raise ValueError(f"dim {params.dim} but vectors of {syn0.shape[1]}")
@@ -549,7 +550,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     if save_vocab is not None:
         write_vocab_file(encoded.vocab, save_vocab, sentence_ends=len(encoded.ids) - encoded.train_words)
         reporter.note(f"vocabulary written to {os.fspath(save_vocab)}")
-    tree = HuffmanTree(encoded.vocab.counts) if p.hs else None
+    tree = HuffmanTree(encoded.vocab.counts, p.hs_tree) if p.hs else None
     if check_memory:
         exact = MemoryEstimate.after_scan(encoded, p, cache_dir, available=available_memory(memory_limit),
                                           tree_bytes=tree.nbytes if tree else 0)

@@ -38,6 +38,7 @@ from . import _kernels
 from ._scan import TokenTable
 from ._scan import MIN_SENTENCE_OUT
 from .corpus import BLOCK_BYTES, ReadStats, open_corpus, read_ahead
+from .params import HS_TREES as TREES
 from .params import MAX_SENTENCE
 from ._io import describe_os_error
 from .errors import EmptyVocabularyError, W2VError
@@ -101,31 +102,48 @@ def alias_table(counts, exponent=0.75):
 
 
 class HuffmanTree:
-    """The Huffman tree of hierarchical softmax over the vocabulary's counts (word2vec.c's
-    CreateBinaryTree, built in compiled code in O(V)), stored flat: word w's path from the root is
-    entries code_start[w] .. code_start[w + 1] - 1 of `path` (uint32), each the inner node there
-    (its syn1 row; the root is row 0 and rows go by descending count) shifted left by one bit,
-    or'ed with the branch taken (its code bit, 0 or 1). The same counts always give the same tree.
+    """The Huffman tree of hierarchical softmax over the vocabulary's counts, stored flat: word w's
+    path from the root is entries code_start[w] .. code_start[w + 1] - 1 of `path` (uint32), each
+    the inner node there (its syn1 row; the root is row 0 and rows go by descending count) shifted
+    left by one bit, or'ed with the branch taken (its code bit, 0 or 1). The same counts always
+    give the same tree.
+
+    Every Huffman tree gives the words codes of the least total length; they differ in how words of
+    equal count are paired. kind (see TREES):
+      "gensim"    gensim's tree: a heap over the words by descending count (ties in the reverse of
+                  word order, as gensim's vocabulary sorts them), whose items compare by count
+                  alone, built with heapq's operations (compiled, O(V log V)). The same codes and
+                  inner nodes as gensim's hs=1 (its point p is row V - 2 - p here).
+      "word2vec"  word2vec.c's CreateBinaryTree (two pointers, O(V)): ties in word order.
 
     Counts in any order are taken (a vocabulary read from a file keeps the file's order; one grown
-    online appends its new words): the tree is built over the words sorted by descending count
-    (ties in word order), and each word keeps its own path."""
+    online appends its new words): the tree is built over the words sorted by descending count,
+    and each word keeps its own path."""
 
-    def __init__(self, counts):
+    def __init__(self, counts, kind="gensim"):
+        if kind not in TREES:
+            raise ValueError(f"the Huffman tree is one of {', '.join(TREES)}, not {kind!r}")
         counts = np.ascontiguousarray(counts, dtype=np.int64)
-        if len(counts) > 1 and np.any(counts[1:] > counts[:-1]):
-            order = np.argsort(-counts, kind="stable")
-            path, start = _kernels.build_huffman(np.ascontiguousarray(counts[order]))
-            lengths = np.empty(len(counts), dtype=np.int64)
-            lengths[order] = np.diff(start)
-            code_start = np.zeros(len(counts) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=code_start[1:])
-            source = np.empty(len(counts), dtype=np.int64)
-            source[order] = start[:-1]        # where each word's path starts in the sorted build
-            gather = np.repeat(source - code_start[:-1], lengths) + np.arange(code_start[-1], dtype=np.int64)
-            self.path_entries, self.code_start = path[gather], code_start
-        else:
-            self.path_entries, self.code_start = _kernels.build_huffman(counts)
+        self.kind = kind
+        if kind == "gensim":      # the heap's order is gensim's vocabulary's: ties in reverse
+            order = np.lexsort((-np.arange(len(counts)), -counts))
+            self.path_entries, self.code_start = _kernels.build_huffman_heap(counts, order)
+            return
+        if len(counts) <= 1 or not np.any(counts[1:] > counts[:-1]):
+            self.path_entries, self.code_start = _kernels.build_huffman(counts)     # already by count
+            return
+        if np.any(counts < 0):
+            raise ValueError("counts must be non-negative")
+        order = np.argsort(-counts, kind="stable")
+        path, start = _kernels.build_huffman(np.ascontiguousarray(counts[order]))
+        lengths = np.empty(len(counts), dtype=np.int64)
+        lengths[order] = np.diff(start)
+        code_start = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=code_start[1:])
+        source = np.empty(len(counts), dtype=np.int64)
+        source[order] = start[:-1]        # where each word's path starts in the sorted build
+        gather = np.repeat(source - code_start[:-1], lengths) + np.arange(code_start[-1], dtype=np.int64)
+        self.path_entries, self.code_start = path[gather], code_start
 
     def __iter__(self):          # what the kernels take: (path, code_start)
         return iter((self.path_entries, self.code_start))
