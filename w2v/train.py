@@ -471,7 +471,7 @@ def train(corpus, *, callbacks=(), quiet=True, cache_dir=None, checkpoint=None, 
     epochs run over the ids, so a one-shot generator is enough and the sentences are never held.
 
     Parameters are those of w2v.params.Params (model, dim, window, negative, min_count,
-    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, hs, cbow_mean, shrink_windows,
+    max_vocab, sample, epochs, alpha, min_alpha, threads, seed, ns_exponent, hs, hs_tree, cbow_mean, shrink_windows,
     chunk_words, shared_negatives, prune_limit: while reading, the rarest tokens are pruned whenever
     more distinct ones are held, which bounds the scan's memory; see w2v.vocab). Returns a
     Word2Vec whose .wv are the vectors. Raises W2VError for bad parameters or input.
