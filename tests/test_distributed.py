@@ -171,16 +171,18 @@ def test_changes_travel_as_float16_and_a_replica_keeps_what_the_master_copy_take
         np.testing.assert_array_equal(add, [[8e4] * dim] + [[4e4] * dim] * 2)
     np.testing.assert_allclose(master[:4], start0[:4] + np.array([[12e4] * dim] + [[4e4] * dim] * 3))
     m, start = start0.copy(), start0.copy()
-    m[[2, 4]] += np.float32(0.3)
+    m[[2, 4, 6]] += np.float32(0.3)
     m[4, 5] = 1e5
     trained = m.copy()
     found, values = kernels.changed_rows(m, start, True, True)
-    assert values.dtype == np.float32 and found.tolist() == [2, 4]
+    assert values.dtype == np.float32 and found.tolist() == [2, 4, 6]
     np.testing.assert_array_equal(m, start)
     np.testing.assert_array_equal(m[4], trained[4])
     np.testing.assert_array_equal(values[1], trained[4] - start0[4])
-    np.testing.assert_array_equal(values[0], values[0].astype(np.float16).astype(np.float32))
-    np.testing.assert_array_equal(m[2], start0[2] + values[0])
+    for j, r in ((0, 2), (2, 6)):         # the rows before and after the wide one: rounded, and moved by that
+        np.testing.assert_array_equal(values[j], values[j].astype(np.float16).astype(np.float32))
+        assert 0 < np.abs(values[j] - (trained[r] - start0[r])).max() < 1e-3
+        np.testing.assert_array_equal(m[r], start0[r] + values[j])
 
 
 @pytest.mark.parametrize("build", ["generic", "avx2"])
@@ -632,6 +634,31 @@ def test_a_replica_reencodes_block_by_block_and_keeps_ids_only_within_its_memory
     again = wd.Replica(0, files, params, threads=1)
     assert info == again.encode(wd._pack(vocab.words), vocab.counts)
     np.testing.assert_array_equal(kept.ids, again.ids)
+
+
+@pytest.mark.parametrize("build", ["generic", "avx2"])
+def test_add_rows_takes_float16_and_a_second_matrix(build):
+    """A replica adds the changes it receives to its rows and to their round-start copy in one pass, float16
+    as it comes (its bits), as the float32 it stands for; padded rows are left alone beyond dim."""
+    kernels = _build(build)
+    rng = np.random.default_rng(4)
+    a = train_module._aligned_rows(7, 5, lines=True)
+    a[:] = rng.normal(size=(7, 5))
+    b = rng.normal(size=(7, 5)).astype(np.float32)
+    rows = np.array([1, 4, 6], dtype=np.int32)
+    half = rng.normal(size=(3, 5)).astype(np.float16)
+    want_a, want_b = np.array(a), b.copy()
+    want_a[rows] += half.astype(np.float32)
+    want_b[rows] += half.astype(np.float32)
+    kernels.add_rows(a, rows, half.view(np.uint16), b)
+    np.testing.assert_array_equal(a, want_a)
+    np.testing.assert_array_equal(b, want_b)
+    kernels.add_rows(a, rows, half.astype(np.float32))          # float32, one matrix
+    want_a[rows] += half.astype(np.float32)
+    np.testing.assert_array_equal(a, want_a)
+    np.testing.assert_array_equal(b, want_b)
+    with pytest.raises(ValueError, match="do not match"):
+        kernels.add_rows(a, rows, half.view(np.uint16), b[:6])
 
 
 def test_the_compiled_exchange_refuses_rows_that_do_not_match():

@@ -1235,26 +1235,6 @@ def merge_changes(float[:, ::1] master, const int32_t[::1] rows, const float[:, 
                     a[j] += x[j] - m[j]
 
 
-def add_rows(float[:, :] a, const int32_t[::1] rows, const float[:, ::1] values):
-    """a[rows[i]] += values[i] (rows distinct; a's rows may be padded, its floats within a row adjacent)."""
-    cdef Py_ssize_t i, j, n = rows.shape[0], dim = a.shape[1], v = a.shape[0]
-    cdef float *p
-    cdef const float *x
-    if values.shape[0] != n or (n and values.shape[1] != dim):
-        raise ValueError("rows and values do not match")
-    if dim > 1 and a.strides[1] != sizeof(float):
-        raise ValueError("the rows' floats must be adjacent")
-    for i in range(n):
-        if not 0 <= rows[i] < v:
-            raise ValueError(f"row {rows[i]} is outside the matrix")
-    with nogil:
-        for i in range(n):
-            p = &a[rows[i], 0]
-            x = &values[i, 0]
-            for j in range(dim):
-                p[j] += x[j]
-
-
 FLOAT16_INSTRUCTIONS = bool(W2V_HAS_F16C)     # this build converts float16 with the CPU's F16C instructions
 
 
@@ -1291,12 +1271,14 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, b
     float16 (with changes): the changes come as float16, and a row (with its start) moves to its start plus
     its rounded change, what the receiver of the changes adds; where a row's change is beyond float16's
     range it stays and every change comes as float32 (those of the other rows rounded all the same)."""
-    cdef Py_ssize_t i, j, k, c = 0, n = start.shape[0], dim = start.shape[1]
+    cdef Py_ssize_t i, j, k, c = 0, n = start.shape[0], dim = start.shape[1], wide = -1
     cdef float *cur
     cdef float *st
     cdef float *out
+    cdef float *row = NULL
     cdef float x
-    cdef int wide = 0
+    cdef uint16_t[:, ::1] h
+    cdef float[:, ::1] v
     if float16 and not changes:
         raise ValueError("float16 needs changes")
     if current.shape[0] != n or current.shape[1] != dim:
@@ -1311,12 +1293,40 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, b
                 f[c] = <int32_t>i
                 c += 1
     rows = found[:c].copy()
+    if float16:
+        # each change rounded to float16 on the way out, through one row of scratch: float32 values only if a
+        # change is beyond float16's range
+        narrow = np.empty((c, dim), dtype=np.uint16)
+        h = narrow
+        row = <float *>malloc(max(1, dim) * sizeof(float))
+        if row == NULL:
+            raise MemoryError()
+        with nogil:
+            for j in range(c):
+                i = f[j]
+                cur = &current[i, 0]
+                st = &start[i, 0]
+                for k in range(dim):
+                    row[k] = cur[k] - st[k]
+                if not w2v_to_half(row, &h[j, 0], dim):
+                    wide = j
+                    break
+                w2v_from_half(&h[j, 0], row, dim)
+                for k in range(dim):
+                    x = st[k] + row[k]
+                    cur[k] = x
+                    st[k] = x
+        free(row)
+        if wide < 0:
+            return rows, narrow.view(np.float16)
     values = np.empty((c, dim), dtype=np.float32)
-    narrow = np.empty((c if float16 else 0, dim), dtype=np.uint16)
-    cdef float[:, ::1] v = values
-    cdef uint16_t[:, ::1] h = narrow
+    v = values
+    if float16:     # the rows before the first wide one went out rounded: their float32 values say so
+        with nogil:
+            for j in range(wide):
+                w2v_from_half(&h[j, 0], &v[j, 0], dim)
     with nogil:
-        for j in range(c):
+        for j in range(max(wide, 0), c):
             i = f[j]
             cur = &current[i, 0]
             st = &start[i, 0]
@@ -1324,20 +1334,16 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, b
             if changes:
                 for k in range(dim):
                     out[k] = cur[k] - st[k]
-                if float16:
-                    if w2v_to_half(out, &h[j, 0], dim):
-                        w2v_from_half(&h[j, 0], out, dim)
-                        for k in range(dim):
-                            x = st[k] + out[k]
-                            cur[k] = x
-                            st[k] = x
-                        continue
-                    wide = 1
+                if float16 and w2v_to_half(out, &h[j, 0], dim):
+                    w2v_from_half(&h[j, 0], out, dim)
+                    for k in range(dim):
+                        x = st[k] + out[k]
+                        cur[k] = x
+                        st[k] = x
+                    continue
             else:
                 memcpy(out, cur, dim * sizeof(float))
             memcpy(st, cur, dim * sizeof(float))
-    if float16 and not wide:
-        return rows, narrow.view(np.float16)
     return rows, values
 
 
@@ -1348,6 +1354,45 @@ ctypedef fused change_t:      # changes as they travel: float32, or float16's bi
 ctypedef fused out_t:
     float
     uint16_t
+
+
+def add_rows(float[:, :] a, const int32_t[::1] rows, const change_t[:, ::1] values, float[:, :] also=None):
+    """a[rows[i]] += values[i], and the same to `also` if given (rows distinct; the matrices' rows may be
+    padded, their floats within a row adjacent). values: float32, or float16 as uint16 (added as float32)."""
+    cdef Py_ssize_t i, j, n = rows.shape[0], dim = a.shape[1], v = a.shape[0]
+    cdef float *p
+    cdef float *q
+    cdef const float *x
+    cdef float *buf = NULL
+    cdef bint both = also is not None
+    if values.shape[0] != n or (n and values.shape[1] != dim):
+        raise ValueError("rows and values do not match")
+    if dim > 1 and a.strides[1] != sizeof(float):
+        raise ValueError("the rows' floats must be adjacent")
+    if both and (also.shape[0] != v or also.shape[1] != dim or (dim > 1 and also.strides[1] != sizeof(float))):
+        raise ValueError("the two matrices do not match")
+    for i in range(n):
+        if not 0 <= rows[i] < v:
+            raise ValueError(f"row {rows[i]} is outside the matrix")
+    if change_t is uint16_t:
+        buf = <float *>malloc(max(1, dim) * sizeof(float))
+        if buf == NULL:
+            raise MemoryError()
+    with nogil:
+        for i in range(n):
+            if change_t is float:
+                x = &values[i, 0]
+            else:
+                w2v_from_half(&values[i, 0], buf, dim)
+                x = buf
+            p = &a[rows[i], 0]
+            for j in range(dim):
+                p[j] += x[j]
+            if both:
+                q = &also[rows[i], 0]
+                for j in range(dim):
+                    q[j] += x[j]
+    free(buf)
 
 
 def add_changes(float[:, ::1] total, const int64_t[::1] pos, const int32_t[::1] rows, const change_t[:, ::1] changes):

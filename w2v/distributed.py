@@ -387,10 +387,8 @@ class Replica:
         t0 = time.perf_counter()
         if incoming is not None:
             for name, start, (changed, values) in zip(MATRICES, self.start, incoming):
-                if overlap:
-                    values = _float32(values)
-                    _kernels.add_rows(getattr(self.model, name), changed, values)
-                    _kernels.add_rows(start, changed, values)
+                if overlap:     # float16 changes are added as they come, without a float32 copy
+                    _kernels.add_rows(getattr(self.model, name), changed, _wire(values), start)
                 else:
                     getattr(self.model, name)[changed] = values
                     start[changed] = values
@@ -425,6 +423,13 @@ class Replica:
                 "kept": run.kept, "alpha_start": alpha_start, "alpha_end": self.state.alpha,
                 "train_seconds": t1 - t0, "apply_seconds": t_apply, "diff_seconds": time.perf_counter() - t1,
                 "changed": changed, "halves": halves}
+
+
+def _wire(values):
+    """Rows' values or changes as the compiled kernels take them: float32, or float16 as its bits (uint16)."""
+    if values.dtype == np.float16:
+        return np.ascontiguousarray(values).view(np.uint16)
+    return np.ascontiguousarray(values, dtype=np.float32)
 
 
 def _float32(values):
