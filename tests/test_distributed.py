@@ -89,7 +89,7 @@ def _build(name):
     return builds[name]
 
 
-@pytest.mark.parametrize("merge, workers", [("sum", 2), ("average", 3), ("scaled", 4)])
+@pytest.mark.parametrize("merge, workers", [("sum", 2), ("average", 2), ("average", 3), ("scaled", 4)])
 def test_a_merge_of_changes_is_the_merge_of_values_and_brings_every_replica_to_the_master_copy(merge, workers):
     """With overlap, replicas send their changes (not their rows) and get back what the others' changes add.
     The master copy must be reconcile()'s (the same merge of the same changes), and a replica that adds what

@@ -564,7 +564,8 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
     """reconcile() for replicas that train on while their last round is merged (overlap): each worker's
     changed rows come as (rows, changes since they last went out), and go back as (rows, what the others'
     changes add to them). A row's merged change is the sum of the workers' changes, times reconcile()'s
-    factor where several changed it; the master copy takes it, and each worker is sent it less its own."""
+    factor where several changed it; the master copy takes it, and each worker is sent it less its own (with
+    two workers and no factor: the other's changes as they came)."""
     v, dim = master.shape
     count, union, shared = _who_changed(v, changed)
     pos = np.full(v, -1, dtype=np.int64)
@@ -585,6 +586,9 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
         at = pos[shared]
         total[at] = total[at] / factor[:, None] if divide else total[at] * factor[:, None]
     _kernels.add_rows(master, union.astype(np.int32), total)
+    if len(changed) == 2 and factor is None:
+        # two workers and the plain sum: what the other's changes add is those changes, exactly as they came
+        return [(rows, values.view(np.float16) if float16 else values) for rows, values in changed[::-1]]
     back = []
     for rows, values in changed:
         mine = np.zeros(v, dtype=bool)
