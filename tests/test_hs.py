@@ -196,6 +196,20 @@ def test_gensim_tree_equals_gensims_own():
         assert (V - 2 - rows.astype(np.int64)).tolist() == g.wv.get_vecattr(w, "point").tolist(), w
 
 
+def test_the_heap_build_takes_only_an_order_of_every_word_once():
+    """The compiled heap build reads counts through the order it is given: an order that repeats, misses or
+    oversteps a word is refused before anything is read (not a read past the counts)."""
+    from w2v import _kernels
+    counts = np.array([5, 3, 3, 1], dtype=np.int64)
+    for order in ([0, 1, 1, 3], [0, 1, 2, 4], [0, 1, 2, -1]):
+        with pytest.raises(ValueError, match="every word once$"):
+            _kernels.build_huffman_heap(counts, np.array(order, dtype=np.int64))
+    with pytest.raises(ValueError, match="every word once: 3 entries for 4 words"):
+        _kernels.build_huffman_heap(counts, np.array([0, 1, 2], dtype=np.int64))
+    path, start = _kernels.build_huffman_heap(counts, np.array([0, 2, 1, 3], dtype=np.int64))
+    assert int((np.diff(start) * counts).sum()) == optimal_cost(counts)
+
+
 def test_tree_edge_cases_and_bad_counts(kind):
     one = HuffmanTree(np.array([4]), kind)
     assert one.lengths.tolist() == [0] and one.codes.size == 0

@@ -1894,7 +1894,7 @@ def build_huffman_heap(const int64_t[::1] counts, const int64_t[::1] order):
     if V < 1:
         raise ValueError("the vocabulary is empty")
     if order.shape[0] != V:
-        raise ValueError("order must list every word once")
+        raise ValueError(f"order must list every word once: {order.shape[0]} entries for {V} words")
     for a in range(V):
         if counts[a] < 0:
             raise ValueError("counts must be non-negative")
