@@ -1264,6 +1264,21 @@ def from_float16(h):
     return out
 
 
+cdef inline bint round_change(float *change, uint16_t *half, float *cur, float *st, Py_ssize_t dim) noexcept nogil:
+    """A row's change (cur - st, in change) as float16 (half); if it is within float16's range, change becomes
+    the rounded change and the row and its start move to start + that. 0 (nothing moved) if it is not."""
+    cdef Py_ssize_t k
+    cdef float x
+    if not w2v_to_half(change, half, dim):
+        return 0
+    w2v_from_half(half, change, dim)
+    for k in range(dim):
+        x = st[k] + change[k]
+        cur[k] = x
+        st[k] = x
+    return 1
+
+
 def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, bint float16=False):
     """The rows of `current` whose bytes differ from start's (ascending, int32), their values (changes: their
     values less start's), and start brought up to date: a replica's rows changed since they last went out
@@ -1276,7 +1291,6 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, b
     cdef float *st
     cdef float *out
     cdef float *row = NULL
-    cdef float x
     cdef uint16_t[:, ::1] h
     cdef float[:, ::1] v
     if float16 and not changes:
@@ -1308,14 +1322,9 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, b
                 st = &start[i, 0]
                 for k in range(dim):
                     row[k] = cur[k] - st[k]
-                if not w2v_to_half(row, &h[j, 0], dim):
+                if not round_change(row, &h[j, 0], cur, st, dim):
                     wide = j
                     break
-                w2v_from_half(&h[j, 0], row, dim)
-                for k in range(dim):
-                    x = st[k] + row[k]
-                    cur[k] = x
-                    st[k] = x
         free(row)
         if wide < 0:
             return rows, narrow.view(np.float16)
@@ -1334,12 +1343,7 @@ def changed_rows(float[:, :] current, float[:, ::1] start, bint changes=False, b
             if changes:
                 for k in range(dim):
                     out[k] = cur[k] - st[k]
-                if float16 and w2v_to_half(out, &h[j, 0], dim):
-                    w2v_from_half(&h[j, 0], out, dim)
-                    for k in range(dim):
-                        x = st[k] + out[k]
-                        cur[k] = x
-                        st[k] = x
+                if float16 and round_change(out, &h[j, 0], cur, st, dim):
                     continue
             else:
                 memcpy(out, cur, dim * sizeof(float))
@@ -1356,6 +1360,15 @@ ctypedef fused out_t:
     uint16_t
 
 
+cdef inline const float *change_row(const change_t[:, ::1] changes, Py_ssize_t i, float *buf,
+                                    Py_ssize_t dim) noexcept nogil:
+    """Row i of changes as floats: the row itself (float32), or decoded into buf (float16's bits)."""
+    if change_t is float:
+        return &changes[i, 0]
+    w2v_from_half(&changes[i, 0], buf, dim)
+    return buf
+
+
 def add_rows(float[:, :] a, const int32_t[::1] rows, const change_t[:, ::1] values, float[:, :] also=None):
     """a[rows[i]] += values[i], and the same to `also` if given (rows distinct; the matrices' rows may be
     padded, their floats within a row adjacent). values: float32, or float16 as uint16 (added as float32)."""
@@ -1363,7 +1376,7 @@ def add_rows(float[:, :] a, const int32_t[::1] rows, const change_t[:, ::1] valu
     cdef float *p
     cdef float *q
     cdef const float *x
-    cdef float *buf = NULL
+    cdef float *buf
     cdef bint both = also is not None
     if values.shape[0] != n or (n and values.shape[1] != dim):
         raise ValueError("rows and values do not match")
@@ -1374,17 +1387,12 @@ def add_rows(float[:, :] a, const int32_t[::1] rows, const change_t[:, ::1] valu
     for i in range(n):
         if not 0 <= rows[i] < v:
             raise ValueError(f"row {rows[i]} is outside the matrix")
-    if change_t is uint16_t:
-        buf = <float *>malloc(max(1, dim) * sizeof(float))
-        if buf == NULL:
-            raise MemoryError()
+    buf = <float *>malloc(max(1, dim) * sizeof(float))
+    if buf == NULL:
+        raise MemoryError()
     with nogil:
         for i in range(n):
-            if change_t is float:
-                x = &values[i, 0]
-            else:
-                w2v_from_half(&values[i, 0], buf, dim)
-                x = buf
+            x = change_row(values, i, buf, dim)
             p = &a[rows[i], 0]
             for j in range(dim):
                 p[j] += x[j]
@@ -1401,24 +1409,19 @@ def add_changes(float[:, ::1] total, const int64_t[::1] pos, const int32_t[::1] 
     cdef Py_ssize_t i, j, n = rows.shape[0], dim = total.shape[1], v = pos.shape[0]
     cdef float *t
     cdef const float *x
-    cdef float *buf = NULL
+    cdef float *buf
     if changes.shape[0] != n or (n and changes.shape[1] != dim):
         raise ValueError("rows and changes do not match")
     for i in range(n):
         if not (0 <= rows[i] < v and 0 <= pos[rows[i]] < total.shape[0]):
             raise ValueError(f"row {rows[i]} is not a changed row")
-    if change_t is uint16_t:
-        buf = <float *>malloc(max(1, dim) * sizeof(float))
-        if buf == NULL:
-            raise MemoryError()
+    buf = <float *>malloc(max(1, dim) * sizeof(float))
+    if buf == NULL:
+        raise MemoryError()
     with nogil:
         for i in range(n):
             t = &total[pos[rows[i]], 0]
-            if change_t is float:
-                x = &changes[i, 0]
-            else:
-                w2v_from_half(&changes[i, 0], buf, dim)
-                x = buf
+            x = change_row(changes, i, buf, dim)
             for j in range(dim):
                 t[j] += x[j]
     free(buf)
@@ -1459,11 +1462,7 @@ def others_changes(const float[:, ::1] total, const int64_t[::1] pos, const int3
             while j < m and rows[j] < send[i]:
                 j += 1
             if j < m and rows[j] == send[i]:
-                if change_t is float:
-                    x = &changes[j, 0]
-                else:
-                    w2v_from_half(&changes[j, 0], own, dim)
-                    x = own
+                x = change_row(changes, j, own, dim)
                 for k in range(dim):
                     o[k] = t[k] - x[k]
             else:

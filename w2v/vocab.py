@@ -132,8 +132,6 @@ class HuffmanTree:
         if len(counts) <= 1 or not np.any(counts[1:] > counts[:-1]):
             self.path_entries, self.code_start = _kernels.build_huffman(counts)     # already by count
             return
-        if np.any(counts < 0):
-            raise ValueError("counts must be non-negative")
         order = np.argsort(-counts, kind="stable")
         path, start = _kernels.build_huffman(np.ascontiguousarray(counts[order]))
         lengths = np.empty(len(counts), dtype=np.int64)
