@@ -572,8 +572,7 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
     pos[union] = np.arange(len(union))
     # float16 changes (their bits, as uint16) are read as such; they go back so, unless beyond its range
     float16 = all(values.dtype == np.float16 for _, values in changed)
-    changed = [(np.ascontiguousarray(rows, dtype=np.int32),
-                np.ascontiguousarray(values).view(np.uint16) if float16 else _float32(values))
+    changed = [(np.ascontiguousarray(rows, dtype=np.int32), _wire(values) if float16 else _float32(values))
                for rows, values in changed]
     floats = changed
     if float16 and halves is not None:      # the contraction reads them as floats
