@@ -589,6 +589,37 @@ def test_merged_vocabulary_is_the_single_process_one(client, tmp_path, min_count
     assert m.vocab.total_tokens == one.total_tokens and m.vocab.distinct == one.distinct
 
 
+def _counted(words, counts):
+    return dict(words=wd._pack(words), counts=np.array(counts, dtype=np.int64), tokens=int(sum(counts)), pruned=0,
+                threshold=0)
+
+
+def test_merged_counts_number_words_by_first_appearance_across_files(monkeypatch):
+    """Words the files share are added up; the ties of the kept words are in order of first appearance over the
+    files in corpus order (a file's own order within it); a file none of whose words is kept is not useful.
+    The compiled token table numbers these words (the dict is only for words it would cut)."""
+    monkeypatch.setattr(wd, "_dict_numbers", None)
+    per_file = [_counted(["b", "a", "caf\ufffd", "x1"], [2, 3, 1, 1]),
+                _counted(["rare"], [1]),
+                _counted(["a", "c", "b", "caf\ufffd", "\u00e9t\u00e9"], [1, 4, 2, 3, 4]),
+                _counted([], [])]
+    vocab, useful = wd.merge_counts(per_file, 2, 0)
+    assert vocab.words == ["b", "a", "caf\ufffd", "c", "\u00e9t\u00e9"]
+    np.testing.assert_array_equal(vocab.counts, [4, 4, 4, 4, 4])
+    assert vocab.distinct == 7 and vocab.total_tokens == 22 and vocab.bad_utf8 == 1
+    assert useful == [True, False, True, False]
+    vocab, _ = wd.merge_counts(per_file, 1, 3)
+    assert vocab.words == ["b", "a", "caf\ufffd"]
+
+
+def test_merged_counts_keep_a_word_too_long_for_the_token_table_whole():
+    """A word longer than the token table's longest run (it would cut it in pieces) is still one word."""
+    from w2v._scan import LONG_RUN
+    long = "\ufffd" * (LONG_RUN // 3 + 1)      # within LONG_RUN characters, beyond it in UTF-8 bytes
+    vocab, useful = wd.merge_counts([_counted(["a", long], [3, 2]), _counted([long, "b"], [1, 1])], 2, 0)
+    assert vocab.words == ["a", long] and list(vocab.counts) == [3, 3] and useful == [True, True]
+
+
 @pytest.mark.parametrize("min_count", [1, 4])
 def test_a_replica_encodes_its_shard_as_reading_it_again_would(tmp_path, min_count):
     """The ids a replica kept from counting, put into the run's vocabulary, are those encode() reads from the

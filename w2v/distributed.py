@@ -47,6 +47,7 @@ import numpy as np
 
 from .corpus import fingerprint_mismatch, list_files
 from . import _kernels
+from ._scan import TokenTable
 from .errors import DivergedError, W2VError
 from .params import Params, usable_cores
 from .train import (Checkpointer, Progress, Schedule, Word2Vec, _CtrlC, _Reporter, _RunStats, _aligned_rows,
@@ -179,19 +180,14 @@ def merge_counts(per_file, min_count, max_vocab):
     the order they first appear in it (one string, a word per line) and their counts. Counts are added by word; the words seen at least
     min_count times are sorted by descending count, ties by first appearance in the corpus (as vocab.scan
     orders them), and the first max_vocab kept (0: all). Returns (Vocab, per file: has a vocabulary word)."""
-    index = {}
-    counts = np.zeros(0, dtype=np.int64)
-    tokens = pruned = threshold = 0
-    for f in per_file:
-        tokens += f["tokens"]
-        pruned += f["pruned"]
-        threshold = max(threshold, f["threshold"])
-        # a word's number: the one it already has, or the next (in order of first appearance)
-        ids = np.array([index.setdefault(w, len(index)) for w in _unpack(f["words"])], dtype=np.int64)
-        if len(index) > len(counts):
-            counts = np.concatenate([counts, np.zeros(len(index) - len(counts), dtype=np.int64)])
-        counts[ids] += np.asarray(f["counts"], dtype=np.int64)     # a file lists each of its words once
-    words = list(index)
+    tokens = sum(f["tokens"] for f in per_file)
+    pruned = sum(f["pruned"] for f in per_file)
+    threshold = max([f["threshold"] for f in per_file], default=0)
+    lists = [_unpack(f["words"]) for f in per_file]
+    numbers = _word_numbers(per_file, lists)
+    counts = np.zeros(1 + max([int(n.max()) for n in numbers if len(n)], default=-1), dtype=np.int64)
+    for f, n in zip(per_file, numbers):
+        counts[n] += np.asarray(f["counts"], dtype=np.int64)     # a file lists each of its words once
     kept = np.flatnonzero(counts >= min_count)
     if len(kept) == 0:
         top = int(counts.max()) if len(counts) else 0
@@ -200,13 +196,47 @@ def merge_counts(per_file, min_count, max_vocab):
     kept = kept[np.lexsort((kept, -counts[kept]))]
     if max_vocab:
         kept = kept[:max_vocab]
-    chosen = [words[i] for i in kept.tolist()]
-    vocab = Vocab(words=chosen, counts=counts[kept], total_tokens=tokens, distinct=len(words), pruned=pruned,
+    # a word's text: where its number first occurs, in the files' lists one after the other
+    every = [w for words in lists for w in words]
+    # (numbers are given in order of first appearance: a word's first place is where the running maximum grows)
+    joined = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64)
+    top = np.maximum.accumulate(joined)
+    first = np.flatnonzero(np.concatenate([[True], top[1:] > top[:-1]])) if len(joined) else joined
+    chosen = [every[i] for i in first[kept].tolist()]
+    vocab = Vocab(words=chosen, counts=counts[kept], total_tokens=tokens, distinct=len(counts), pruned=pruned,
                   prune_threshold=threshold,
                   bad_utf8=sum(1 for w in chosen if "\ufffd" in w))   # words that hold U+FFFD
-    final = set(chosen)
-    useful = [any(w in final for w in _unpack(f["words"])) for f in per_file]
+    final = np.zeros(len(counts), dtype=bool)
+    final[kept] = True
+    useful = [bool(final[n].any()) for n in numbers]
     return vocab, useful
+
+
+_NO_SPLIT = 1 << 62         # a token table's longest line: never split (a word per line here)
+
+
+def _word_numbers(per_file, lists):
+    """Per file, its words' numbers (int64): 0, 1, 2, ... in order of first appearance in the corpus. The
+    compiled token table numbers them (its ids, less one); a word it would cut in pieces (a run of over
+    LONG_RUN bytes once written as UTF-8) leaves the numbering to a dict."""
+    table = TokenTable(_NO_SPLIT, capacity=max([len(words) for words in lists], default=0) * 2)
+    out = np.empty(64, dtype=np.uint32)
+    numbers = []
+    for f, words in zip(per_file, lists):
+        data = f["words"].encode("utf-8", "surrogatepass") + b"\n" if words else b""
+        if len(out) < 3 * len(data) + 64:
+            out = np.empty(3 * len(data) + 64, dtype=np.uint32)
+        ids = out[:table.feed(data, out)] if data else out[:0]
+        ids = ids[ids != 0]                 # every word ends a line: a sentence end (0) after each
+        if len(ids) != len(words):
+            return _dict_numbers(lists)
+        numbers.append(ids.astype(np.int64) - 1)
+    return numbers
+
+
+def _dict_numbers(lists):
+    index = {}
+    return [np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64) for words in lists]
 
 
 def _pack(words):
