@@ -608,6 +608,12 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
     if float16 and halves is not None:      # the contraction reads them as floats
         floats = [(rows, _float32(values.view(np.float16))) for rows, values in changed]
     factor, divide = _merge_factor(master, floats, merge, halves, count, shared, changes=True)
+    if len(changed) == 2 and factor is None:
+        # two workers and the plain sum: the master copy takes each one's changes as they came, and each worker
+        # the other's, so no sum of the two is made
+        for rows, values in changed:
+            _kernels.add_rows(master, rows, values)
+        return [(rows, values.view(np.float16) if float16 else values) for rows, values in changed[::-1]]
     total = np.zeros((len(union), dim), dtype=np.float32)
     for rows, values in changed:
         _kernels.add_changes(total, pos, rows, values)
@@ -615,9 +621,6 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
         at = pos[shared]
         total[at] = total[at] / factor[:, None] if divide else total[at] * factor[:, None]
     _kernels.add_rows(master, union.astype(np.int32), total)
-    if len(changed) == 2 and factor is None:
-        # two workers and the plain sum: what the other's changes add is those changes, exactly as they came
-        return [(rows, values.view(np.float16) if float16 else values) for rows, values in changed[::-1]]
     back = []
     for rows, values in changed:
         mine = np.zeros(v, dtype=bool)
