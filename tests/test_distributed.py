@@ -1029,6 +1029,82 @@ def test_a_local_cluster_s_workers_do_not_profile_and_the_callers_config_stays()
     assert list(got.values()) == [(False, "1s")]
 
 
+class _Never:
+    """A future that never completes (a call to a worker that died before it connected)."""
+
+    def done(self):
+        return False
+
+    def result(self):
+        raise AssertionError("never done")
+
+
+class _Ready:
+    def __init__(self, value):
+        self.value = value
+
+    def done(self):
+        return True
+
+    def result(self):
+        return self.value
+
+
+def test_a_round_is_not_waited_for_once_the_scheduler_has_dropped_its_worker(monkeypatch):
+    """A call made to a worker that has just died does not fail before Dask's connection timeout (30 s): the
+    client asks the scheduler, and a replica whose worker it no longer lists is re-created at once."""
+    monkeypatch.setattr(wd, "LOST_CHECK_SECONDS", 0.05)
+    d = wd._Driver(None, None, 1, "sum", None, (), None, None)
+    d.replicas, d.where, d.owed = [object(), object()], ["tcp://a", "tcp://b"], [None, None]
+    call = wd._Call(0, 3, 0, None, False, 2)
+    call.futures = [_Ready("shard 0"), _Never()]
+    d.inflight = [call]
+    recovered = []
+
+    def recover(k, exc, master):
+        recovered.append((k, str(exc)))
+        d.where[k] = "tcp://c"
+
+    monkeypatch.setattr(d, "workers", lambda: ["tcp://a", "tcp://c"])
+    monkeypatch.setattr(d, "recover", recover)
+    monkeypatch.setattr(d, "_train_call", lambda k, *args: _Ready(f"shard {k} again"))
+    out = []
+    t = threading.Thread(target=lambda: out.append(d.collect(None)), daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive(), "the client still waits for the lost worker's round"
+    assert recovered == [(1, "the scheduler no longer lists worker tcp://b")]
+    assert out[0][1] == ["shard 0", "shard 1 again"] and d.inflight == []
+
+
+def test_a_local_cluster_keeps_training_when_one_of_its_workers_is_killed(corpus, reference):
+    """local:2: the cluster w2v starts itself (on Linux its nannies fork the workers from the client's process,
+    and start a lost one anew); a worker killed in the middle of the run is replaced and the run completes."""
+    require_dask()
+    import psutil
+    mine = psutil.Process()
+    before = {p.pid for p in mine.children()}      # the test cluster's workers, and others
+    killed = []
+
+    def workers():
+        return [p for p in mine.children() if p.pid not in before and "resource_tracker" not in " ".join(p.cmdline())]
+
+    def kill_after_round_four(info):
+        if info.event == "round_end" and info.round == 4 and not killed:
+            first = workers()
+            assert len(first) == 2
+            if wd.LOCAL_FORK:       # forked: the same command line as this process
+                assert all(p.cmdline() == mine.cmdline() for p in first)
+            first[-1].kill()
+            killed.append(first[-1].pid)
+
+    m = wd.train(corpus, address="local:2", round_words=3000, callbacks=[kill_after_round_four], **SMALL)
+    assert killed and m.recoveries >= 1
+    assert m.raw_words == reference.raw_words and len(m.rounds) == len(reference.rounds)
+    assert neighbour_accuracy(m.vocab.words, m.syn0) >= 0.95
+    assert workers() == []      # closed with the run
+
+
 def test_cli_trains_with_overlapping_rounds(tmp_path, capsys, client, corpus):
     out = tmp_path / "v.w2v"
     code, err = _train_on_scheduler(capsys, client, corpus, out, "--epochs", "2", "--chunk-words", "1000",

@@ -41,7 +41,9 @@ import dataclasses
 import glob
 import logging
 import os
+import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -72,10 +74,22 @@ PULL = 2.0                  # merge "scaled": at most this many times the way on
 LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
                        "distributed.worker.memory.monitor-interval": "1s",
                        "distributed.admin.system-monitor.interval": "5s"}
+# On Linux the nannies fork the workers from this process (which has imported numpy, Dask and w2v) instead of
+# starting new interpreters that import them again: the local cluster starts in 0.25-0.33 s instead of 0.8-0.95 s
+LOCAL_FORK = sys.platform.startswith("linux")
 POLL_SECONDS = 0.005        # how often the client looks at the workers' rounds in flight
+LOST_CHECK_SECONDS = 1.0    # a round still running after this long: the client asks the scheduler if its workers live
 RETRIES = 3                 # attempts of a shard's round on new replicas before the run gives up
 RECOVER_SECONDS = 60.0      # how long the client waits for a worker to take over a lost shard
 FRESH_WORKER_SECONDS = 5.0  # ... preferring, for this long, a worker that holds no replica yet
+
+
+def _local_config():
+    """Dask's settings for a local cluster's workers (see LOCAL_WORKER_CONFIG and LOCAL_FORK)."""
+    config = dict(LOCAL_WORKER_CONFIG)
+    if LOCAL_FORK:
+        config["distributed.worker.multiprocessing-method"] = "fork"
+    return config
 
 
 def _dask():
@@ -668,7 +682,8 @@ class _Connection:
             import dask
             # the workers' sampling profiler (100 stack walks a second) and frequent resource polls only take
             # processor time from training on the same cores; the nannies hand this to the workers they start
-            with dask.config.set(LOCAL_WORKER_CONFIG):
+            with dask.config.set(_local_config()), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded, use of fork", DeprecationWarning)
                 self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=per, processes=True,
                                                         dashboard_address=":0", silence_logs=level,
                                                         preload=["w2v.distributed"])
@@ -725,6 +740,10 @@ class _Failed:
 
     def result(self):
         raise self.exc
+
+
+class _Gone(Exception):
+    """A replica's worker is no longer among the scheduler's workers."""
 
 
 class _Lost(Exception):
@@ -894,20 +913,30 @@ class _Driver:
 
     def collect(self, master):
         """The oldest round in flight and its results, by shard; a lost replica is re-created from the master
-        copy and trains the round again (and the round after it, if that is in flight too)."""
+        copy and trains the round again (and the round after it, if that is in flight too). A replica counts as
+        lost when its future fails, or when the scheduler no longer lists its worker: a call made to a worker
+        that has just died would otherwise wait for Dask's connection timeout (30 s) before it fails."""
         n = len(self.replicas)
         call = self.inflight[0]
         pending = dict(enumerate(call.futures))
         attempts = [0] * n
         results = [None] * n
+        check_at = time.monotonic() + LOST_CHECK_SECONDS
         while pending:
             progressed = False
+            gone = set()
+            if time.monotonic() >= check_at:       # a round that takes long: are its workers still there?
+                alive = set(self.workers())
+                gone = {k for k in pending if self.where[k] not in alive}
+                check_at = time.monotonic() + LOST_CHECK_SECONDS
             for k in list(pending):
                 fut = pending[k]
-                if not fut.done():
+                if k not in gone and not fut.done():
                     continue
                 progressed = True
                 try:
+                    if k in gone:
+                        raise _Gone(f"the scheduler no longer lists worker {self.where[k]}")
                     results[k] = fut.result()
                     del pending[k]
                 except DivergedError as exc:     # a replica's scores grew without bound after a merge
