@@ -298,6 +298,9 @@ class _Counting:
         x = np.arange(dim, dtype=np.float32) + 1
         return (g * 3 + 5 * self.k) % v, x * (self.k + 1) / (g + 1), x * (self.k + 2) / (g + 2)
 
+    def train_in_turn(self, seq, *args):
+        return self.train_round(*args)
+
     def train_round(self, incoming, epoch, rnd, words_done, rows=None, half=False, overlap=False):
         from w2v import _kernels
         for now, start, (changed, values) in zip(self.now, self.start, incoming or ()):
@@ -426,13 +429,44 @@ def test_a_replica_lost_in_the_round_that_finishes_after_a_stop_is_re_created_wi
         _assert_rows(replica.now, [model.syn0, model.syn1neg])
 
 
+class _Recording(wd.Replica):
+    """A replica whose training only records what it was asked, taking a moment to do it."""
+
+    def __init__(self):
+        super().__init__(0, [], dict(SMALL, threads=1), threads=1)
+        self.trained = []
+
+    def train_round(self, incoming, epoch, rnd, *args):
+        time.sleep(0.02)
+        self.trained.append((epoch, rnd, threading.current_thread().name))
+        return rnd
+
+
+def test_a_replica_trains_the_client_s_calls_in_the_order_they_were_made_whatever_order_they_arrive_in():
+    """The calls reach the worker over separate connections, so the second may arrive first: it waits for the
+    first to finish. They train one at a time, in the replica's own thread, and each returns its own result."""
+    import asyncio
+    replica = _Recording()
+
+    async def arrive(order):
+        tasks = {}
+        for seq in order:       # each call arrives (starts) in this order, a moment after the one before
+            tasks[seq] = asyncio.ensure_future(replica.train_in_turn(seq, None, 0, seq, 0))
+            await asyncio.sleep(0.005)
+        return [await tasks[seq] for seq in sorted(tasks)]
+
+    assert asyncio.run(arrive([2, 1, 0, 3])) == [0, 1, 2, 3]
+    assert [(e, r) for e, r, _ in replica.trained] == [(0, 0), (0, 1), (0, 2), (0, 3)]
+    assert {name for _, _, name in replica.trained} == {"w2v-replica_0"}
+
+
 class _InProcess:
     """A real replica, called in this process: each call runs when it is made and returns a finished future."""
 
     def __init__(self, replica):
         self.replica = replica
 
-    def train_round(self, *args):
+    def train_in_turn(self, seq, *args):
         return _Done(self.replica.train_round(*args))
 
 

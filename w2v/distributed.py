@@ -332,6 +332,9 @@ class Replica:
         self.ids = None
         self.model = None
         self.counted = {}       # count(): per file, its ids in its own vocabulary, for encode()
+        self._turn = None       # train_in_turn(): the calls' order, the next call's number, the training thread
+        self._next = 0
+        self._thread = None
 
     def describe(self):
         import socket
@@ -420,6 +423,25 @@ class Replica:
         self.model = Word2Vec(self.params, self.vocab, *current)
         self.model.schedule = Schedule(first_epoch=0, end_epoch=self.epochs, train_words=self.train_words, epoch=0)
         self.state = train_state(self.model, self.ids, max(1, self.epochs * self.train_words))
+
+    async def train_in_turn(self, seq, *args):
+        """train_round(*args) as the seq-th call (0, 1, ...) the client has made to this replica. Each call
+        travels over its own connection, so two made one right after the other (a run's first two rounds, with
+        overlap) may arrive in either order; a call waits on the worker's event loop until the one before it
+        has finished, and then trains in this replica's own thread. Without it, a replica that trained its
+        second round first gave a run that did not repeat."""
+        import concurrent.futures
+        if self._turn is None:
+            self._turn = asyncio.Condition()
+            self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="w2v-replica")
+        async with self._turn:
+            await self._turn.wait_for(lambda: self._next == seq)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, self.train_round, *args)
+        finally:
+            async with self._turn:
+                self._next += 1
+                self._turn.notify_all()
 
     def train_round(self, incoming, epoch, rnd, words_done, rows=None, half=False, overlap=False):
         """Take the rows the others changed in an earlier round (incoming: per matrix (rows, values) or None),
@@ -761,6 +783,7 @@ class _Driver:
         self.checkpointer = checkpointer
         self.cache_dir = cache_dir
         self.replicas = []
+        self.calls = []                 # per replica: the train_in_turn calls made to it so far
         self.where = []                 # the worker address holding each replica
         self.paths = []                 # the corpus's files
         self.files = []                 # each shard's files, as indices into paths
@@ -801,6 +824,7 @@ class _Driver:
         for k in range(len(shards)):
             w = workers[k % len(workers)]
             self.replicas.append(self._create(k, w))
+            self.calls.append(0)
             self.where.append(w)
         info = [r.describe().result() for r in self.replicas]
         self.threads_per_replica = info[0]["threads"]
@@ -880,7 +904,7 @@ class _Driver:
                         raise _Lost(f"shard {k} could not be re-created on another worker ({again})") from None
                     time.sleep(0.5)
                     continue
-                self.replicas[k], self.where[k] = replica, target
+                self.replicas[k], self.where[k], self.calls[k] = replica, target, 0
                 self.reporter.note(f"shard {k} now on {target}")
                 return
             if now >= deadline:
@@ -895,7 +919,10 @@ class _Driver:
         """Replica k's train_round, as a future. Dask refuses the call itself (RuntimeError) once it knows the
         replica's worker is gone: that is a lost worker too, reported through the future like the others."""
         try:
-            return self.replicas[k].train_round(*args)
+            self.calls += [0] * (len(self.replicas) - len(self.calls))
+            seq = self.calls[k]
+            self.calls[k] += 1
+            return self.replicas[k].train_in_turn(seq, *args)
         except RuntimeError as exc:
             return _Failed(exc)
 
