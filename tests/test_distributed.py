@@ -1073,17 +1073,6 @@ class _Never:
         raise AssertionError("never done")
 
 
-class _Ready:
-    def __init__(self, value):
-        self.value = value
-
-    def done(self):
-        return True
-
-    def result(self):
-        return self.value
-
-
 def test_a_round_is_not_waited_for_once_the_scheduler_has_dropped_its_worker(monkeypatch):
     """A call made to a worker that has just died does not fail before Dask's connection timeout (30 s): the
     client asks the scheduler, and a replica whose worker it no longer lists is re-created at once."""
@@ -1091,7 +1080,7 @@ def test_a_round_is_not_waited_for_once_the_scheduler_has_dropped_its_worker(mon
     d = wd._Driver(None, None, 1, "sum", None, (), None, None)
     d.replicas, d.where, d.owed = [object(), object()], ["tcp://a", "tcp://b"], [None, None]
     call = wd._Call(0, 3, 0, None, False, 2)
-    call.futures = [_Ready("shard 0"), _Never()]
+    call.futures = [_Done("shard 0"), _Never()]
     d.inflight = [call]
     recovered = []
 
@@ -1101,7 +1090,7 @@ def test_a_round_is_not_waited_for_once_the_scheduler_has_dropped_its_worker(mon
 
     monkeypatch.setattr(d, "workers", lambda: ["tcp://a", "tcp://c"])
     monkeypatch.setattr(d, "recover", recover)
-    monkeypatch.setattr(d, "_train_call", lambda k, *args: _Ready(f"shard {k} again"))
+    monkeypatch.setattr(d, "_train_call", lambda k, *args: _Done(f"shard {k} again"))
     out = []
     t = threading.Thread(target=lambda: out.append(d.collect(None)), daemon=True)
     t.start()
