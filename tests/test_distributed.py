@@ -1128,6 +1128,19 @@ def test_a_local_cluster_keeps_training_when_one_of_its_workers_is_killed(corpus
     assert workers() == []      # closed with the run
 
 
+def test_local_workers_are_forked_on_linux_unless_the_caller_chose_how_to_start_them(monkeypatch):
+    require_dask()
+    import dask
+    key = "distributed.worker.multiprocessing-method"
+    monkeypatch.setattr(wd, "LOCAL_FORK", True)
+    assert wd._local_config()[key] == "fork"
+    with dask.config.set({key: "forkserver"}):
+        assert key not in wd._local_config()
+    monkeypatch.setattr(wd, "LOCAL_FORK", False)
+    assert key not in wd._local_config()
+    assert dask.config.get(key) == "spawn"       # the setting is for the local cluster only
+
+
 def test_cli_trains_with_overlapping_rounds(tmp_path, capsys, client, corpus):
     out = tmp_path / "v.w2v"
     code, err = _train_on_scheduler(capsys, client, corpus, out, "--epochs", "2", "--chunk-words", "1000",

@@ -85,9 +85,11 @@ FRESH_WORKER_SECONDS = 5.0  # ... preferring, for this long, a worker that holds
 
 
 def _local_config():
-    """Dask's settings for a local cluster's workers (see LOCAL_WORKER_CONFIG and LOCAL_FORK)."""
+    """Dask's settings for a local cluster's workers (see LOCAL_WORKER_CONFIG and LOCAL_FORK). A way of starting
+    them other than Dask's default (spawn) that the caller has set stays."""
+    import dask
     config = dict(LOCAL_WORKER_CONFIG)
-    if LOCAL_FORK:
+    if LOCAL_FORK and dask.config.get("distributed.worker.multiprocessing-method", "spawn") == "spawn":
         config["distributed.worker.multiprocessing-method"] = "fork"
     return config
 
@@ -953,16 +955,20 @@ class _Driver:
             progressed = False
             gone = set()
             if time.monotonic() >= check_at:       # a round that takes long: are its workers still there?
-                alive = set(self.workers())
+                try:
+                    alive = set(self.workers())
+                except Exception:       # the scheduler does not answer: the futures will tell
+                    alive = set(self.where)
                 gone = {k for k in pending if self.where[k] not in alive}
                 check_at = time.monotonic() + LOST_CHECK_SECONDS
             for k in list(pending):
                 fut = pending[k]
-                if k not in gone and not fut.done():
+                done = fut.done()
+                if not done and k not in gone:
                     continue
                 progressed = True
                 try:
-                    if k in gone:
+                    if not done:
                         raise _Gone(f"the scheduler no longer lists worker {self.where[k]}")
                     results[k] = fut.result()
                     del pending[k]
