@@ -402,9 +402,11 @@ def untrained_loss(model):
     p = model.params
     outputs = (1 + p.negative) if p.negative else 0
     if p.hs:
-        counts = np.asarray(model.vocab.counts, dtype=np.float64)
-        lengths = np.diff(np.asarray(model.tree.code_start))
-        outputs += float(np.dot(counts, lengths) / max(counts.sum(), 1.0))
+        # integers, not np.dot: numpy's BLAS would run a dot product this long on threads that then spin for a
+        # while on the cores training is about to use
+        counts = np.asarray(model.vocab.counts, dtype=np.int64)
+        lengths = np.diff(np.asarray(model.tree.code_start)).astype(np.int64)
+        outputs += int((counts * lengths).sum()) / max(int(counts.sum()), 1)
     return outputs * math.log(2.0)
 
 
