@@ -37,6 +37,7 @@ derived from it, so one worker with one thread repeats a single-process one-thre
 Dask is optional: it is imported only when a run starts (pip install "w2v[distributed]").
 """
 import asyncio
+import concurrent.futures
 import dataclasses
 import glob
 import logging
@@ -432,7 +433,6 @@ class Replica:
         overlap) may arrive in either order; a call waits on the worker's event loop until the one before it
         has finished, and then trains in this replica's own thread. Without it, a replica that trained its
         second round first gave a run that did not repeat."""
-        import concurrent.futures
         if self._turn is None:
             self._turn = asyncio.Condition()
             self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="w2v-replica")
@@ -636,8 +636,6 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
     two workers and no factor: the other's changes as they came)."""
     v, dim = master.shape
     count, union, shared = _who_changed(v, changed)
-    pos = np.full(v, -1, dtype=np.int64)
-    pos[union] = np.arange(len(union))
     # float16 changes (their bits, as uint16) are read as such; they go back so, unless beyond its range
     float16 = all(values.dtype == np.float16 for _, values in changed)
     changed = [(np.ascontiguousarray(rows, dtype=np.int32), _wire(values) if float16 else _float32(values))
@@ -652,6 +650,8 @@ def reconcile_changes(master, changed, merge="scaled", halves=None):
         for rows, values in changed:
             _kernels.add_rows(master, rows, values)
         return [(rows, values.view(np.float16) if float16 else values) for rows, values in changed[::-1]]
+    pos = np.full(v, -1, dtype=np.int64)      # a changed row's place in the sum
+    pos[union] = np.arange(len(union))
     total = np.zeros((len(union), dim), dtype=np.float32)
     for rows, values in changed:
         _kernels.add_changes(total, pos, rows, values)
@@ -785,7 +785,7 @@ class _Driver:
         self.checkpointer = checkpointer
         self.cache_dir = cache_dir
         self.replicas = []
-        self.calls = []                 # per replica: the train_in_turn calls made to it so far
+        self.calls = []                 # per replica: the train_in_turn calls made to it so far (0 if none)
         self.where = []                 # the worker address holding each replica
         self.paths = []                 # the corpus's files
         self.files = []                 # each shard's files, as indices into paths
@@ -826,7 +826,6 @@ class _Driver:
         for k in range(len(shards)):
             w = workers[k % len(workers)]
             self.replicas.append(self._create(k, w))
-            self.calls.append(0)
             self.where.append(w)
         info = [r.describe().result() for r in self.replicas]
         self.threads_per_replica = info[0]["threads"]
