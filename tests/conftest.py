@@ -94,8 +94,11 @@ def _kernel_builds():
 
 @pytest.fixture(params=sorted(_kernel_builds()))
 def kernels(request):
-    """Each compiled build of the kernels this CPU can run (generic, and avx2 where supported)."""
-    return _kernel_builds()[request.param]
+    """Each compiled build of the kernels this CPU can run (generic; avx2 and avx512 where supported),
+    switched back to the one the import chose afterwards."""
+    from w2v import _kernels
+    yield _kernels.select(request.param)
+    _kernels.select(_kernels.VARIANT)
 
 
 def sigint_default():

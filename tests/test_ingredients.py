@@ -135,13 +135,14 @@ def reference_window_one(sentences, syn0, syn1neg, cbow, negative, alpha, sink, 
 @pytest.mark.parametrize("mode", ["sg", "sg-per-pair", "cbow", "cbow-sum"])
 @pytest.mark.parametrize("output", ["ns", "hs", "hs+ns"])
 @pytest.mark.parametrize("hot", [0, 5])
-@pytest.mark.parametrize("dim", [6, 45])
+@pytest.mark.parametrize("dim", [6, 45, 150])
 def test_window_one_training_is_word2vec_exactly(mode, output, hot, dim, kernels):
     """Every neighbour of every word is trained, CBOW averages (or sums) its neighbours, the true
     word has label 1 and noise words label 0, hierarchical softmax follows the centre word's
     path with label 1 - code at each node, both add into one error, and a worker's own copies
     of the hot rows (merged every 7 words) train exactly as the shared rows would. Dim 45 takes
-    every part of the vector code (32, 8 and 4 floats at a time, then one)."""
+    every part of the 8-float vector code (32, 8 and 4 floats at a time, then one); dim 150 two
+    blocks of the 16-float code (128 floats, then 22: one full register and one masked)."""
     rng = np.random.default_rng(11)
     V, alpha = 12, 0.05
     negative = 0 if output == "hs" else 2

@@ -91,7 +91,7 @@ def ref_step_hs(syn0, syn1neg, syn1, path, context, word, negs, alpha, cbow, cbo
 
 @pytest.mark.parametrize("mode", ["sg", "cbow", "cbow-sum"])
 @pytest.mark.parametrize("negative", [0, 3])
-@pytest.mark.parametrize("dim, length", [(1, 5), (7, 5), (16, 5), (100, 5), (100, 40)])
+@pytest.mark.parametrize("dim, length", [(1, 5), (7, 5), (16, 5), (100, 5), (100, 40), (300, 20)])
 def test_one_hierarchical_softmax_step_matches_numpy(mode, negative, dim, length, kernels):
     """A path of `length` nodes (40: longer than the kernel's block of 32), codes 0 and 1, one
     node's score far above 6 where its code is 1 (so it would change if it were not skipped),
@@ -220,16 +220,25 @@ def test_dispatch_picks_a_build_and_can_be_forced(tmp_path):
     import sys
 
     from w2v import _kernels
-    assert _kernels.VARIANT in _kernels.variants()
-    if "avx2" in _kernels.variants():
-        assert _kernels.VARIANT == "avx2"
-    code = "from w2v import _kernels; print(_kernels.VARIANT)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "W2V_KERNELS": "generic"}, cwd=tmp_path)
-    assert out.stdout.strip() == "generic"
-    bad = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "W2V_KERNELS": "sse9"}, cwd=tmp_path)
-    assert bad.returncode != 0 and "W2V_KERNELS must be auto, generic or avx2" in bad.stderr
+    builds = _kernels.variants()
+    assert _kernels.VARIANT in builds
+    best = next(name for name in ("avx512", "avx2", "generic") if name in builds)
+    code = ("from w2v import _kernels; print(_kernels.VARIANT, "
+            "_kernels.TrainState.__module__, _kernels.use_avx512())")
+
+    def chosen(wanted):
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "W2V_KERNELS": wanted}, cwd=tmp_path)
+
+    module = {"generic": "w2v._kernels_generic", "avx2": "w2v._kernels_avx2", "avx512": "w2v._kernels_avx2"}
+    for wanted in ("auto", *builds):
+        name = best if wanted == "auto" else wanted
+        assert chosen(wanted).stdout.split() == [name, module[name], str(name == "avx512")]
+    if "avx512" not in builds:
+        missing = chosen("avx512")
+        assert missing.returncode != 0 and "W2V_KERNELS=avx512: this CPU or build has no avx512" in missing.stderr
+    bad = chosen("sse9")
+    assert bad.returncode != 0 and "W2V_KERNELS must be auto, generic, avx2 or avx512" in bad.stderr
 
 
 def test_sigmoid_at_the_table_edge_is_finite(kernels):

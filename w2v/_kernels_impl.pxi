@@ -104,6 +104,165 @@ cdef extern from *:
     static inline __m256 w2v_low4(const float *p) {    /* 4 floats, the upper half zero */
         return _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_loadu_ps(p), 0);
     }
+    /* AVX-512 forms of the three path functions above, compiled for AVX-512 inside this AVX2 build and
+       used only when the CPU has it (w2v_use512, set at import). A row is held in 16-float registers
+       128 floats at a time, its end masked off, so one node's update is about half the instructions
+       of the 8-float form. */
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #define W2V_HAVE512 1
+    #define W2V_T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+    static int w2v_use512 = 0;
+    W2V_T512 static inline __attribute__((always_inline)) void w2v_pud512_block(
+            float *err, const float *h, const float *hn, float **rows, const float *g, int nrows,
+            int x, __mmask16 last, __m512 *acc, const int K, const int dot) {
+        __m512 e[8], hv[8], nv[8];
+        int c, r;
+        for (c = 0; c < K; c++) {
+            __mmask16 mk = c == K - 1 ? last : (__mmask16)0xFFFF;
+            e[c] = _mm512_maskz_loadu_ps(mk, err + x + 16 * c);
+            hv[c] = _mm512_maskz_loadu_ps(mk, h + x + 16 * c);
+            if (dot)
+                nv[c] = _mm512_maskz_loadu_ps(mk, hn + x + 16 * c);
+        }
+        for (r = 0; r < nrows; r++) {
+            float *u = rows[r] + x;
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            if (g[r] != 0.0f) {
+                __m512 s = _mm512_set1_ps(g[r]);
+                for (c = 0; c < K; c++) {
+                    __mmask16 mk = c == K - 1 ? last : (__mmask16)0xFFFF;
+                    __m512 t = _mm512_maskz_loadu_ps(mk, u + 16 * c);
+                    e[c] = _mm512_fmadd_ps(s, t, e[c]);
+                    t = _mm512_fmadd_ps(s, hv[c], t);
+                    _mm512_mask_storeu_ps(u + 16 * c, mk, t);
+                    if (dot) {
+                        if (c & 1) a1 = _mm512_fmadd_ps(t, nv[c], a1);
+                        else a0 = _mm512_fmadd_ps(t, nv[c], a0);
+                    }
+                }
+            } else if (dot) {
+                for (c = 0; c < K; c++) {
+                    __mmask16 mk = c == K - 1 ? last : (__mmask16)0xFFFF;
+                    __m512 t = _mm512_maskz_loadu_ps(mk, u + 16 * c);
+                    if (c & 1) a1 = _mm512_fmadd_ps(t, nv[c], a1);
+                    else a0 = _mm512_fmadd_ps(t, nv[c], a0);
+                }
+            }
+            if (dot)
+                acc[r] = _mm512_add_ps(acc[r], _mm512_add_ps(a0, a1));
+        }
+        for (c = 0; c < K; c++)
+            _mm512_mask_storeu_ps(err + x + 16 * c, c == K - 1 ? last : (__mmask16)0xFFFF, e[c]);
+    }
+    /* dot: 0 for w2v_path_update's work, 1 for w2v_path_update_dot's */
+    W2V_T512 static void w2v_pud512(float *err, const float *h, const float *hn, float **rows, const float *g,
+                                    int nrows, int n, float *next, const int dot) {
+        __m512 acc[32];
+        int x, r;
+        if (dot)
+            for (r = 0; r < nrows; r++)
+                acc[r] = _mm512_setzero_ps();
+        for (x = 0; x < n; x += 128) {
+            int left = n - x, k = left >= 128 ? 8 : (left + 15) / 16;
+            __mmask16 last = left >= 128 || (left & 15) == 0 ? (__mmask16)0xFFFF
+                                                             : (__mmask16)((1u << (left & 15)) - 1u);
+            switch (k) {     /* one copy of the block for each number of registers a row takes */
+            case 8: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 8, dot); break;
+            case 7: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 7, dot); break;
+            case 6: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 6, dot); break;
+            case 5: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 5, dot); break;
+            case 4: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 4, dot); break;
+            case 3: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 3, dot); break;
+            case 2: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 2, dot); break;
+            default: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 1, dot); break;
+            }
+        }
+        if (dot)
+            for (r = 0; r < nrows; r++)
+                next[r] = _mm512_reduce_add_ps(acc[r]);
+    }
+    /* fs[r] = h . rows[r] for r < nrows: h is held in registers 128 floats at a time */
+    W2V_T512 static inline __attribute__((always_inline)) void w2v_scores512_block(
+            const float *h, float **rows, int nrows, int x, __mmask16 last, __m512 *acc, const int K) {
+        __m512 hv[8];
+        int c, r;
+        for (c = 0; c < K; c++)
+            hv[c] = _mm512_maskz_loadu_ps(c == K - 1 ? last : (__mmask16)0xFFFF, h + x + 16 * c);
+        for (r = 0; r < nrows; r++) {
+            const float *u = rows[r] + x;
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            for (c = 0; c < K; c++) {
+                __m512 t = _mm512_maskz_loadu_ps(c == K - 1 ? last : (__mmask16)0xFFFF, u + 16 * c);
+                if (c & 1) a1 = _mm512_fmadd_ps(t, hv[c], a1);
+                else a0 = _mm512_fmadd_ps(t, hv[c], a0);
+            }
+            acc[r] = _mm512_add_ps(acc[r], _mm512_add_ps(a0, a1));
+        }
+    }
+    W2V_T512 static void w2v_scores512(const float *h, float **rows, int nrows, int n, float *fs) {
+        __m512 acc[32];
+        int x, r;
+        for (r = 0; r < nrows; r++)
+            acc[r] = _mm512_setzero_ps();
+        for (x = 0; x < n; x += 128) {
+            int left = n - x, k = left >= 128 ? 8 : (left + 15) / 16;
+            __mmask16 last = left >= 128 || (left & 15) == 0 ? (__mmask16)0xFFFF
+                                                             : (__mmask16)((1u << (left & 15)) - 1u);
+            switch (k) {
+            case 8: w2v_scores512_block(h, rows, nrows, x, last, acc, 8); break;
+            case 7: w2v_scores512_block(h, rows, nrows, x, last, acc, 7); break;
+            case 6: w2v_scores512_block(h, rows, nrows, x, last, acc, 6); break;
+            case 5: w2v_scores512_block(h, rows, nrows, x, last, acc, 5); break;
+            case 4: w2v_scores512_block(h, rows, nrows, x, last, acc, 4); break;
+            case 3: w2v_scores512_block(h, rows, nrows, x, last, acc, 3); break;
+            case 2: w2v_scores512_block(h, rows, nrows, x, last, acc, 2); break;
+            default: w2v_scores512_block(h, rows, nrows, x, last, acc, 1); break;
+            }
+        }
+        for (r = 0; r < nrows; r++)
+            fs[r] = _mm512_reduce_add_ps(acc[r]);
+    }
+    /* The gradients of path nodes 0 .. nrows - 1 from their scores, 16 at a time, exactly as the
+       scalar path_gradients: g = (1 - code - sig[cell]) * alpha inside (-max_exp, max_exp), 0 outside;
+       the loss adds nll[cell] + code * f inside, max(0, (2 code - 1) f) outside. 0 when a score is
+       NaN or beyond +-big. */
+    W2V_T512 static int w2v_gradients512(const float *fs, const uint32_t *path, int nrows, float alpha,
+                                         const float *sig, const float *nll, float max_exp, float scale,
+                                         float big, float *gs, double *loss) {
+        __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps(), pl = zero;
+        int j;
+        for (j = 0; j < nrows; j += 16) {
+            __mmask16 mk = nrows - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nrows - j)) - 1u);
+            __m512 f = _mm512_maskz_loadu_ps(mk, fs + j), af = _mm512_abs_ps(f);
+            if (_mm512_mask_cmp_ps_mask(mk, af, _mm512_set1_ps(big), _CMP_LT_OQ) != mk)
+                return 0;
+            __m512 code = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_maskz_loadu_epi32(mk, path + j),
+                                                              _mm512_set1_epi32(1)));
+            __mmask16 in = _mm512_mask_cmp_ps_mask(mk, af, _mm512_set1_ps(max_exp), _CMP_LT_OQ);
+            __m512i cell = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_add_ps(f, _mm512_set1_ps(max_exp)),
+                                                             _mm512_set1_ps(scale)));
+            __m512 t = _mm512_mask_i32gather_ps(zero, in, cell, sig, 4);
+            __m512 nl = _mm512_mask_i32gather_ps(zero, in, cell, nll, 4);
+            __m512 g = _mm512_maskz_mul_ps(in, _mm512_sub_ps(_mm512_sub_ps(one, code), t), _mm512_set1_ps(alpha));
+            _mm512_mask_storeu_ps(gs + j, mk, g);
+            __m512 lin = _mm512_add_ps(nl, _mm512_mul_ps(code, f));
+            __m512 lout = _mm512_max_ps(zero, _mm512_mul_ps(_mm512_sub_ps(_mm512_add_ps(code, code), one), f));
+            pl = _mm512_mask_add_ps(pl, mk, pl, _mm512_mask_blend_ps(in, lout, lin));
+        }
+        loss[0] += _mm512_reduce_add_ps(pl);
+        return 1;
+    }
+    W2V_T512 static void w2v_path_update512(float *err, const float *h, float **rows, const float *g, int nrows, int n) {
+        w2v_pud512(err, h, h, rows, g, nrows, n, NULL, 0);
+    }
+    W2V_T512 static void w2v_path_update_dot512(float *err, const float *h, const float *hn, float **rows,
+                                                const float *g, int nrows, int n, float *next) {
+        w2v_pud512(err, h, hn, rows, g, nrows, n, next, 1);
+    }
+    #else
+    #define W2V_HAVE512 0
+    static int w2v_use512 = 0;
+    #endif
     /* Four dot products of one vector h with four rows, in one pass over h: the scores of
        hierarchical softmax along a path (h is fixed while the path is trained). Two accumulators
        a row keep the chains of dependent multiply-adds short. */
@@ -354,6 +513,8 @@ cdef extern from *:
         }
     }
     #else
+    #define W2V_HAVE512 0
+    static int w2v_use512 = 0;
     static inline float w2v_dot(const float *a, const float *b, int n) {
         float s[16] = {0};   /* gcc keeps these in four SSE registers */
         float t = 0.0f;
@@ -407,6 +568,32 @@ cdef extern from *:
         out[2] = w2v_dot(h, b2, n);
         out[3] = w2v_dot(h, b3, n);
     }
+    #endif
+    /* 1 when the AVX-512 path functions are compiled in and this CPU can run them */
+    static int w2v_cpu_has_avx512(void) {
+    #if W2V_HAVE512
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+    #else
+        return 0;
+    #endif
+    }
+    static void w2v_set_use512(int on) { w2v_use512 = on && w2v_cpu_has_avx512(); }
+    static int w2v_get_use512(void) { return w2v_use512; }
+    /* fs[r] = h . rows[r] for r < nrows, four rows in one pass over h (rows has three spare
+       entries after them) */
+    static void w2v_path_scores(const float *h, float **rows, int nrows, int n, float *fs) {
+        for (int k = 0; k < nrows; k += 4)
+            w2v_dot4(h, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], n, fs + k);
+    }
+    #if !W2V_HAVE512      /* never called: Model.wide is 0 without them */
+    #define w2v_path_update512 w2v_path_update
+    #define w2v_path_update_dot512 w2v_path_update_dot
+    #define w2v_scores512 w2v_path_scores
+    static int w2v_gradients512(const float *fs, const uint32_t *path, int nrows, float alpha,
+                                const float *sig, const float *nll, float max_exp, float scale,
+                                float big, float *gs, double *loss) { return 0; }
     #endif
     static int w2v_cpu_has_avx2_fma(void) {
     #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -485,6 +672,9 @@ cdef extern from *:
     }
     """
     int w2v_cpu_has_avx2_fma() nogil
+    int w2v_cpu_has_avx512() nogil
+    void w2v_set_use512(int on) nogil
+    int w2v_get_use512() nogil
     int W2V_HAS_F16C
     int w2v_to_half(const float *x, uint16_t *out, Py_ssize_t n) nogil
     void w2v_from_half(const uint16_t *h, float *out, Py_ssize_t n) nogil
@@ -492,6 +682,13 @@ cdef extern from *:
     void w2v_dot4(const float *h, const float *b0, const float *b1, const float *b2, const float *b3,
                   int n, float *out) nogil
     void w2v_path_update(float *err, const float *h, float **rows, const float *g, int nrows, int n) nogil
+    void w2v_path_scores(const float *h, float **rows, int nrows, int n, float *fs) nogil
+    void w2v_path_update512(float *err, const float *h, float **rows, const float *g, int nrows, int n) nogil
+    void w2v_path_update_dot512(float *err, const float *h, const float *hn, float **rows, const float *g,
+                                int nrows, int n, float *next) nogil
+    void w2v_scores512(const float *h, float **rows, int nrows, int n, float *fs) nogil
+    int w2v_gradients512(const float *fs, const uint32_t *path, int nrows, float alpha, const float *sig,
+                         const float *nll, float max_exp, float scale, float big, float *gs, double *loss) nogil
     void w2v_path_update_dot(float *err, const float *h, const float *hn, float **rows, const float *g,
                              int nrows, int n, float *next) nogil
     void w2v_sum_rows(float *out, float **rows, int k, int n) nogil
@@ -722,6 +919,11 @@ cdef inline int path_gradients(const Model *m, int64_t d, int nb, const float *f
     cdef float f, code
     cdef float one = 1.0, zero = 0.0, two = 2.0     # float, not double, arithmetic (a bare 1 would be 1.0)
     cdef float pl = 0.0                 # this block's loss (at most PATH_BLOCK terms)
+    if m.wide:                          # the same, 16 nodes at a time
+        if not w2v_gradients512(fs, m.path + d, nb, alpha, SIGMOID_TABLE, NLL_TABLE, MAX_EXP, TABLE_SCALE,
+                                BIG, gs, path_loss):
+            return STATUS_NAN
+        return STATUS_OK
     for j in range(nb):
         f = fs[j]
         if not (-BIG < f < BIG):           # NaN or infinite
@@ -750,11 +952,31 @@ cdef inline int path_rows(const Model *m, int64_t d, int nb, float **rows) noexc
     return nb
 
 
-cdef inline void path_scores(const float *h, float **rows, int nb, int dim, float *fs) noexcept nogil:
-    """fs[j] = h . rows[j], four rows in one pass over h (rows has three spare entries)."""
-    cdef int k
-    for k in range(0, nb, 4):
-        w2v_dot4(h, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], dim, fs + k)
+cdef inline void path_scores(const Model *m, const float *h, float **rows, int nb, float *fs) noexcept nogil:
+    """fs[j] = h . rows[j]: four rows in one pass over h, or (m.wide) each row against h held in
+    16-float registers (rows has three spare entries)."""
+    if m.wide:
+        w2v_scores512(h, rows, nb, m.dim, fs)
+    else:
+        w2v_path_scores(h, rows, nb, m.dim, fs)
+
+
+cdef inline void path_update(const Model *m, float *err, const float *h, float **rows, const float *gs,
+                             int nb) noexcept nogil:
+    """err += g * row, row += g * h, for each of the nb rows (the row as it was in both)."""
+    if m.wide:
+        w2v_path_update512(err, h, rows, gs, nb, m.dim)
+    else:
+        w2v_path_update(err, h, rows, gs, nb, m.dim)
+
+
+cdef inline void path_update_dot(const Model *m, float *err, const float *h, const float *hn, float **rows,
+                                 const float *gs, int nb, float *fs) noexcept nogil:
+    """path_update, and fs[j] = hn . rows[j] with the rows as updated."""
+    if m.wide:
+        w2v_path_update_dot512(err, h, hn, rows, gs, nb, m.dim, fs)
+    else:
+        w2v_path_update_dot(err, h, hn, rows, gs, nb, m.dim, fs)
 
 
 cdef inline int predict_hs(const Model *m, const float *h, uint32_t word, float alpha, float *err,
@@ -775,10 +997,10 @@ cdef inline int predict_hs(const Model *m, const float *h, uint32_t word, float 
     cdef float gs[PATH_BLOCK]
     while d < end:
         nb = path_rows(m, d, PATH_BLOCK if end - d >= PATH_BLOCK else <int>(end - d), rows)
-        path_scores(h, rows, nb, m.dim, fs)
+        path_scores(m, h, rows, nb, fs)
         if path_gradients(m, d, nb, fs, gs, alpha, loss) != STATUS_OK:
             return STATUS_NAN
-        w2v_path_update(err, h, rows, gs, nb, m.dim)     # err += g * row, row += g * h, for each row
+        path_update(m, err, h, rows, gs, nb)
         d += nb
     return STATUS_OK
 
@@ -841,7 +1063,7 @@ cdef inline int sg_window(const Model *m, const uint32_t *ctx, int nctx, uint32_
     l1 = in_row(m, ctx[0])
     for j in range(nctx):
         if not scored:
-            path_scores(l1, rows, nb, dim, fs)
+            path_scores(m, l1, rows, nb, fs)
         memset(neu1e, 0, dim * sizeof(float))
         if path_gradients(m, d, nb, fs, gs, alpha, loss) != STATUS_OK:
             return STATUS_NAN
@@ -849,9 +1071,9 @@ cdef inline int sg_window(const Model *m, const uint32_t *ctx, int nctx, uint32_
         # the next pair's input row is not changed by this pair unless it is the same row
         scored = nxt != NULL and nxt != l1
         if scored:
-            w2v_path_update_dot(neu1e, l1, nxt, rows, gs, nb, dim, fs)
+            path_update_dot(m, neu1e, l1, nxt, rows, gs, nb, fs)
         else:
-            w2v_path_update(neu1e, l1, rows, gs, nb, dim)
+            path_update(m, neu1e, l1, rows, gs, nb)
         if sg_pair_end(m, l1, word, negs, alpha, neu1e, loss) != STATUS_OK:
             return STATUS_NAN
         l1 = nxt
@@ -1619,6 +1841,7 @@ cdef class TrainState:
         self.m.negative = negative
         self.m.cbow = cbow
         self.m.cbow_mean = cbow_mean
+        self.m.wide = w2v_get_use512() and not cbow     # CBOW: no faster in them (its rows are not padded)
         self.m.shrink_windows = shrink_windows
         self.m.shared_negatives = shared_negatives
         self.m.hot = hot_rows
@@ -1736,6 +1959,20 @@ cdef class TrainState:
 def cpu_has_avx2_fma():
     """Whether this CPU can run the AVX2 + FMA build of the kernels."""
     return bool(w2v_cpu_has_avx2_fma())
+
+
+def cpu_has_avx512():
+    """Whether this build has the AVX-512 form of skip-gram's path updates and this CPU can run it."""
+    return bool(w2v_cpu_has_avx512())
+
+
+def use_avx512(on=None):
+    """Whether trainers made from now on run skip-gram's hierarchical-softmax path updates in their
+    AVX-512 form (possible only where cpu_has_avx512()); `on` switches it. Off at import:
+    w2v._kernels switches it on where it picks the "avx512" build."""
+    if on is not None:
+        w2v_set_use512(1 if on else 0)
+    return bool(w2v_get_use512())
 
 
 MAX_SENTENCE_LENGTH = MAX_SENTENCE_LEN   # corpus.py splits longer lines; checked against params.MAX_SENTENCE
@@ -2032,6 +2269,7 @@ def _step_py(float[:, ::1] syn0, syn1neg, const uint32_t[::1] context, uint32_t 
     m.negative = negs.shape[0]
     m.vocab_size = syn0.shape[0]
     m.cbow_mean = cbow_mean
+    m.wide = w2v_get_use512() and not cbow
     if m.negative:
         s1n = syn1neg
         if syn0.shape[0] != s1n.shape[0] or syn0.shape[1] != s1n.shape[1]:

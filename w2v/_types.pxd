@@ -31,6 +31,7 @@ cdef struct Model:
     int hs                       # hierarchical softmax (alone or beside negative sampling)
     int cbow
     int cbow_mean                # CBOW: the mean of the context vectors (1) or their sum (0)
+    int wide                     # skip-gram's path updates in 16-float (AVX-512) registers
     int shrink_windows           # each window's width drawn from 1..window (word2vec.c); 0: always window
     int shared_negatives         # skip-gram: one set of noise words per centre word's window
     uint32_t vocab_size
