@@ -383,6 +383,8 @@ def machine_info():
     info["versions"] = versions
     info["w2v_path"] = os.path.dirname(os.path.abspath(w2v.__file__))
     info["w2v_git"] = _git_info(os.path.dirname(info["w2v_path"]))
+    from w2v import _kernels
+    info["w2v_kernels"] = _kernels.VARIANT      # the build the import picked (W2V_KERNELS is passed on)
     return info
 
 
@@ -717,6 +719,7 @@ def render_markdown(report):
                  f"{m.get('ram_gib', '?')} GiB RAM; "
                  f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in sorted(m["versions"].items()) if v)
                  + (f"; w2v commit {git['commit'][:10]}{' (modified)' if git.get('dirty') else ''}" if git else "")
+                 + (f"; w2v kernels {m['w2v_kernels']}" if m.get("w2v_kernels") else "")
                  + ".")
     lines.append("")
     header = ("| tool | model | threads | wall s | vocab s | train s | save s | train words/s | per thread "

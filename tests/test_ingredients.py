@@ -177,6 +177,34 @@ def test_window_one_training_is_word2vec_exactly(mode, output, hot, dim, kernels
     assert loss == pytest.approx(want_loss, rel=0.01)     # the loss comes from a 1000-cell table
 
 
+@pytest.mark.parametrize("dim", [16, 150])
+def test_a_node_saturated_for_one_pair_of_a_window_trains_for_the_next(dim, kernels):
+    """Skip-gram trains a window's pairs one after the other along the same path: a node skipped for
+    one context word (its score beyond 6) still gets its score, and its update, for the next one."""
+    rng = np.random.default_rng(dim)
+    V, alpha = 5, 0.05
+    sentences = [[1, 0, 2], [3, 0, 4]]
+    syn0 = rng.normal(0, 0.3, (V, dim)).astype(np.float32)
+    counts = np.array([50, 20, 15, 10, 5])
+    paths = heap_huffman(counts)
+    codes, rows = paths[0]
+    node = rows[0]
+    syn1 = rng.normal(0, 0.3, (V - 1, dim)).astype(np.float32)
+    # node's score: 40 against word 1 (saturated), 0.5 against word 2 (trained)
+    syn1[node] = np.linalg.lstsq(syn0[[1, 2]].astype(np.float64), [40.0, 0.5], rcond=None)[0]
+    want0, _, want_hs, want_loss = reference_window_one(sentences, syn0, None, False, 0, alpha, V, syn1, paths)
+    prob, alias = only(4, V)
+    before = syn1[node].copy()
+    state = kernels.TrainState(syn0, None, ids_of(sentences), None, prob, alias, False, 1, 0, alpha, alpha, 10**9,
+                               shared_negatives=True, syn1=syn1, tree=flat_tree(paths))
+    words, examples, loss, status, kept = state.train_chunk(0, len(ids_of(sentences)), 3, 0, 0)
+    assert status == 0 and examples == 8
+    assert np.abs(want_hs[node] - before).max() > 1e-3       # the node did train (for word 2)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(syn1, want_hs, rtol=1e-4, atol=2e-5)
+    assert loss == pytest.approx(want_loss, rel=0.01)
+
+
 # ---------------------------------------------------------------------------------------
 # the reduced window
 # ---------------------------------------------------------------------------------------

@@ -94,8 +94,8 @@ def ref_step_hs(syn0, syn1neg, syn1, path, context, word, negs, alpha, cbow, cbo
 @pytest.mark.parametrize("dim, length", [(1, 5), (7, 5), (16, 5), (100, 5), (100, 40), (300, 20)])
 def test_one_hierarchical_softmax_step_matches_numpy(mode, negative, dim, length, kernels):
     """A path of `length` nodes (40: longer than the kernel's block of 32), codes 0 and 1, one
-    node's score far above 6 where its code is 1 (so it would change if it were not skipped),
-    alone or with negative sampling."""
+    node's score far above 6 where its code is 1 and one's far below -6 where its code is 0 (so
+    they would change if they were not skipped), alone or with negative sampling."""
     rng = np.random.default_rng(dim + length)
     V, word, sd = 50, 4, 1.0 / dim ** 0.25     # scores of order 1: only the planted node saturates
     syn0 = rng.normal(0, sd, (V, dim)).astype(np.float32)
@@ -105,9 +105,12 @@ def test_one_hierarchical_softmax_step_matches_numpy(mode, negative, dim, length
     points = rng.choice(V - 1, size=length, replace=False).tolist()
     codes = rng.integers(0, 2, size=length).tolist()
     codes[length // 2] = 1
+    codes[length // 2 + 1] = 0
     h = syn0[context].sum(0) / (len(context) if mode == "cbow" else 1)
     saturated = points[length // 2]
     syn1[saturated] = 40 * h / np.dot(h, h)          # score 40: saturated, code 1
+    below = points[length // 2 + 1]
+    syn1[below] = -40 * h / np.dot(h, h)             # score -40: saturated, code 0
     tree = (np.array([r << 1 | c for c, r in zip(codes, points)], np.uint32),
             np.array([0] * (word + 1) + [length] * (V - word), np.int64))
     negs = np.array([1, 4, 9][:negative], dtype=np.uint32)
@@ -120,7 +123,8 @@ def test_one_hierarchical_softmax_step_matches_numpy(mode, negative, dim, length
     np.testing.assert_allclose(shs, want_hs, rtol=1e-4, atol=1e-5)
     changed = np.any(shs != syn1, axis=1)
     np.testing.assert_array_equal(changed, np.any(want_hs != syn1, axis=1))   # the nodes word2vec.c trains ...
-    assert not changed[saturated] and changed[points].sum() >= length // 2   # ... not the saturated one
+    assert not changed[saturated] and not changed[below]                     # ... not the saturated ones
+    assert changed[points].sum() >= (length - 2) // 2
     assert set(np.flatnonzero(changed)) <= set(points)                       # only the path's nodes
     if negative:
         np.testing.assert_allclose(s1, want1, rtol=1e-4, atol=1e-5)
@@ -134,6 +138,20 @@ def test_step_rejects_non_finite_scores(kernels):
     syn1neg = np.ones((3, 4), dtype=np.float32)
     with pytest.raises(FloatingPointError):
         kernels._step_py(syn0, syn1neg, np.array([0], np.uint32), 1, np.array([2], np.uint32), 0.1, False)
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_hierarchical_softmax_step_rejects_non_finite_scores(cbow, bad, kernels):
+    """A path score that is NaN or infinite (in any node: here the 20th of 24) stops the example."""
+    V, dim, length = 30, 16, 24
+    syn0 = np.full((V, dim), 0.1, dtype=np.float32)
+    syn1 = np.full((V - 1, dim), 0.1, dtype=np.float32)
+    syn1[19, 3] = bad
+    tree = (np.array([r << 1 for r in range(length)], np.uint32), np.array([0] * 6 + [length] * (V - 5), np.int64))
+    with pytest.raises(FloatingPointError):
+        kernels._step_py(syn0, None, np.array([0, 1] if cbow else [0], np.uint32), 5, np.array([], np.uint32),
+                         0.1, cbow, syn1=syn1, tree=tree)
 
 
 def test_sigmoid_table_close_to_exact_and_clipped(kernels):
