@@ -104,10 +104,12 @@ cdef extern from *:
     static inline __m256 w2v_low4(const float *p) {    /* 4 floats, the upper half zero */
         return _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_loadu_ps(p), 0);
     }
-    /* AVX-512 forms of the three path functions above, compiled for AVX-512 inside this AVX2 build and
-       used only when the CPU has it (w2v_use512, set at import). A row is held in 16-float registers
-       128 floats at a time, its end masked off, so one node's update is about half the instructions
-       of the 8-float form. */
+    /* AVX-512 forms of the hierarchical-softmax path functions below (w2v_path_update,
+       w2v_path_update_dot, the scores of w2v_path_scores) and of path_gradients, compiled for AVX-512
+       inside this AVX2 build and used only by a skip-gram trainer made while w2v_use512 is on (which
+       needs a CPU that has AVX-512: Model.wide). A row is held in 16-float registers 128 floats at a
+       time, its end masked off, so one node's update is about half the instructions of the 8-float
+       form. */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     #define W2V_HAVE512 1
     #define W2V_T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
