@@ -114,6 +114,12 @@ cdef extern from *:
     #define W2V_HAVE512 1
     #define W2V_T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
     static int w2v_use512 = 0;
+    /* The registers a block of the row takes when `left` floats remain (at most 8: 128 floats), and
+       the mask of the last one */
+    static inline int w2v_block512(int left, __mmask16 *last) {
+        *last = left >= 128 || (left & 15) == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << (left & 15)) - 1u);
+        return left >= 128 ? 8 : (left + 15) / 16;
+    }
     W2V_T512 static inline __attribute__((always_inline)) void w2v_pud512_block(
             float *err, const float *h, const float *hn, float **rows, const float *g, int nrows,
             int x, __mmask16 last, __m512 *acc, const int K, const int dot) {
@@ -165,9 +171,8 @@ cdef extern from *:
             for (r = 0; r < nrows; r++)
                 acc[r] = _mm512_setzero_ps();
         for (x = 0; x < n; x += 128) {
-            int left = n - x, k = left >= 128 ? 8 : (left + 15) / 16;
-            __mmask16 last = left >= 128 || (left & 15) == 0 ? (__mmask16)0xFFFF
-                                                             : (__mmask16)((1u << (left & 15)) - 1u);
+            __mmask16 last;
+            int k = w2v_block512(n - x, &last);
             switch (k) {     /* one copy of the block for each number of registers a row takes */
             case 8: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 8, dot); break;
             case 7: w2v_pud512_block(err, h, hn, rows, g, nrows, x, last, acc, 7, dot); break;
@@ -207,9 +212,8 @@ cdef extern from *:
         for (r = 0; r < nrows; r++)
             acc[r] = _mm512_setzero_ps();
         for (x = 0; x < n; x += 128) {
-            int left = n - x, k = left >= 128 ? 8 : (left + 15) / 16;
-            __mmask16 last = left >= 128 || (left & 15) == 0 ? (__mmask16)0xFFFF
-                                                             : (__mmask16)((1u << (left & 15)) - 1u);
+            __mmask16 last;
+            int k = w2v_block512(n - x, &last);
             switch (k) {
             case 8: w2v_scores512_block(h, rows, nrows, x, last, acc, 8); break;
             case 7: w2v_scores512_block(h, rows, nrows, x, last, acc, 7); break;
@@ -952,6 +956,12 @@ cdef inline int path_rows(const Model *m, int64_t d, int nb, float **rows) noexc
     for j in range(nb, nb + 3):
         rows[j] = rows[0]
     return nb
+
+
+cdef inline int wide_form(bint cbow) noexcept nogil:
+    """Model.wide for a trainer made now: skip-gram's path in 16-float registers where use_avx512 is on.
+    CBOW stays in 8-float ones: its rows are not padded to cache lines, and it was no faster in them."""
+    return w2v_get_use512() and not cbow
 
 
 cdef inline void path_scores(const Model *m, const float *h, float **rows, int nb, float *fs) noexcept nogil:
@@ -1843,7 +1853,7 @@ cdef class TrainState:
         self.m.negative = negative
         self.m.cbow = cbow
         self.m.cbow_mean = cbow_mean
-        self.m.wide = w2v_get_use512() and not cbow     # CBOW: no faster in them (its rows are not padded)
+        self.m.wide = wide_form(cbow)
         self.m.shrink_windows = shrink_windows
         self.m.shared_negatives = shared_negatives
         self.m.hot = hot_rows
@@ -2271,7 +2281,7 @@ def _step_py(float[:, ::1] syn0, syn1neg, const uint32_t[::1] context, uint32_t 
     m.negative = negs.shape[0]
     m.vocab_size = syn0.shape[0]
     m.cbow_mean = cbow_mean
-    m.wide = w2v_get_use512() and not cbow
+    m.wide = wide_form(cbow)
     if m.negative:
         s1n = syn1neg
         if syn0.shape[0] != s1n.shape[0] or syn0.shape[1] != s1n.shape[1]:
