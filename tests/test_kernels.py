@@ -259,6 +259,42 @@ def test_dispatch_picks_a_build_and_can_be_forced(tmp_path):
     assert bad.returncode != 0 and "W2V_KERNELS must be auto, generic, avx2 or avx512" in bad.stderr
 
 
+def test_the_avx512_build_trains_skip_gram_paths_in_its_own_form():
+    """Where the CPU has AVX-512, a skip-gram trainer made with it on sums its path scores in 16-float
+    registers: the same training to float precision, not to the bit (another order of additions). CBOW
+    keeps the 8-float form: the same bits either way."""
+    from w2v import _kernels
+    if "avx512" not in _kernels.variants():
+        pytest.skip("no AVX-512 on this CPU")
+    rng = np.random.default_rng(8)
+    V, dim = 40, 100
+    sentences = [rng.integers(0, V, size=12).tolist() for _ in range(30)]
+    ids = np.array([w for s in sentences for w in s + [0xFFFFFFFF]], dtype=np.uint32)
+    counts = np.sort(rng.integers(1, 100, size=V))[::-1]
+    from w2v.vocab import HuffmanTree
+    tree = HuffmanTree(counts)
+    prob, alias = np.ones(V, np.float32), np.arange(V, dtype=np.int32)
+    start0 = rng.normal(0, 0.3, (V, dim)).astype(np.float32)
+    start1 = rng.normal(0, 0.3, (V - 1, dim)).astype(np.float32)
+    out = {}
+    try:
+        for build in ("avx2", "avx512"):
+            for cbow in (False, True):
+                k = _kernels.select(build)
+                syn0, syn1 = start0.copy(), start1.copy()
+                state = k.TrainState(syn0, None, ids, None, prob, alias, cbow, 3, 0, 0.05, 0.05, 10**9,
+                                     shared_negatives=True, syn1=syn1, tree=tree)
+                assert state.train_chunk(0, len(ids), 5, 0, 0)[3] == 0
+                out[build, cbow] = syn0, syn1
+    finally:
+        _kernels.select(_kernels.VARIANT)
+    for a, b in zip(out["avx2", False], out["avx512", False]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        assert not np.array_equal(a, b)
+    for a, b in zip(out["avx2", True], out["avx512", True]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_sigmoid_at_the_table_edge_is_finite(kernels):
     """A score just below MAX_EXP rounds to the last table index; it must not read past it."""
     for x in (np.nextafter(np.float32(6), np.float32(0)), np.float32(5.99999), np.float32(-5.999999)):
