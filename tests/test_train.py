@@ -182,8 +182,9 @@ def test_row_stride_pads_to_cache_lines_only_when_cheap():
     assert [row_stride(d, lines=True) for d in (100, 50, 24, 1, 128)] == [112, 64, 32, 16, 128]
 
 
-@pytest.mark.parametrize("model,hs,stride", [("sg", True, 112), ("cbow", True, 100), ("sg", False, 100)])
-def test_skip_gram_with_hierarchical_softmax_pads_rows_at_any_dim(model, hs, stride):
+@pytest.mark.parametrize("model,hs,stride", [("sg", True, 112), ("cbow", True, 112), ("sg", False, 100),
+                                              ("cbow", False, 100)])
+def test_hierarchical_softmax_pads_rows_at_any_dim(model, hs, stride):
     from w2v.params import Params
     from w2v.train import model_weights
     p = Params(model=model, dim=100, hs=hs, negative=5)

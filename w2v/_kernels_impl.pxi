@@ -958,10 +958,9 @@ cdef inline int path_rows(const Model *m, int64_t d, int nb, float **rows) noexc
     return nb
 
 
-cdef inline int wide_form(bint cbow) noexcept nogil:
-    """Model.wide for a trainer made now: skip-gram's path in 16-float registers where use_avx512 is on.
-    CBOW stays in 8-float ones: its rows are not padded to cache lines, and it was no faster in them."""
-    return w2v_get_use512() and not cbow
+cdef inline int wide_form() noexcept nogil:
+    """Model.wide for a trainer made now: the path in 16-float registers where use_avx512 is on."""
+    return w2v_get_use512()
 
 
 cdef inline void path_scores(const Model *m, const float *h, float **rows, int nb, float *fs) noexcept nogil:
@@ -1853,7 +1852,7 @@ cdef class TrainState:
         self.m.negative = negative
         self.m.cbow = cbow
         self.m.cbow_mean = cbow_mean
-        self.m.wide = wide_form(cbow)
+        self.m.wide = wide_form()
         self.m.shrink_windows = shrink_windows
         self.m.shared_negatives = shared_negatives
         self.m.hot = hot_rows
@@ -2281,7 +2280,7 @@ def _step_py(float[:, ::1] syn0, syn1neg, const uint32_t[::1] context, uint32_t 
     m.negative = negs.shape[0]
     m.vocab_size = syn0.shape[0]
     m.cbow_mean = cbow_mean
-    m.wide = wide_form(cbow)
+    m.wide = wide_form()
     if m.negative:
         s1n = syn1neg
         if syn0.shape[0] != s1n.shape[0] or syn0.shape[1] != s1n.shape[1]:

@@ -309,17 +309,18 @@ def row_stride(dim, lines=False):
     skip-gram gained 7-9 % (medians of paired runs) and CBOW stayed within noise (0.99-1.02x);
     at dim 100 the padding (to 112, 12 % more memory) did not pay.
 
-    lines=True pads at any dim: skip-gram with hierarchical softmax (sg_lines), whose pairs
-    load and store the same path rows one pair after the other; there a row straddling cache
-    lines costs split loads and stores, and padding dim 100 to 112 gained about 10 % (medians of
-    five alternating runs on 5M words of wiki17m, 1 thread)."""
+    lines=True pads at any dim: hierarchical softmax (hs_lines), which loads and stores a whole
+    path of rows for each skip-gram pair or CBOW example; there a row straddling cache lines costs
+    split loads and stores. Padding dim 100 to 112 gained skip-gram about 10 % (medians of five
+    alternating runs on 5M words of wiki17m, 1 thread); CBOW, with its path in 16-float registers
+    (AVX-512), 14 % (see benchmarks/results/hs-cbow-lines/)."""
     padded = -(-dim // 16) * 16
     return padded if lines or (padded - dim) * 16 <= dim else dim
 
 
-def sg_lines(p):
+def hs_lines(p):
     """Whether parameters p train with rows padded to whole cache lines (see row_stride)."""
-    return bool(p.hs) and p.model == "sg"
+    return bool(p.hs)
 
 
 def _aligned_rows(vocab_size, dim, lines=False):
@@ -360,7 +361,7 @@ def init_weights(vocab_size, dim, seed):
 def model_weights(vocab_size, p):
     """(syn0, syn1neg, syn1) for parameters p: syn1neg only with negative sampling, syn1 only
     with hierarchical softmax; what is not used is not allocated (None)."""
-    lines = sg_lines(p)
+    lines = hs_lines(p)
     return (input_weights(vocab_size, p.dim, p.seed, lines),
             output_weights(vocab_size, p.dim, lines) if p.negative else None,
             output_weights(vocab_size - 1, p.dim, lines) if p.hs else None)
@@ -768,7 +769,7 @@ class MemoryEstimate:
     negative: bool = True       # syn1neg and the alias table are allocated
     hs: bool = False            # syn1 and the Huffman tree are allocated
     tree_bytes: int = None      # the Huffman tree's arrays, when known (else HuffmanTree.estimate_bytes)
-    lines: bool = False         # rows padded to whole cache lines at any dim (row_stride, sg_lines)
+    lines: bool = False         # rows padded to whole cache lines at any dim (row_stride, hs_lines)
 
     @property
     def rows(self):             # weight rows: syn0, syn1neg (V each), syn1 (V - 1)
@@ -821,7 +822,7 @@ class MemoryEstimate:
         # the encoded corpus is already in memory, so MemAvailable no longer includes it
         return cls(vocab_size=len(encoded.vocab), dim=p.dim, tokens=len(encoded.ids), cache_dir=cache_dir,
                    exact=True, available=available, threads=p.threads, chunk_words=p.chunk_words,
-                   negative=p.negative > 0, hs=p.hs, tree_bytes=tree_bytes, lines=sg_lines(p))
+                   negative=p.negative > 0, hs=p.hs, tree_bytes=tree_bytes, lines=hs_lines(p))
 
     def describe(self):
         what = "memory" if self.exact else "memory (estimated before reading)"
@@ -876,7 +877,7 @@ def estimate_memory(corpus, p, cache_dir=None, available=None):
     return MemoryEstimate(vocab_size=vocab, dim=p.dim, tokens=tokens, cache_dir=cache_dir, exact=False,
                           available=available if available is not None else available_memory(),
                           scan_bytes=scan_bytes, threads=p.threads,
-                          chunk_words=p.chunk_words, negative=p.negative > 0, hs=p.hs, lines=sg_lines(p))
+                          chunk_words=p.chunk_words, negative=p.negative > 0, hs=p.hs, lines=hs_lines(p))
 
 
 # ---------------------------------------------------------------------------------------
