@@ -31,7 +31,7 @@ cdef struct Model:
     int hs                       # hierarchical softmax (alone or beside negative sampling)
     int cbow
     int cbow_mean                # CBOW: the mean of the context vectors (1) or their sum (0)
-    int wide                     # skip-gram's path updates in 16-float (AVX-512) registers
+    int wide                     # hierarchical softmax's path in 16-float (AVX-512) registers
     int shrink_windows           # each window's width drawn from 1..window (word2vec.c); 0: always window
     int shared_negatives         # skip-gram: one set of noise words per centre word's window
     uint32_t vocab_size
@@ -44,6 +44,7 @@ cdef struct Model:
     # array, so a path costs one run of memory reads.
     const uint32_t *path
     const int64_t *code_start
+    uint32_t prefetch_from       # the first inner node whose syn1 row is requested ahead (see prefetch_tree)
     float alpha0
     float min_alpha
     int64_t total_words          # words planned over all epochs: drives the learning-rate schedule
