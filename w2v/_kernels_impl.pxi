@@ -834,8 +834,8 @@ cdef inline uint32_t prefetch_start(int64_t stride) noexcept nogil:
     """Model.prefetch_from for rows `stride` floats apart: the inner nodes nearest the root, whose rows
     (CACHED_NODE_BYTES of them) are on most paths and so stay in cache, are not requested ahead. On
     wiki17m at dim 100 (112 floats a row, 585 nodes) CBOW with hierarchical softmax made 1.07-1.13x the
-    words/s of requesting every node's row (medians of 142 chunks each run by both), with 64 to 4096
-    nodes left out alike."""
+    words/s of requesting every node's row, with 64 to 4096 nodes left out alike (medians over rounds of
+    chunks run by each; benchmarks/results/hs-cbow-avx512/)."""
     return <uint32_t>(CACHED_NODE_BYTES // (stride * <int64_t>sizeof(float)))
 
 

@@ -313,7 +313,7 @@ def row_stride(dim, lines=False):
     path of rows for each skip-gram pair or CBOW example; there a row straddling cache lines costs
     split loads and stores. Padding dim 100 to 112 gained skip-gram about 10 % (medians of five
     alternating runs on 5M words of wiki17m, 1 thread); CBOW, with its path in 16-float registers
-    (AVX-512), 14 % (see benchmarks/results/hs-cbow-lines/)."""
+    (AVX-512), 14 % (benchmarks/results/hs-cbow-avx512/)."""
     padded = -(-dim // 16) * 16
     return padded if lines or (padded - dim) * 16 <= dim else dim
 
