@@ -4,8 +4,8 @@ Two builds of the same Cython source (_kernels_impl.pxi) ship: `_kernels_generic
 CPU, and on x86-64 `_kernels_avx2`, compiled with AVX2 and FMA (about 1.3-1.5x the speed of
 the generic build), and F16C for float16 conversions (every CPU with AVX2 has it). The AVX2 build
 is imported only after the CPU is known to support all three (its module code itself uses those
-instructions). On a CPU with AVX-512 the AVX2 build runs skip-gram's hierarchical-softmax path
-updates in 16-float registers ("avx512"). W2V_KERNELS=generic, avx2 or avx512 forces a choice
+instructions). On a CPU with AVX-512 the AVX2 build runs the hierarchical-softmax path (skip-gram
+and CBOW) in 16-float registers ("avx512"). W2V_KERNELS=generic, avx2 or avx512 forces a choice
 (for comparing them).
 """
 import importlib
@@ -24,8 +24,8 @@ def _avx2_module():
 
 
 def variants():
-    """The builds this machine can run, by name. "avx512" is the AVX2 build with its skip-gram
-    path updates in their AVX-512 form (use_avx512): the same module as "avx2", so only one of the
+    """The builds this machine can run, by name. "avx512" is the AVX2 build with its
+    hierarchical-softmax path in its AVX-512 form (use_avx512): the same module as "avx2", so only one of the
     two is in effect at a time (select)."""
     out = {"generic": _kernels_generic}
     avx2 = _avx2_module()

@@ -106,8 +106,8 @@ cdef extern from *:
     }
     /* AVX-512 forms of the hierarchical-softmax path functions below (w2v_path_update,
        w2v_path_update_dot, the scores of w2v_path_scores) and of path_gradients, compiled for AVX-512
-       inside this AVX2 build and used only by a skip-gram trainer made while w2v_use512 is on (which
-       needs a CPU that has AVX-512: Model.wide). A row is held in 16-float registers 128 floats at a
+       inside this AVX2 build and used only by a trainer (skip-gram or CBOW) made while w2v_use512 is on
+       (which needs a CPU that has AVX-512: Model.wide). A row is held in 16-float registers 128 floats at a
        time, its end masked off, so one node's update is about half the instructions of the 8-float
        form. */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -997,11 +997,6 @@ cdef inline int path_rows(const Model *m, int64_t d, int nb, float **rows) noexc
     for j in range(nb, nb + 3):
         rows[j] = rows[0]
     return nb
-
-
-cdef inline int wide_form() noexcept nogil:
-    """Model.wide for a trainer made now: the path in 16-float registers where use_avx512 is on."""
-    return w2v_get_use512()
 
 
 cdef inline void path_scores(const Model *m, const float *h, float **rows, int nb, float *fs) noexcept nogil:
@@ -1895,7 +1890,7 @@ cdef class TrainState:
         self.m.negative = negative
         self.m.cbow = cbow
         self.m.cbow_mean = cbow_mean
-        self.m.wide = wide_form()
+        self.m.wide = w2v_get_use512()     # the path in 16-float registers (use_avx512)
         self.m.shrink_windows = shrink_windows
         self.m.shared_negatives = shared_negatives
         self.m.hot = hot_rows
@@ -2017,12 +2012,12 @@ def cpu_has_avx2_fma():
 
 
 def cpu_has_avx512():
-    """Whether this build has the AVX-512 form of skip-gram's path updates and this CPU can run it."""
+    """Whether this build has the AVX-512 form of the hierarchical-softmax path and this CPU can run it."""
     return bool(w2v_cpu_has_avx512())
 
 
 def use_avx512(on=None):
-    """Whether trainers made from now on run skip-gram's hierarchical-softmax path updates in their
+    """Whether trainers made from now on run the hierarchical-softmax path (skip-gram and CBOW) in its
     AVX-512 form (possible only where cpu_has_avx512()); `on` switches it. Off at import:
     w2v._kernels switches it on where it picks the "avx512" build."""
     if on is not None:
@@ -2324,7 +2319,7 @@ def _step_py(float[:, ::1] syn0, syn1neg, const uint32_t[::1] context, uint32_t 
     m.negative = negs.shape[0]
     m.vocab_size = syn0.shape[0]
     m.cbow_mean = cbow_mean
-    m.wide = wide_form()
+    m.wide = w2v_get_use512()
     if m.negative:
         s1n = syn1neg
         if syn0.shape[0] != s1n.shape[0] or syn0.shape[1] != s1n.shape[1]:
